@@ -1,0 +1,64 @@
+"""The `passiton` command. Each feature keeps its commands in its own module; this file wires them."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import typer
+
+from bot.config import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="passiton",
+    help="A Slack bot (with an email side) that nudges people to pass things on and to help each other.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    """Load settings, or print the one line naming the bad setting and exit 2."""
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        typer.echo(f"passiton: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the installed version."""
+    try:
+        typer.echo(version("passiton"))
+    except PackageNotFoundError:  # running from a source tree without install
+        typer.echo("unknown")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Create or migrate the schema in DATABASE_URL."""
+    from bot.store.migrate import upgrade
+
+    settings = settings_or_exit()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"schema at {revision} in {_display_url(settings.database_url)}")
+
+
+def _display_url(url: str) -> str:
+    from bot.logs import redact
+
+    return redact(url)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

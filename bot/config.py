@@ -1,0 +1,108 @@
+"""Every setting passiton reads, from the environment or a `.env` file.
+
+Attribute names are the environment variable names in lower case, so a setting can be found by
+grepping for its name; `.env.example` documents each one and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Storage
+    database_url: str = "sqlite:///./passiton.db"
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+
+    # Matching and the optional LLM layer
+    passiton_embedder: Literal["local", "openai"] = "local"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_embedding_model: str = "text-embedding-3-small"
+    openai_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
+    passiton_fetch_pages: bool = False
+
+    # Email
+    smtp_url: str | None = None
+    email_from: str = "passiton <passiton@localhost>"
+    passiton_inbound_address: str | None = None
+    passiton_max_email_bytes: int = Field(default=2_000_000, ge=10_000)
+
+    # Web
+    public_url: str = "http://localhost:3000"
+    passiton_secret_key: SecretStr | None = None
+
+    # Policy defaults (each member may tighten them for themselves)
+    passiton_share_per_day: int = Field(default=1, ge=0, le=20)
+    passiton_nudges_per_week: int = Field(default=5, ge=0, le=100)
+    passiton_helpers_per_question: int = Field(default=3, ge=1, le=10)
+    passiton_morning_hour: int = Field(default=9, ge=0, le=23)
+    passiton_welcome_dm: bool = True
+    passiton_retention_days: int = Field(default=90, ge=1)
+    passiton_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; the bare scheme would make SQLAlchemy look for psycopg2.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("slack_api_url", "public_url")
+    @classmethod
+    def _check_http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps://")
+        return value or None
+
+    def secret(self, name: str) -> str | None:
+        """The plain value of a secret setting, or None when unset."""
+        value = getattr(self, name)
+        if value is None:
+            return None
+        return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's multi-line report into one line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"setting {name}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

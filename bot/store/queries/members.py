@@ -1,0 +1,138 @@
+"""Members and their stated topics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.store.models import Member, MemberTopic, Topic, Workspace
+
+TOPIC_KINDS = ("interest", "expertise", "muted")
+
+
+def member_by_slack_id(session: Session, workspace: Workspace, slack_user_id: str) -> Member | None:
+    return session.scalars(
+        select(Member).where(Member.workspace_id == workspace.id, Member.slack_user_id == slack_user_id)
+    ).first()
+
+
+def member_by_email(session: Session, workspace: Workspace, email: str) -> Member | None:
+    return session.scalars(
+        select(Member).where(Member.workspace_id == workspace.id, Member.email == email.strip().lower())
+    ).first()
+
+
+def ensure_member(session: Session, workspace: Workspace, slack_user_id: str, **profile: object) -> Member:
+    """The member for a Slack user id, created on first sight, profile fields refreshed if given."""
+    member = member_by_slack_id(session, workspace, slack_user_id)
+    if member is None:
+        member = Member(workspace_id=workspace.id, slack_user_id=slack_user_id)
+        try:
+            with session.begin_nested():
+                session.add(member)
+        except IntegrityError:  # created concurrently by another listener thread or replica
+            member = member_by_slack_id(session, workspace, slack_user_id)
+            assert member is not None
+    for key, value in profile.items():
+        if value is not None and getattr(member, key) != value:
+            setattr(member, key, value)
+    return member
+
+
+def ensure_topic(session: Session, workspace: Workspace, name: str, label: str | None = None) -> Topic:
+    """The topic row for a normalised name (callers normalise with bot.matching.topics)."""
+    query = select(Topic).where(Topic.workspace_id == workspace.id, Topic.name == name)
+    topic = session.scalars(query).first()
+    if topic is None:
+        topic = Topic(workspace_id=workspace.id, name=name, label=label or name)
+        try:
+            with session.begin_nested():
+                session.add(topic)
+        except IntegrityError:
+            topic = session.scalars(query).one()
+    return topic
+
+
+def member_topics(session: Session, member: Member, kind: str) -> list[Topic]:
+    _check_kind(kind)
+    return list(
+        session.scalars(
+            select(Topic)
+            .join(MemberTopic, MemberTopic.topic_id == Topic.id)
+            .where(MemberTopic.member_id == member.id, MemberTopic.kind == kind)
+            .order_by(Topic.name)
+        )
+    )
+
+
+def add_member_topics(
+    session: Session,
+    workspace: Workspace,
+    member: Member,
+    kind: str,
+    names: Iterable[str],
+    *,
+    source: str = "stated",
+    public: bool | None = None,
+) -> list[str]:
+    """Link topics to a member; returns the names that were new for them. Idempotent."""
+    _check_kind(kind)
+    have = {t.name for t in member_topics(session, member, kind)}
+    added: list[str] = []
+    for name in names:
+        if name in have:
+            continue
+        topic = ensure_topic(session, workspace, name)
+        session.add(
+            MemberTopic(
+                workspace_id=workspace.id,
+                member_id=member.id,
+                topic_id=topic.id,
+                kind=kind,
+                source=source,
+                public=bool(public),
+            )
+        )
+        have.add(name)
+        added.append(name)
+    if kind in ("interest", "expertise") and added and source != "inferred":
+        member.opted_in = True  # stating a topic is the opt-in
+    session.flush()
+    return added
+
+
+def remove_member_topics(session: Session, member: Member, kind: str, names: Iterable[str]) -> list[str]:
+    """Unlink topics from a member; returns the names that were actually removed."""
+    _check_kind(kind)
+    wanted = set(names)
+    rows = session.execute(
+        select(MemberTopic.id, Topic.name)
+        .join(Topic, Topic.id == MemberTopic.topic_id)
+        .where(MemberTopic.member_id == member.id, MemberTopic.kind == kind, Topic.name.in_(wanted))
+    ).all()
+    if rows:
+        session.execute(delete(MemberTopic).where(MemberTopic.id.in_([r.id for r in rows])))
+    session.flush()
+    return sorted(r.name for r in rows)
+
+
+def set_public_expertise(session: Session, member: Member, names: Iterable[str], public: bool) -> list[str]:
+    """Give or withdraw consent to be named in channel for some expertise topics."""
+    wanted = set(names)
+    links = session.scalars(
+        select(MemberTopic)
+        .join(Topic, Topic.id == MemberTopic.topic_id)
+        .where(MemberTopic.member_id == member.id, MemberTopic.kind == "expertise", Topic.name.in_(wanted))
+    ).all()
+    for link in links:
+        link.public = public
+    session.flush()
+    return sorted(link.topic.name for link in links)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in TOPIC_KINDS:
+        raise ValueError(f"unknown topic kind {kind!r}; expected one of {', '.join(TOPIC_KINDS)}")
