@@ -1,0 +1,1 @@
+"""Getting messages out: the outbox, its senders, rate limits, retries and idempotency."""

@@ -1,0 +1,60 @@
+"""The outbox: every outgoing message is a row first, so a crash between planning and sending
+loses nothing, and a unique idempotency key means planning twice queues once.
+
+Payload shapes by kind (senders rely on these):
+
+- ``slack_dm``: ``{"user": "U…", "text": str, "blocks": [...], "metadata": {"event_type": str,
+  "event_payload": {...}}}`` — opened with conversations.open, posted with chat.postMessage; the
+  metadata carries the idempotency key so a resend after a crash can be detected in the DM history.
+- ``slack_post``: ``{"channel": "C…", "text": str, "blocks": [...], "thread_ts": str | None}``.
+- ``slack_update``: ``{"channel": "C…", "ts": str, "text": str, "blocks": [...]}``.
+- ``email``: ``{"to": str, "subject": str, "text": str, "html": str, "headers": {...}}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.store.models import OutboxMessage, utcnow
+
+KINDS = ("slack_dm", "slack_post", "slack_update", "email")
+METADATA_EVENT_TYPE = "passiton_message"
+
+
+def enqueue(
+    session: Session,
+    *,
+    workspace_id: int,
+    key: str,
+    kind: str,
+    payload: dict[str, Any],
+    recipient_id: int | None = None,
+    nudge_id: int | None = None,
+    not_before: dt.datetime | None = None,
+) -> OutboxMessage:
+    """Queue a message once per key; a second call with the same key returns the first row."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    existing = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
+    if existing is not None:
+        return existing
+    message = OutboxMessage(
+        workspace_id=workspace_id,
+        idempotency_key=key,
+        kind=kind,
+        payload=payload,
+        recipient_id=recipient_id,
+        nudge_id=nudge_id,
+        next_attempt_at=not_before or utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # queued concurrently by another process
+        message = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
+    return message
