@@ -1,0 +1,1 @@
+"""The Slack surface: Bolt app, listeners by kind, Block Kit builders."""
