@@ -47,6 +47,10 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
     typer.echo(f"schema at {revision} in {_display_url(settings.database_url)}")
 
 
+from bot.matching.cli import match_command  # noqa: E402 - each feature module registers its commands here
+
+app.command("match")(match_command)
+
 def _display_url(url: str) -> str:
     from bot.logs import redact
 

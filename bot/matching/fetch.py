@@ -1,0 +1,144 @@
+"""Optional page fetch for a shared link: the one place in matching that does I/O.
+
+Guards against a link being used to reach the bot's own network (SSRF): only http(s); every address the
+host resolves to must pass `allow_address` (public addresses only by default: no private, loopback,
+link-local, multicast, reserved or unspecified); redirects are followed by hand, re-checking each hop, at
+most `max_redirects`; short timeouts; at most `max_bytes` read; only HTML is parsed.
+
+A resolver could answer differently between our check and httpx's own lookup (DNS rebinding); the window is
+small and the response is only ever parsed for a title, never returned to anyone, which bounds the harm.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from bot.matching.items import PageMeta, parse_html_meta
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+AddressPolicy = Callable[[IPAddress], bool]
+Resolver = Callable[[str, int], list[IPAddress]]
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class FetchError(Exception):
+    """The page could not be fetched or is not usable; the item is matched on what Slack sent."""
+
+
+class FetchRefused(FetchError):
+    """The URL or an address it resolves to is not allowed (scheme, private/loopback/... address)."""
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    timeout_seconds: float = 3.0
+    max_bytes: int = 512 * 1024
+    max_redirects: int = 3
+    user_agent: str = "passiton-link-preview/1 (+title and description only)"
+
+
+def public_only(address: IPAddress) -> bool:
+    """Only globally routable unicast addresses; IPv4-mapped IPv6 is judged as the IPv4 it carries."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return bool(
+        address.is_global
+        and not address.is_private
+        and not address.is_loopback
+        and not address.is_link_local
+        and not address.is_multicast
+        and not address.is_reserved
+        and not address.is_unspecified
+    )
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address the system resolver returns for host (an IP literal resolves to itself)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve {host!r}: {exc}") from exc
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def check_url(url: str, allow_address: AddressPolicy = public_only, resolver: Resolver = resolve) -> None:
+    """Raise FetchRefused unless url is http(s) and every address of its host is allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise FetchRefused(f"scheme {parts.scheme!r} is not fetched")
+    if not parts.hostname:
+        raise FetchRefused("URL has no host")
+    if parts.username or parts.password:
+        raise FetchRefused("URLs with credentials are not fetched")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise FetchRefused(f"bad port in {url!r}") from exc
+    addresses = resolver(parts.hostname, port)
+    if not addresses:
+        raise FetchError(f"{parts.hostname!r} has no address")
+    refused = [str(a) for a in addresses if not allow_address(a)]
+    if refused:
+        raise FetchRefused(f"{parts.hostname!r} resolves to a non-public address ({', '.join(refused)})")
+
+
+def fetch_page(
+    url: str,
+    *,
+    client: httpx.Client | None = None,
+    allow_address: AddressPolicy = public_only,
+    resolver: Resolver = resolve,
+    limits: FetchLimits | None = None,
+) -> PageMeta:
+    """Title and description of an HTML page, or FetchError (FetchRefused for policy refusals)."""
+    limits = limits or FetchLimits()
+    own_client = client is None
+    http = client or httpx.Client(
+        timeout=httpx.Timeout(limits.timeout_seconds), follow_redirects=False, trust_env=False
+    )
+    try:
+        current = url
+        for _hop in range(limits.max_redirects + 1):
+            check_url(current, allow_address, resolver)
+            try:
+                with http.stream(
+                    "GET",
+                    current,
+                    headers={"User-Agent": limits.user_agent, "Accept": "text/html,application/xhtml+xml"},
+                    follow_redirects=False,
+                    timeout=limits.timeout_seconds,
+                ) as response:
+                    if response.status_code in _REDIRECTS:
+                        location = response.headers.get("location")
+                        if not location:
+                            raise FetchError(f"redirect without a location from {current}")
+                        current = urljoin(current, location)
+                        continue
+                    if response.status_code != 200:
+                        raise FetchError(f"HTTP {response.status_code} from {current}")
+                    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                    if content_type not in _HTML_TYPES:
+                        raise FetchError(f"not an HTML page ({content_type or 'no content type'})")
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body.extend(chunk)
+                        if len(body) >= limits.max_bytes:
+                            break  # the head is what we want; the rest is not read
+                    text = bytes(body[: limits.max_bytes]).decode(
+                        response.encoding or "utf-8", errors="replace"
+                    )
+                    return parse_html_meta(text)
+            except httpx.HTTPError as exc:
+                raise FetchError(f"fetching {current} failed: {exc.__class__.__name__}") from exc
+        raise FetchError(f"more than {limits.max_redirects} redirects from {url}")
+    finally:
+        if own_client:
+            http.close()

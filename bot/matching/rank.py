@@ -1,0 +1,371 @@
+"""Who should see this item: a vectorised ranker over plain data.
+
+Per (item, member) the evidence is
+  topical = max over the member's stated topics of  w_named * [topic named in the item]
+                                                   + w_similar * z(item, topic)
+  helped  = soft maximum (log-sum-exp, sharpness `help_sharpness`) over the questions the member replied to
+            of z(item, question)
+  evidence = topical + w_helped * helped
+and a member is a candidate only when evidence >= threshold. Candidates are ordered by
+  evidence + w_activity * log1p(activity),
+so the activity prior reorders good matches but can never create one. z is a cosine similarity calibrated
+against `BACKGROUND_TEXTS` per vector (see background.py), which gives the threshold the same meaning for
+every topic and embedder. Muted topics named in the item, or clearly similar to it, veto the member; the
+author is never ranked.
+
+All scoring is matrix products over chunks of items with a bounded working set: topics and helped texts are
+deduplicated across members, per-member maxima come from `np.maximum.reduceat` over a flat member-sorted
+index, never a Python loop over pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.matching.background import BACKGROUND_TEXTS
+from bot.matching.embedders import Embedder, Matrix
+from bot.matching.topics import normalise_topic, normalised_words
+
+Driver = Literal["named", "similar", "helped"]
+_NEG = np.float32(-1e9)
+_MAX_NGRAM = 6
+_MAX_ITEM_WORDS = 600
+
+
+@dataclass(frozen=True)
+class MemberProfile:
+    """One member as the ranker sees them, for one field (interests for shares, expertise for help).
+
+    `topics` are the member's stated topics (normalised here again, so raw input is fine). `helped` are texts
+    of questions they replied to before (observed help), most recent first; `activity` is a count such as
+    replies in the last 90 days. `muted` topics veto an item that names them or is clearly about them.
+    """
+
+    id: str
+    topics: tuple[str, ...] = ()
+    helped: tuple[str, ...] = ()
+    activity: float = 0.0
+    muted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RankConfig:
+    """Weights and threshold, tuned on a development split of real Q&A data (bench/match_quality.py)."""
+
+    w_named: float = 2.5
+    w_similar: float = 1.0
+    w_helped: float = 0.6
+    w_activity: float = 0.15
+    help_sharpness: float = 1.0
+    threshold: float = 3.0
+    mute_z: float = 4.0
+    max_helped_per_member: int = 50
+    chunk_elements: int = 4_000_000
+
+
+@dataclass(frozen=True)
+class Match:
+    """One suggested member. `topic` is the stated topic that drove the match (the "why you" to quote);
+    `driver` says whether it was named in the item, similar to it, or the evidence came mostly from the
+    member's past help (then `topic` is still their closest stated topic, or None if they stated none)."""
+
+    member_id: str
+    score: float
+    topic: str | None
+    driver: Driver
+
+
+@dataclass(frozen=True)
+class ItemMatches:
+    item_id: str
+    matches: tuple[Match, ...]
+
+    @property
+    def member_ids(self) -> list[str]:
+        return [m.member_id for m in self.matches]
+
+
+@dataclass(frozen=True)
+class _FlatIndex:
+    """Unique vectors plus, per member, which of them are theirs (sorted by member for reduceat)."""
+
+    texts: list[str]
+    vectors: Matrix  # unique x dim, unit rows
+    mean: npt.NDArray[np.float32]  # per unique vector: mean cosine to the background texts
+    scale: npt.NDArray[np.float32]  # per unique vector: std of those cosines (floored)
+    flat: npt.NDArray[np.int64]  # unique-vector index for each (member, entry) pair, member-sorted
+    owners: npt.NDArray[np.int64]  # members that have at least one entry, ascending
+    starts: npt.NDArray[np.int64]  # start offset in `flat` of each owner's run
+
+    @property
+    def empty(self) -> bool:
+        return len(self.flat) == 0
+
+
+@dataclass
+class MemberIndex:
+    """Everything about the members that does not depend on the items: build once, rank many batches."""
+
+    member_ids: list[str]
+    topics: _FlatIndex
+    helped: _FlatIndex
+    muted: _FlatIndex
+    log_activity: npt.NDArray[np.float32]
+    topic_lookup: dict[str, int] = field(default_factory=dict)
+    muted_lookup: dict[str, int] = field(default_factory=dict)
+    max_topic_words: int = 1
+
+    @property
+    def size(self) -> int:
+        return len(self.member_ids)
+
+
+def _flat_index(per_member: Sequence[Sequence[str]], embedder: Embedder, background: Matrix) -> _FlatIndex:
+    unique: dict[str, int] = {}
+    flat: list[int] = []
+    owners: list[int] = []
+    starts: list[int] = []
+    for member, entries in enumerate(per_member):
+        if not entries:
+            continue
+        owners.append(member)
+        starts.append(len(flat))
+        for text in entries:
+            flat.append(unique.setdefault(text, len(unique)))
+    texts = list(unique)
+    vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+    sims = vectors @ background.T
+    mean = sims.mean(axis=1).astype(np.float32) if len(texts) else np.zeros(0, np.float32)
+    # The floor keeps a vector that is equally far from every background text from turning noise into z=10.
+    scale = np.maximum(sims.std(axis=1), 0.05).astype(np.float32) if len(texts) else np.zeros(0, np.float32)
+    return _FlatIndex(
+        texts=texts,
+        vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+        mean=mean,
+        scale=scale,
+        flat=np.asarray(flat, dtype=np.int64),
+        owners=np.asarray(owners, dtype=np.int64),
+        starts=np.asarray(starts, dtype=np.int64),
+    )
+
+
+def _dedupe_topics(raw: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t for t in (normalise_topic(x) for x in raw) if t))
+
+
+def build_member_index(
+    members: Sequence[MemberProfile], embedder: Embedder, config: RankConfig | None = None
+) -> MemberIndex:
+    """Embed every member's topics, helped questions and muted topics (deduplicated across members)."""
+    config = config or RankConfig()
+    background = embedder.embed(list(BACKGROUND_TEXTS))
+    topics = [_dedupe_topics(m.topics) for m in members]
+    muted = [_dedupe_topics(m.muted) for m in members]
+    helped = [
+        tuple(dict.fromkeys(h for h in m.helped if h.strip()))[: config.max_helped_per_member]
+        for m in members
+    ]
+    topic_index = _flat_index(topics, embedder, background)
+    muted_index = _flat_index(muted, embedder, background)
+    max_words = max((len(t.split()) for t in topic_index.texts + muted_index.texts), default=1)
+    return MemberIndex(
+        member_ids=[m.id for m in members],
+        topics=topic_index,
+        helped=_flat_index(helped, embedder, background),
+        muted=muted_index,
+        log_activity=np.log1p(np.maximum([m.activity for m in members], 0.0)).astype(np.float32)
+        if members
+        else np.zeros(0, np.float32),
+        topic_lookup={t: i for i, t in enumerate(topic_index.texts)},
+        muted_lookup={t: i for i, t in enumerate(muted_index.texts)},
+        max_topic_words=min(max_words, _MAX_NGRAM),
+    )
+
+
+def named_topics(text: str, lookup: dict[str, int], max_words: int) -> list[int]:
+    """Indices of the topics in `lookup` that appear literally (after normalisation) in `text`."""
+    words = normalised_words(text)[:_MAX_ITEM_WORDS]
+    found: set[int] = set()
+    for n in range(1, max_words + 1):
+        for start in range(len(words) - n + 1):
+            hit = lookup.get(" ".join(words[start : start + n]))
+            if hit is not None:
+                found.add(hit)
+    return sorted(found)
+
+
+def _named_matrix(texts: Sequence[str], lookup: dict[str, int], size: int, max_words: int) -> Matrix:
+    out = np.zeros((len(texts), size), dtype=np.float32)
+    if size:
+        for row, text in enumerate(texts):
+            hits = named_topics(text, lookup, max_words)
+            if hits:
+                out[row, hits] = 1.0
+    return out
+
+
+def _per_member(values: Matrix, index: _FlatIndex, n_members: int, reduce: np.ufunc, fill: float) -> Matrix:
+    """Reduce (chunk x unique) values to (chunk x members) over each member's entries."""
+    out = np.full((values.shape[0], n_members), fill, dtype=np.float32)
+    if not index.empty:
+        out[:, index.owners] = reduce.reduceat(values[:, index.flat], index.starts, axis=1)
+    return out
+
+
+def _z(item_vectors: Matrix, index: _FlatIndex) -> Matrix:
+    sims = item_vectors @ index.vectors.T
+    sims -= index.mean
+    sims /= index.scale
+    return sims
+
+
+def rank_items(
+    index: MemberIndex,
+    item_ids: Sequence[str],
+    item_texts: Sequence[str],
+    item_vectors: Matrix,
+    *,
+    authors: Sequence[str | None] | None = None,
+    k: int = 10,
+    config: RankConfig | None = None,
+    exclude: Sequence[Sequence[str]] | None = None,
+) -> list[ItemMatches]:
+    """Rank members for each item; at most `k` per item, none when nothing clears the threshold.
+
+    `item_vectors` are the items' embeddings from the same embedder that built `index`. `exclude` optionally
+    lists, per item, further member ids never to return (e.g. people already in the channel).
+    """
+    config = config or RankConfig()
+    n_items, n_members = len(item_ids), index.size
+    if not (len(item_texts) == n_items == item_vectors.shape[0]):
+        raise ValueError("item_ids, item_texts and item_vectors must have the same length")
+    if n_members == 0 or n_items == 0 or k <= 0:
+        return [ItemMatches(i, ()) for i in item_ids]
+    position = {member_id: i for i, member_id in enumerate(index.member_ids)}
+    widest = max(n_members, len(index.topics.flat), len(index.helped.flat), len(index.topics.texts), 1)
+    chunk = int(np.clip(config.chunk_elements // widest, 1, 1024))
+    k = min(k, n_members)
+    results: list[ItemMatches] = []
+    for lo in range(0, n_items, chunk):
+        hi = min(lo + chunk, n_items)
+        vectors = np.ascontiguousarray(item_vectors[lo:hi], dtype=np.float32)
+        texts = item_texts[lo:hi]
+        # Topic evidence per (item, unique topic); the member's best topic is both score and "why you".
+        topic_z = _z(vectors, index.topics)
+        named = _named_matrix(texts, index.topic_lookup, len(index.topics.texts), index.max_topic_words)
+        topic_score = config.w_similar * topic_z + config.w_named * named
+        topical = _per_member(topic_score, index.topics, n_members, np.maximum, float(_NEG))
+        evidence = np.maximum(topical, np.float32(0.0)) if not index.helped.empty else topical
+        if not index.helped.empty and config.w_helped:
+            beta = config.help_sharpness
+            help_z = _z(vectors, index.helped)
+            np.multiply(help_z, beta, out=help_z)
+            np.clip(help_z, -60.0, 60.0, out=help_z)
+            np.exp(help_z, out=help_z)
+            summed = _per_member(help_z, index.helped, n_members, np.add, 0.0)
+            with np.errstate(divide="ignore"):
+                helped = np.where(summed > 0, np.log(summed) / beta, np.float32(0.0)).astype(np.float32)
+            helped = np.maximum(helped, np.float32(0.0))
+            has_topics = np.zeros(n_members, dtype=bool)
+            has_topics[index.topics.owners] = True
+            evidence = np.where(has_topics, np.maximum(topical, 0.0), 0.0) + config.w_helped * helped
+            evidence = np.where(has_topics | (summed > 0), evidence, _NEG).astype(np.float32)
+        final = evidence + config.w_activity * index.log_activity
+        final[evidence < config.threshold] = _NEG
+        if not index.muted.empty:
+            muted_named = _named_matrix(
+                texts, index.muted_lookup, len(index.muted.texts), index.max_topic_words
+            )
+            veto = np.maximum(muted_named * 1e3, _z(vectors, index.muted)) >= config.mute_z
+            vetoed = _per_member(veto.astype(np.float32), index.muted, n_members, np.maximum, 0.0)
+            final[vetoed > 0] = _NEG
+        for row in range(hi - lo):
+            removed = []
+            if authors is not None and authors[lo + row] is not None:
+                removed.append(authors[lo + row])
+            if exclude is not None:
+                removed.extend(exclude[lo + row])
+            for member_id in removed:
+                col = position.get(member_id)  # type: ignore[arg-type]
+                if col is not None:
+                    final[row, col] = _NEG
+        top = (
+            np.argpartition(-final, k - 1, axis=1)[:, :k]
+            if k < n_members
+            else np.tile(np.arange(n_members), (hi - lo, 1))
+        )
+        top_scores = np.take_along_axis(final, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        top_scores = np.take_along_axis(top_scores, order, axis=1)
+        results.extend(
+            _explain(
+                index,
+                item_ids[lo + row],
+                top[row],
+                top_scores[row],
+                topic_score[row],
+                named[row],
+                topical[row],
+                config,
+            )
+            for row in range(hi - lo)
+        )
+    return results
+
+
+def _explain(
+    index: MemberIndex,
+    item_id: str,
+    members: npt.NDArray[np.int64],
+    scores: Matrix,
+    topic_score: Matrix,
+    named: Matrix,
+    topical: Matrix,
+    config: RankConfig,
+) -> ItemMatches:
+    keep = scores > _NEG / 2
+    members, scores = members[keep], scores[keep]
+    matches: list[Match] = []
+    owner_pos = {int(m): i for i, m in enumerate(index.topics.owners)} if len(members) else {}
+    for member, score in zip(members.tolist(), scores.tolist(), strict=True):
+        topic: str | None = None
+        driver: Driver = "helped"
+        pos = owner_pos.get(member)
+        if pos is not None:
+            start = int(index.topics.starts[pos])
+            end = (
+                int(index.topics.starts[pos + 1])
+                if pos + 1 < len(index.topics.starts)
+                else len(index.topics.flat)
+            )
+            candidates = index.topics.flat[start:end]
+            best = int(candidates[int(np.argmax(topic_score[candidates]))])
+            topic = index.topics.texts[best]
+            driver = "named" if named[best] > 0 else "similar"
+            if topical[member] < config.threshold / 2:
+                driver = "helped"
+        matches.append(Match(index.member_ids[member], round(float(score), 4), topic, driver))
+    return ItemMatches(item_id, tuple(matches))
+
+
+def rank(
+    members: Sequence[MemberProfile],
+    items: Sequence[tuple[str, str, str | None]],
+    embedder: Embedder,
+    *,
+    k: int = 10,
+    config: RankConfig | None = None,
+) -> list[ItemMatches]:
+    """Convenience: build the index and rank `(item id, text, author id)` triples in one call."""
+    index = build_member_index(members, embedder, config)
+    texts = [text for _, text, _ in items]
+    vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+    return rank_items(
+        index, [i for i, _, _ in items], texts, vectors, authors=[a for _, _, a in items], k=k, config=config
+    )
