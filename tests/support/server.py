@@ -65,6 +65,7 @@ class RateLimited(SlackError):
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # the default 5 makes bursts of concurrent clients wait for SYN retries
 
     def __init__(self, addr: tuple[str, int], emulator: SlackEmulator) -> None:
         super().__init__(addr, RequestHandler)
@@ -95,7 +96,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(raw)
+        try:
+            self.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. its timeout)
+            self.close_connection = True
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)

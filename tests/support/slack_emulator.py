@@ -68,7 +68,7 @@ class SlackEmulator:
             self._server = EmulatorServer((self._host, self._port), self)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
+                kwargs={"poll_interval": 0.01},
                 daemon=True,
                 name="slack-emulator",
             )
