@@ -498,3 +498,28 @@ def test_fixtures_start_in_milliseconds(slack_workspace: SlackEmulator) -> None:
         assert WebClient(token=fresh.bot_token, base_url=fresh.url).auth_test()["ok"]
     assert time.perf_counter() - started < 1.0
     assert {c.name for c in slack_workspace.team.channels.values()} >= {"general", "eng", "help", "leads"}
+
+
+def test_user_message_event_agrees_with_history(emu: SlackEmulator, client: WebClient) -> None:
+    env = emu.user_message_event("eng", "alice", "read this https://example.com/vacuum")
+    assert env["type"] == "event_callback" and env["team_id"] == emu.team.id
+    assert env["authorizations"][0]["user_id"] == emu.bot_user.id and env["api_app_id"] == emu.app_id
+    ev = env["event"]
+    history = client.conversations_history(channel=ev["channel"])["messages"]
+    assert history[0]["ts"] == ev["ts"] and history[0]["user"] == ev["user"] == emu.user("alice").id
+    reply = emu.user_message_event("eng", "bob", "thanks", thread_ts=ev["ts"])["event"]
+    assert reply["thread_ts"] == ev["ts"] and reply["parent_user_id"] == emu.user("alice").id
+
+
+def test_form_encoded_blocks_and_metadata_strings(emu: SlackEmulator) -> None:
+    form = {
+        "channel": emu.channel("eng").id,
+        "text": "x",
+        "blocks": json.dumps(SECTION),
+        "metadata": json.dumps({"event_type": "t", "event_payload": {"k": 1}}),
+    }
+    headers = {"Authorization": f"Bearer {emu.bot_token}"}
+    assert httpx.post(emu.url + "chat.postMessage", data=form, headers=headers).json()["ok"]
+    assert emu.messages("eng")[0]["blocks"] == SECTION and emu.messages("eng")[0]["metadata"]["event_payload"]
+    bad = httpx.post(emu.url + "chat.postMessage", data={**form, "blocks": "[{"}, headers=headers).json()
+    assert bad["error"] == "invalid_blocks_format"

@@ -237,6 +237,42 @@ class SlackEmulator:
             ws.insert_message(ch, msg)
             return {**msg.to_api(True), "channel": ch.id}
 
+    def envelope(self, event: JSON, *, team_id: str | None = None, **kw: Any) -> JSON:
+        """Wrap an event for delivery to the app as this team's install (see signing.envelope)."""
+        from tests.support.signing import envelope
+
+        tid = team_id or self.team.id
+        return envelope(
+            event, team_id=tid, bot_user_id=self.bot_user_for(tid).id, api_app_id=self.app_id, **kw
+        )
+
+    def user_message_event(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        team_id: str | None = None,
+        attachments: list[JSON] | None = None,
+    ) -> JSON:
+        """Put a member's message into history AND return the matching `message` event envelope,
+        so what the app reads back through the API agrees with what it was told."""
+        from tests.support.signing import message_event
+
+        tid = team_id or self.team.id
+        ch, u = self.channel(channel, tid), self.user(user, tid)
+        posted = self.post_as_user(
+            ch.id, u.id, text, thread_ts=thread_ts, team_id=tid, attachments=attachments
+        )
+        kind = "im" if ch.is_im else "mpim" if ch.is_mpim else "group" if ch.is_private else "channel"
+        parent = self.workspace.find_message(ch, thread_ts) if thread_ts else None
+        event = message_event(
+            ch.id, u.id, text, ts=posted["ts"], thread_ts=thread_ts, channel_type=kind, team=tid,
+            attachments=attachments, parent_user_id=parent.user if parent else None,
+        )  # fmt: skip
+        return self.envelope(event, team_id=tid)
+
     def revoke_token(self, token: str, error: str = "token_revoked") -> None:
         """Later calls with this token fail with `error` (token_revoked, account_inactive, invalid_auth...)."""
         with self.workspace.lock:
