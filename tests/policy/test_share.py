@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from hypothesis import given, settings
+
+from bot.policy.model import Candidate, MemberPrefs, PastNudge, PolicyState
+from bot.policy.share import ShareItem, ShareProposal, Tie, plan_shares
+from bot.policy.time import is_paused, is_quiet, is_weekend, local_date
+from tests.policy.worlds import World, worlds
+
+
+def _plan(world: World, givers: frozenset[int] | None = None) -> list[ShareProposal]:
+    return plan_shares(
+        world.items, world.matches, world.ties, world.state, world.now, givers=givers, already=world.already
+    )
+
+
+def _week(day: dt.date) -> tuple[int, int]:
+    return day.isocalendar()[0], day.isocalendar()[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds())
+def test_share_invariants(world: World) -> None:
+    proposals = _plan(world)
+    state, items = world.state, {i.id: i for i in world.items}
+    pairs = Counter((p.item_id, p.target_id) for p in proposals)
+    assert all(count == 1 for count in pairs.values()), "at most one nudge per (item, target)"
+    for p in proposals:
+        item = items[p.item_id]
+        giver, target = state.prefs[p.giver_id], state.prefs[p.target_id]
+        assert (p.item_id, p.target_id) not in world.already
+        assert not item.is_private, "private content never leaves its channel"
+        assert p.target_id != item.author_id and p.target_id not in item.channel_members
+        assert p.target_id not in item.seen_by and p.giver_id != p.target_id
+        assert p.giver_id in item.channel_members or p.giver_id == item.author_id, "the giver saw it"
+        for m in (giver, target):
+            assert m.opted_in and m.reachable and not is_paused(m, world.now)
+        assert giver.delivery != "off"
+        assert not state.mutes_between(p.giver_id, p.target_id)
+        for member_id in (p.giver_id, p.target_id):
+            muted = state.muted_topics.get(member_id, frozenset())
+            assert p.topic not in muted and not (item.topics_named & muted)
+        assert p.send_at >= world.now and not is_quiet(giver, p.send_at)
+        assert not (giver.weekends_off and is_weekend(giver.tz, p.send_at))
+        for past in state.past(p.giver_id):
+            if past.counts and past.kind == "share" and past.target_id == p.target_id:
+                assert abs(past.at - p.send_at) >= state.caps.pair_cooldown
+    _assert_caps(world, proposals)
+
+
+def _assert_caps(world: World, proposals: list[ShareProposal]) -> None:
+    state = world.state
+    for giver_id in {p.giver_id for p in proposals}:
+        prefs: MemberPrefs = state.prefs[giver_id]
+        old = [p for p in state.past(giver_id) if p.counts]
+        new = [p for p in proposals if p.giver_id == giver_id]
+        for day in {local_date(prefs.tz, p.send_at) for p in new}:
+            before = sum(1 for p in old if p.kind == "share" and local_date(prefs.tz, p.at) == day)
+            added = sum(1 for p in new if local_date(prefs.tz, p.send_at) == day)
+            assert before + added <= state.caps.share_per_day
+        for week in {_week(local_date(prefs.tz, p.send_at)) for p in new}:
+            before = sum(1 for p in old if _week(local_date(prefs.tz, p.at)) == week)
+            added = sum(1 for p in new if _week(local_date(prefs.tz, p.send_at)) == week)
+            assert before + added <= state.caps.nudges_per_week
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_only_due_givers_are_nudged(world: World) -> None:
+    due = frozenset(list(world.state.prefs)[::2])
+    assert all(p.giver_id in due for p in _plan(world, due))
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_planning_is_deterministic(world: World) -> None:
+    assert _plan(world) == _plan(world)
+
+
+def _one(now: dt.datetime, **item: object) -> tuple[list[ShareProposal], PolicyState]:
+    people = {
+        1: MemberPrefs(id=1, opted_in=True, name="Ann", weekends_off=False),
+        2: MemberPrefs(id=2, opted_in=True, name="Bob", weekends_off=False),
+        3: MemberPrefs(id=3, opted_in=True, name="Cy", weekends_off=False),
+    }
+    state = PolicyState(prefs=people)
+    it = ShareItem(id=9, author_id=1, channel_name="eng", channel_members=frozenset({1, 3}), **item)  # type: ignore[arg-type]
+    matches = {9: [Candidate(2, 5.0, "databases", "Databases")]}
+    ties = {2: [Tie(3, 2.0, "infra"), Tie(1, 0.5, None)]}
+    return plan_shares([it], matches, ties, state, now), state
+
+
+def test_best_tie_is_the_giver_and_the_reason_quotes_the_interest() -> None:
+    now = dt.datetime(2025, 6, 10, 10, tzinfo=dt.UTC)
+    [p], _ = _one(now)
+    assert (p.giver_id, p.target_id) == (3, 2)
+    assert p.reason == "Bob listed Databases; you two often talk in #infra."
+
+
+def test_falls_back_to_the_sharer_when_nobody_who_saw_it_knows_the_target() -> None:
+    now = dt.datetime(2025, 6, 10, 10, tzinfo=dt.UTC)
+    people = {i: MemberPrefs(id=i, opted_in=True, name=n) for i, n in [(1, "Ann"), (2, "Bob")]}
+    it = ShareItem(id=9, author_id=1, channel_name="eng", channel_members=frozenset({1}))
+    [p] = plan_shares([it], {9: [Candidate(2, 5.0, "databases", "databases")]}, {}, PolicyState(people), now)
+    assert p.giver_id == 1
+    assert p.reason == "Bob listed databases and isn't in #eng; you shared it."
+    assert not any(ch.isdigit() for ch in p.reason)
+
+
+def test_private_items_are_never_shared() -> None:
+    now = dt.datetime(2025, 6, 10, 10, tzinfo=dt.UTC)
+    proposals, _ = _one(now, is_private=True)
+    assert proposals == []
+
+
+def test_a_sent_share_blocks_the_same_pair_for_the_cooldown() -> None:
+    now = dt.datetime(2025, 6, 10, 10, tzinfo=dt.UTC)
+    _, state = _one(now)
+    state.history[3] = [
+        PastNudge(3, "share", now - dt.timedelta(days=3), item_id=8, target_id=2, status="sent")
+    ]
+    it = ShareItem(id=9, author_id=1, channel_name="eng", channel_members=frozenset({1, 3}))
+    matches = {9: [Candidate(2, 5.0, "databases", "databases")]}
+    [p] = plan_shares([it], matches, {2: [Tie(3, 2.0, "infra"), Tie(1, 0.5, None)]}, state, now)
+    assert p.giver_id == 1  # the next-best tie, not Cy again
