@@ -1,0 +1,1 @@
+"""The email side: outbound digests over SMTP, signed action links, inbound share-by-email, imports."""
