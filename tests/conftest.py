@@ -14,6 +14,8 @@ from bot.store.db import Database, make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Base
 
+pytest_plugins = ["tests.support.fixtures"]
+
 PG_ADMIN_URL = os.environ.get("PASSITON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -22,9 +22,6 @@ from tests.support.emulator_client import start_standalone, stop_standalone
 from tests.support.seeds import small
 from tests.support.slack_emulator import SlackEmulator
 
-# Until the root conftest loads these fixtures for every test module.
-pytest_plugins = ["tests.support.fixtures"]
-
 SECTION = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
 HOME = {"type": "home", "blocks": SECTION}
 MODAL = {
