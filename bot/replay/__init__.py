@@ -14,6 +14,7 @@ from bot.replay.model import (
     Reaction,
     Reply,
 )
+from bot.replay.profiles import LoadedProfiles, Profile, ProfileError, load_profiles
 
 __all__ = [
     "KNOWN_SUBTYPES",
@@ -26,9 +27,13 @@ __all__ = [
     "ExportMessage",
     "ExportReader",
     "ExportUser",
+    "LoadedProfiles",
     "Problem",
+    "Profile",
+    "ProfileError",
     "Reaction",
     "Reply",
     "load_export",
+    "load_profiles",
     "open_export",
 ]

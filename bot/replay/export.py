@@ -115,7 +115,9 @@ def _dict(value: object) -> dict[str, Any]:
 
 
 def _strs(value: object) -> tuple[str, ...]:
-    return tuple(v for v in _list(value) if isinstance(v, str))
+    if not value or not isinstance(value, list):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))
 
 
 def _label(value: object) -> str:
@@ -265,22 +267,24 @@ class _MessageParser:
             body = _dict(raw.get("previous_message"))
             target_ts = _ts_str(raw.get("deleted_ts")) or _ts_str(body.get("ts"))
 
-        user = _s(body.get("user")) or _s(raw.get("user"))
-        bot_id = _s(body.get("bot_id"))
+        get = body.get
+        user = _s(get("user")) or _s(raw.get("user"))
+        bot_id = _s(get("bot_id"))
         is_deleted = subtype in DELETED_SUBTYPES
-        text = "" if is_deleted else _text(body.get("text"))
+        text = "" if is_deleted else _text(get("text"))
 
-        from_text = parse_mrkdwn(text, self.user_name, self.channel_name) if text else Extracted()
-        from_blocks = (
-            extract_blocks(body.get("blocks"), self.user_name, self.channel_name)
-            if not is_deleted and "blocks" in body
-            else Extracted()
-        )
-        plain = from_blocks.text or from_text.text
+        found = Extracted()
+        if text:
+            parse_mrkdwn(text, self.user_name, self.channel_name, found)
+        text_plain = found.text
+        blocks = None if is_deleted else get("blocks")
+        if blocks:
+            extract_blocks(blocks, self.user_name, self.channel_name, found)
+        plain = (found.text if blocks else "") or text_plain
 
         record = self.users.get(user) if user else None
-        if user is None and bot_id and bot_id in self._bot_users:
-            record = self._bot_users[bot_id]
+        if record is None and user is None and bot_id:
+            record = self._bot_users.get(bot_id)
         is_bot = (
             subtype == "bot_message"
             or (record is not None and record.is_bot)
@@ -290,40 +294,53 @@ class _MessageParser:
         if user and record is None and not is_bot:
             self.problems.add(channel.folder + "/", "messages from a user not in users.json kept")
 
-        edited_raw = _dict(body.get("edited"))
-        edited_ts = _ts_str(edited_raw.get("ts"))
+        thread_ts = get("thread_ts")
+        if thread_ts is None and body is not raw:
+            thread_ts = raw.get("thread_ts")
+        reply_count = get("reply_count")
+        replies = get("replies")
+        edited = get("edited")
+        edited_ts = _ts_str(edited.get("ts")) if isinstance(edited, dict) else None
+        files = get("files")
+        attachments = get("attachments")
+        reactions = get("reactions")
+        # Positional: keyword binding of 26 fields costs more than the rest of the parse.
         return ExportMessage(
-            channel_id=channel.id,
-            ts=ts,
-            time=seconds,
-            user=user,
-            text=text,
-            plain=plain,
-            subtype=subtype,
-            thread_ts=_ts_str(body.get("thread_ts")) or _ts_str(raw.get("thread_ts")),
-            parent_user_id=_s(body.get("parent_user_id")),
-            reply_count=max(_int(body.get("reply_count")) or 0, 0),
-            reply_users=_strs(body.get("reply_users")),
-            replies=tuple(
-                Reply(user=_s(r.get("user")), ts=t)
-                for r in _list(body.get("replies"))
-                if isinstance(r, dict) and (t := _ts_str(r.get("ts")))
-            ),
-            edited=Edited(user=_s(edited_raw.get("user")), ts=edited_ts) if edited_ts else None,
-            files=self._files(body.get("files")),
-            attachments=self._attachments(body.get("attachments")),
-            mentions=unique(from_text.mentions + from_blocks.mentions),
-            channel_mentions=unique(from_text.channels + from_blocks.channels),
-            broadcast=from_text.broadcast or from_blocks.broadcast,
-            links=unique(from_text.links + from_blocks.links),
-            reactions=self._reactions(body.get("reactions")),
-            bot_id=bot_id,
-            username=_s(body.get("username")),
-            is_bot=is_bot,
-            is_deleted=is_deleted,
-            target_ts=target_ts,
-            file=file,
+            channel.id,
+            ts,
+            seconds,
+            user,
+            text,
+            plain,
+            subtype,
+            _ts_str(thread_ts) if thread_ts is not None else None,
+            _s(get("parent_user_id")),
+            max(_int(reply_count) or 0, 0) if reply_count is not None else 0,
+            _strs(get("reply_users")),
+            self._replies(replies) if replies else (),
+            Edited(_s(edited.get("user")), edited_ts) if edited_ts and isinstance(edited, dict) else None,
+            self._files(files) if files else (),
+            self._attachments(attachments) if attachments else (),
+            unique(found.mentions) if found.mentions else (),
+            unique(found.channels) if found.channels else (),
+            found.broadcast,
+            unique(found.links) if found.links else (),
+            self._reactions(reactions) if reactions else (),
+            bot_id,
+            _s(get("username")),
+            is_bot,
+            is_deleted,
+            target_ts,
+            file,
         )
+
+    @staticmethod
+    def _replies(raw: object) -> tuple[Reply, ...]:
+        out = []
+        for r in _list(raw):
+            if isinstance(r, dict) and (t := _ts_str(r.get("ts"))):
+                out.append(Reply(_s(r.get("user")), t))
+        return tuple(out)
 
     @staticmethod
     def _files(raw: object) -> tuple[ExportFile, ...]:
@@ -536,7 +553,19 @@ class ExportReader:
                 yield message
 
     def load(self) -> Export:
-        messages = sorted(self.iter_messages(), key=lambda m: (m.time, m.channel_id, m.ts))
+        # Everything is held anyway, so one sort at the end replaces the streaming merge.
+        messages: list[ExportMessage] = []
+        seen: set[tuple[str, str]] = set()
+        for day in self.days:
+            for conv, name in sorted(self._day_files[day], key=lambda cn: cn[1]):
+                for message in self._read_day_file(conv, name):
+                    key = (message.channel_id, message.ts)
+                    if key in seen:
+                        self._problems.add(name, "duplicate message (same channel and ts) skipped")
+                        continue
+                    seen.add(key)
+                    messages.append(message)
+        messages.sort(key=lambda m: (m.time, m.channel_id, m.ts))
         return Export(
             users=self.users, channels=self.channels, messages=tuple(messages), problems=self.problems
         )

@@ -43,12 +43,15 @@ def _http(url: str) -> bool:
     return url.startswith(("http://", "https://"))
 
 
-def parse_mrkdwn(text: str, user_name: Resolver = _none, channel_name: Resolver = _none) -> Extracted:
-    """Resolve `<…>` entities to readable text and collect what they point at."""
-    out = Extracted()
+def parse_mrkdwn(
+    text: str, user_name: Resolver = _none, channel_name: Resolver = _none, into: Extracted | None = None
+) -> Extracted:
+    """Resolve `<…>` entities to readable text and collect what they point at (adding to `into`)."""
+    out = Extracted() if into is None else into
     if "<" not in text:
-        out.text = unescape(text)
-        out.links.extend(_BARE_URL.findall(out.text))
+        out.text = unescape(text) if "&" in text else text
+        if "http" in out.text:  # Slack wraps links in <…>; other exporters may not
+            out.links.extend(_BARE_URL.findall(out.text))
         return out
 
     def entity(match: re.Match[str]) -> str:
@@ -80,13 +83,16 @@ def parse_mrkdwn(text: str, user_name: Resolver = _none, channel_name: Resolver 
     return out
 
 
-def extract_blocks(blocks: object, user_name: Resolver = _none, channel_name: Resolver = _none) -> Extracted:
+def extract_blocks(
+    blocks: object, user_name: Resolver = _none, channel_name: Resolver = _none, into: Extracted | None = None
+) -> Extracted:
     """Plain text of the rich-text blocks (what a person typed), plus mentions and links.
 
     Other block types (section, header, context) carry bots' layouts; their text is taken too so a
     bot's card is not blank, but the message's own `text` is the better source for those.
     """
-    out = Extracted()
+    out = Extracted() if into is None else into
+    out.text = ""
     parts: list[str] = []
     if not isinstance(blocks, list):
         return out
