@@ -51,6 +51,12 @@ from bot.matching.cli import match_command  # noqa: E402 - each feature module r
 
 app.command("match")(match_command)
 
+from bot.slack.cli import run, serve  # noqa: E402 - the Slack app's commands live with it
+
+app.command("serve")(serve)
+app.command("run")(run)
+
+
 def _display_url(url: str) -> str:
     from bot.logs import redact
 

@@ -1,0 +1,5 @@
+"""Slack events to rows: items, thread replies, relationships, channels, members.
+
+`slack_sync` is the only part that calls Slack (conversations.info / members, users.info); the
+rest works on a session and plain event dicts, so it is tested without any network.
+"""

@@ -1,0 +1,201 @@
+"""Event handlers: fetch what Slack must tell us, then write in one transaction keyed by event id.
+
+Called by the Bolt listeners after the ack. A Slack retry (same `event_id`) finds the id already
+claimed and does nothing; the claim commits with the writes, so a failed attempt leaves no claim.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.ingest import slack_sync
+from bot.ingest.messages import action_for, ingest_changed, ingest_deleted, ingest_new
+from bot.ingest.planning import cancel_help, plan_help
+from bot.ingest.profiles import SLACKBOT_ID, apply_profile
+from bot.ingest.welcome import queue_welcome
+from bot.slack.context import AppContext
+from bot.slack.metrics import EVENTS_DEDUPED, ITEMS
+from bot.store.models import ProcessedEvent, Workspace, utcnow
+from bot.store.queries.members import ensure_member, member_by_slack_id
+from bot.store.queries.relationships import record_interaction
+from bot.store.queries.workspaces import claim_event, deactivate, ensure_workspace
+
+log = logging.getLogger(__name__)
+
+
+def seen(ctx: AppContext, event_id: str | None) -> bool:
+    """A cheap early check so a retry does not even call Slack; the claim is what guarantees once."""
+    if not event_id:
+        return False
+    with ctx.db.session() as session:
+        found = session.scalars(select(ProcessedEvent.id).where(ProcessedEvent.event_id == event_id)).first()
+    if found is not None:
+        EVENTS_DEDUPED.inc()
+        return True
+    return False
+
+
+def _claim(session: Session, workspace: Workspace, event_id: str | None) -> bool:
+    if event_id and not claim_event(session, event_id, workspace.id):
+        EVENTS_DEDUPED.inc()
+        return False
+    return True
+
+
+def handle_message(
+    ctx: AppContext,
+    client: WebClient,
+    team_id: str,
+    bot_user_id: str | None,
+    event: dict[str, Any],
+    event_id: str | None,
+) -> None:
+    action, message = action_for(event, bot_user_id)
+    channel_type = event.get("channel_type")
+    if action == "ignore" or message is None or channel_type == "im":
+        return  # DMs with the bot are conversations with passiton, not items for others
+    if seen(ctx, event_id):
+        return
+    slack_sync.ensure_channel(ctx.db, client, team_id, message.channel, channel_type=channel_type)
+    if action == "new" and message.user:
+        slack_sync.ensure_profile(ctx.db, client, team_id, message.user)
+    now = utcnow()
+    private = channel_type in slack_sync.PRIVATE_CHANNEL_TYPES
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        if not workspace.active or not _claim(session, workspace, event_id):
+            return
+        channel = slack_sync.get_channel(session, workspace, message.channel)
+        if action == "deleted":
+            ingest_deleted(session, workspace, message)
+            return
+        ingest = ingest_new if action == "new" else ingest_changed
+        result = ingest(session, workspace, channel, message, is_private=private)
+        item_id = result.item.id if result.item is not None else None
+        answered_id = result.answered.id if result.answered is not None else None
+    if result.created and result.item is not None:
+        ITEMS.labels(result.item.kind).inc()
+    if result.became_routable and item_id is not None:
+        plan_help(ctx, item_id, now)
+    if answered_id is not None:
+        cancel_help(ctx, answered_id, now)
+
+
+def handle_member_joined(
+    ctx: AppContext,
+    client: WebClient,
+    team_id: str,
+    bot_user_id: str | None,
+    event: dict[str, Any],
+    event_id: str | None,
+) -> None:
+    user_id, channel_id = event.get("user"), event.get("channel")
+    if not isinstance(user_id, str) or not isinstance(channel_id, str) or seen(ctx, event_id):
+        return
+    if user_id == bot_user_id:  # the bot was invited: learn the channel and its members now
+        slack_sync.ensure_channel(ctx.db, client, team_id, channel_id, force=True)
+        with ctx.db.session() as session:
+            _claim(session, ensure_workspace(session, team_id), event_id)
+        return
+    slack_sync.ensure_channel(ctx.db, client, team_id, channel_id)
+    slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
+    now = utcnow()
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        if not workspace.active or not _claim(session, workspace, event_id):
+            return
+        member = ensure_member(session, workspace, user_id)
+        channel = slack_sync.get_channel(session, workspace, channel_id)
+        if channel is not None:
+            slack_sync.add_channel_member(session, workspace, channel, member)
+        queue_welcome(session, ctx.settings, workspace, member, now)
+
+
+def handle_member_left(ctx: AppContext, team_id: str, event: dict[str, Any], event_id: str | None) -> None:
+    user_id, channel_id = event.get("user"), event.get("channel")
+    if not isinstance(user_id, str) or not isinstance(channel_id, str):
+        return
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        if not _claim(session, workspace, event_id):
+            return
+        member = member_by_slack_id(session, workspace, user_id)
+        channel = slack_sync.get_channel(session, workspace, channel_id)
+        if member is not None and channel is not None:
+            slack_sync.remove_channel_member(session, channel, member)
+
+
+def handle_team_join(ctx: AppContext, team_id: str, user: dict[str, Any], event_id: str | None) -> None:
+    if not isinstance(user, dict) or not user.get("id"):
+        return
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        if not workspace.active or not _claim(session, workspace, event_id):
+            return
+        member = apply_profile(session, workspace, user)
+        queue_welcome(session, ctx.settings, workspace, member, utcnow())
+
+
+def handle_user_change(ctx: AppContext, team_id: str, user: dict[str, Any], event_id: str | None) -> None:
+    """Time zone, names, deactivation and guest status follow Slack's profile."""
+    if not isinstance(user, dict) or not user.get("id"):
+        return
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        if _claim(session, workspace, event_id):
+            apply_profile(session, workspace, user)
+
+
+def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_id: str | None) -> None:
+    user_id, item_user = event.get("user"), event.get("item_user")
+    item = event.get("item") or {}
+    if not isinstance(user_id, str) or not isinstance(item_user, str) or user_id == item_user:
+        return
+    if SLACKBOT_ID in (user_id, item_user):
+        return
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        if workspace.bot_user_id in (user_id, item_user) or not _claim(session, workspace, event_id):
+            return
+        channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
+        a = ensure_member(session, workspace, user_id)
+        b = ensure_member(session, workspace, item_user)
+        if a.is_bot or b.is_bot:
+            return
+        record_interaction(
+            session, workspace.id, a.id, b.id, channel.id if channel else None, "reaction", utcnow()
+        )
+
+
+def handle_uninstalled(
+    ctx: AppContext, team_id: str, enterprise_id: str | None, installation_store: Any | None
+) -> None:
+    """Deactivate the workspace and drop its tokens; its members' data stays until retention or forget-me."""
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        deactivate(workspace)
+    if installation_store is not None:
+        installation_store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+    log.info("workspace deactivated", extra={"team_id": team_id})
+
+
+def handle_tokens_revoked(
+    ctx: AppContext,
+    team_id: str,
+    enterprise_id: str | None,
+    tokens: dict[str, Any],
+    installation_store: Any | None,
+) -> None:
+    if tokens.get("bot"):
+        handle_uninstalled(ctx, team_id, enterprise_id, installation_store)
+        return
+    if installation_store is not None:
+        for user_id in tokens.get("oauth") or []:
+            installation_store.delete_installation(
+                enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+            )

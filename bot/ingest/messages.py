@@ -1,0 +1,271 @@
+"""Message events to items, thread replies and interactions (on a session; no Slack calls here).
+
+A message becomes an Item only when the matching core classifies it as an article, question or
+ask; chatter leaves no item, only the interactions it shows (mentions, replies). The natural key
+`<channel>:<ts>` is unique, so a message seen twice (retry, app_mention beside message, edits)
+is still one item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.ingest.profiles import SLACKBOT_ID
+from bot.matching.classify import classify
+from bot.matching.items import understand_message
+from bot.store.models import Channel, Item, Member, ThreadReply, Workspace
+from bot.store.queries.members import ensure_member
+from bot.store.queries.relationships import record_interaction
+
+# Subtypes that are a person saying something. Everything else (joins, topic changes, bot posts,
+# pins, reminders, huddles...) is noise for our purposes.
+USER_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
+EDIT_SUBTYPES = frozenset({"message_changed"})
+DELETE_SUBTYPES = frozenset({"message_deleted"})
+ROUTED_KINDS = frozenset({"question", "ask"})
+_MENTION_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+Action = Literal["new", "changed", "deleted", "ignore"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """The parts of a Slack message event the ingest reads."""
+
+    channel: str
+    ts: str
+    user: str | None
+    text: str
+    attachments: tuple[dict[str, Any], ...] = ()
+    thread_ts: str | None = None
+    parent_user_id: str | None = None
+    subtype: str | None = None
+    bot_id: str | None = None
+    mentions: tuple[str, ...] = field(default=())
+
+    @property
+    def is_reply(self) -> bool:
+        return bool(self.thread_ts) and self.thread_ts != self.ts
+
+    @property
+    def source_key(self) -> str:
+        return f"{self.channel}:{self.ts}"
+
+
+def parse_message(raw: dict[str, Any], channel: str) -> Message:
+    text = str(raw.get("text") or "")
+    attachments = tuple(a for a in raw.get("attachments") or [] if isinstance(a, dict))
+    return Message(
+        channel=channel,
+        ts=str(raw.get("ts") or ""),
+        user=raw.get("user"),
+        text=text,
+        attachments=attachments,
+        thread_ts=raw.get("thread_ts"),
+        parent_user_id=raw.get("parent_user_id"),
+        subtype=raw.get("subtype"),
+        bot_id=raw.get("bot_id"),
+        mentions=tuple(dict.fromkeys(_MENTION_RE.findall(text))),
+    )
+
+
+def is_from_bot(message: Message, bot_user_id: str | None) -> bool:
+    return (
+        message.bot_id is not None
+        or message.subtype == "bot_message"
+        or message.user is None
+        or message.user in (bot_user_id, SLACKBOT_ID)
+    )
+
+
+def action_for(event: dict[str, Any], bot_user_id: str | None) -> tuple[Action, Message | None]:
+    """What to do with a `message` (or `app_mention`) event, and the message it is about."""
+    channel = str(event.get("channel") or "")
+    subtype = event.get("subtype")
+    if not channel:
+        return "ignore", None
+    if subtype in DELETE_SUBTYPES:
+        deleted_ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
+        if not deleted_ts:
+            return "ignore", None
+        return "deleted", Message(channel=channel, ts=str(deleted_ts), user=None, text="")
+    if subtype in EDIT_SUBTYPES:
+        inner = event.get("message")
+        if not isinstance(inner, dict):
+            return "ignore", None
+        message = parse_message(inner, channel)
+        if inner.get("subtype") not in USER_SUBTYPES or is_from_bot(message, bot_user_id):
+            return "ignore", None
+        return "changed", message
+    if subtype not in USER_SUBTYPES:
+        return "ignore", None
+    message = parse_message(event, channel)
+    if is_from_bot(message, bot_user_id) or not message.ts:
+        return "ignore", None
+    return "new", message
+
+
+def slack_time(ts: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(float(ts), dt.UTC)
+    except (TypeError, ValueError):
+        return dt.datetime.now(dt.UTC)
+
+
+def item_by_key(session: Session, workspace: Workspace, source_key: str) -> Item | None:
+    return session.scalars(
+        select(Item).where(Item.workspace_id == workspace.id, Item.source_key == source_key)
+    ).first()
+
+
+@dataclass
+class Understood:
+    kind: str
+    url: str | None
+    title: str
+    description: str
+    text: str
+
+
+def understand(message: Message) -> Understood:
+    parsed = understand_message(message.text, message.attachments)
+    kind = classify(parsed.text, parsed.has_link)
+    return Understood(
+        kind=kind,
+        url=parsed.links[0].url if parsed.links else None,
+        title=parsed.titles[0] if parsed.titles else "",
+        description=" ".join(parsed.descriptions)[:2000],
+        text=parsed.text,
+    )
+
+
+@dataclass
+class IngestResult:
+    """What happened, for the caller to follow up on after commit (planning, metrics)."""
+
+    item: Item | None = None
+    created: bool = False
+    became_routable: bool = False  # a question/ask to plan help for
+    answered: Item | None = None  # a question whose first thread reply just arrived
+
+
+def _record_mentions(
+    session: Session,
+    workspace: Workspace,
+    author: Member,
+    message: Message,
+    channel: Channel | None,
+    at: dt.datetime,
+) -> None:
+    for uid in message.mentions:
+        if uid in (author.slack_user_id, SLACKBOT_ID):
+            continue
+        other = ensure_member(session, workspace, uid)
+        record_interaction(
+            session, workspace.id, author.id, other.id, channel.id if channel else None, "mention", at
+        )
+
+
+def ingest_new(
+    session: Session, workspace: Workspace, channel: Channel | None, message: Message, *, is_private: bool
+) -> IngestResult:
+    assert message.user is not None
+    at = slack_time(message.ts)
+    author = ensure_member(session, workspace, message.user)
+    _record_mentions(session, workspace, author, message, channel, at)
+    if message.is_reply:
+        return _ingest_reply(session, workspace, channel, author, message, at)
+    understood = understand(message)
+    if understood.kind == "chatter":
+        return IngestResult()
+    existing = item_by_key(session, workspace, message.source_key)
+    if existing is not None:
+        return IngestResult(item=existing)
+    item = Item(
+        workspace_id=workspace.id,
+        source_key=message.source_key,
+        source="slack",
+        kind=understood.kind,
+        channel_id=channel.id if channel else None,
+        slack_ts=message.ts,
+        author_id=author.id,
+        url=understood.url,
+        title=understood.title,
+        description=understood.description,
+        text=understood.text,
+        is_private=is_private or bool(channel and channel.is_private),
+        posted_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(item)
+    except IntegrityError:  # the same message through another event (app_mention) or replica
+        return IngestResult(item=item_by_key(session, workspace, message.source_key))
+    return IngestResult(item=item, created=True, became_routable=item.kind in ROUTED_KINDS)
+
+
+def _ingest_reply(
+    session: Session,
+    workspace: Workspace,
+    channel: Channel | None,
+    replier: Member,
+    message: Message,
+    at: dt.datetime,
+) -> IngestResult:
+    assert message.thread_ts is not None
+    parent = item_by_key(session, workspace, f"{message.channel}:{message.thread_ts}")
+    parent_author_id: int | None = parent.author_id if parent else None
+    if parent_author_id is None and message.parent_user_id and message.parent_user_id != SLACKBOT_ID:
+        parent_author_id = ensure_member(session, workspace, message.parent_user_id).id
+    if parent_author_id is not None:
+        record_interaction(
+            session, workspace.id, replier.id, parent_author_id, channel.id if channel else None, "reply", at
+        )
+    if parent is None or parent.kind not in ROUTED_KINDS or parent.author_id == replier.id:
+        return IngestResult()
+    try:
+        with session.begin_nested():
+            session.add(
+                ThreadReply(workspace_id=workspace.id, item_id=parent.id, member_id=replier.id, replied_at=at)
+            )
+    except IntegrityError:
+        pass  # this member already replied in this thread
+    first_answer = parent.answered_at is None
+    if first_answer:
+        parent.answered_at = at
+    return IngestResult(item=parent, answered=parent if first_answer else None)
+
+
+def ingest_changed(
+    session: Session, workspace: Workspace, channel: Channel | None, message: Message, *, is_private: bool
+) -> IngestResult:
+    """An edit (or Slack adding unfurls): refresh the item, or create it if it now qualifies."""
+    if message.is_reply:
+        return IngestResult()
+    item = item_by_key(session, workspace, message.source_key)
+    if item is None:
+        return ingest_new(session, workspace, channel, message, is_private=is_private)
+    understood = understand(message)
+    was_routable = item.kind in ROUTED_KINDS
+    item.text = understood.text
+    item.url = understood.url or item.url
+    item.title = understood.title or item.title
+    item.description = understood.description or item.description
+    if understood.kind != "chatter":
+        item.kind = understood.kind
+    return IngestResult(item=item, became_routable=item.kind in ROUTED_KINDS and not was_routable)
+
+
+def ingest_deleted(session: Session, workspace: Workspace, message: Message) -> bool:
+    """A deleted message takes its item (and the nudges about it) with it."""
+    result = session.execute(
+        delete(Item).where(Item.workspace_id == workspace.id, Item.source_key == message.source_key)
+    )
+    return bool(getattr(result, "rowcount", 0))

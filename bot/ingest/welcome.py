@@ -1,0 +1,64 @@
+"""The one welcome DM: to a person who joins the workspace or a channel the bot is in, never twice.
+
+Who gets none: bots (including Slackbot and this app), deactivated accounts, guests (single- and
+multi-channel guests are usually outside collaborators passing through; they can still opt in
+with /passiton), people who already opted in, and everyone when the workspace or the deployment
+turned welcomes off. The DM goes through the outbox; `welcomed_at` is claimed with a conditional
+UPDATE in the same transaction, so two concurrent join events queue it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
+from bot.ingest.profiles import SLACKBOT_ID
+from bot.slack.blocks.replies import WELCOME_TEXT, welcome_blocks
+from bot.store.models import Member, Workspace
+
+
+def should_welcome(settings: Settings, workspace: Workspace, member: Member) -> bool:
+    return (
+        settings.passiton_welcome_dm
+        and workspace.welcome_dm
+        and workspace.active
+        and member.slack_user_id not in (None, SLACKBOT_ID, workspace.bot_user_id)
+        and not member.is_bot
+        and not member.is_deleted
+        and not member.is_guest
+        and not member.opted_in
+        and member.welcomed_at is None
+    )
+
+
+def queue_welcome(
+    session: Session, settings: Settings, workspace: Workspace, member: Member, now: dt.datetime
+) -> bool:
+    """Queue the welcome DM if this member should get one; True when it was queued now."""
+    if not should_welcome(settings, workspace, member):
+        return False
+    claimed = session.execute(
+        update(Member).where(Member.id == member.id, Member.welcomed_at.is_(None)).values(welcomed_at=now)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    session.refresh(member)
+    key = f"welcome:{workspace.id}:{member.id}"
+    enqueue(
+        session,
+        workspace_id=workspace.id,
+        key=key,
+        kind="slack_dm",
+        recipient_id=member.id,
+        payload={
+            "user": member.slack_user_id,
+            "text": WELCOME_TEXT,
+            "blocks": welcome_blocks(),
+            "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": key}},
+        },
+    )
+    return True

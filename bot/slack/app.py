@@ -1,0 +1,119 @@
+"""The Bolt app factory: one App for HTTP (`passiton serve`) and Socket Mode (`passiton run`).
+
+Single-workspace when only SLACK_BOT_TOKEN is set; multi-workspace OAuth (slack_sdk's SQLAlchemy
+installation and state stores on DATABASE_URL) when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are.
+Listeners ack at once and work afterwards (`process_before_response=False`: Bolt runs them on its
+thread pool after answering Slack).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+
+from bot.config import SettingsError
+from bot.slack.context import AppContext
+from bot.slack.listeners import register_all
+from bot.slack.metrics import ERRORS
+from bot.slack.registry import BOT_SCOPES
+from bot.slack.tokens import oauth_enabled
+
+log = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def authorization_url(api_url: str) -> str:
+    """Slack's authorize page sits beside its Web API (`…/api/` -> `…/oauth/v2/authorize`)."""
+    root = api_url.rstrip("/")
+    root = root[: -len("/api")] if root.endswith("/api") else root
+    return root + "/oauth/v2/authorize"
+
+
+def web_client(api_url: str, token: str | None = None) -> WebClient:
+    return WebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+
+
+def create_app(
+    ctx: AppContext,
+    *,
+    token_verification_enabled: bool = True,
+    socket_mode: bool = False,
+    listener_executor: Any | None = None,
+) -> App:
+    """Build the Bolt app with every listener registered.
+
+    `token_verification_enabled` calls auth.test at start (single-workspace) to learn the team and bot
+    user and to fail fast on a bad token. `socket_mode` skips request signing (Socket Mode has none).
+    """
+    settings = ctx.settings
+    signing_secret = settings.secret("slack_signing_secret")
+    if not socket_mode and not signing_secret:
+        raise SettingsError("setting SLACK_SIGNING_SECRET: required to receive Slack requests over HTTP")
+    common: dict[str, Any] = {
+        "signing_secret": signing_secret or "unused-in-socket-mode",
+        "request_verification_enabled": not socket_mode,
+        "process_before_response": False,
+        "name": "passiton",
+    }
+    if listener_executor is not None:
+        common["listener_executor"] = listener_executor
+    store = None
+    if oauth_enabled(settings):
+        from bot.slack.installation import installation_store, state_store
+
+        assert settings.slack_client_id is not None
+        store = installation_store(settings.slack_client_id, ctx.db)
+        oauth_settings = OAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.secret("slack_client_secret"),
+            scopes=sorted(BOT_SCOPES),
+            installation_store=store,
+            state_store=state_store(ctx.db.engine),
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            redirect_uri=settings.public_url.rstrip("/") + REDIRECT_PATH,
+            authorization_url=authorization_url(settings.slack_api_url),
+        )
+        app = App(
+            client=web_client(settings.slack_api_url),
+            installation_store=store,
+            oauth_flow=OAuthFlow(client=web_client(settings.slack_api_url), settings=oauth_settings),
+            **common,
+        )
+    else:
+        token = settings.secret("slack_bot_token")
+        if not token:
+            raise SettingsError(
+                "setting SLACK_BOT_TOKEN: required (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs)"
+            )
+        client = web_client(settings.slack_api_url, token)
+        if token_verification_enabled:
+            _register_single_workspace(ctx, client)
+        app = App(client=client, token_verification_enabled=token_verification_enabled, **common)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        ERRORS.labels("listener").inc()
+        log.error("listener failed", exc_info=error, extra={"request_type": body.get("type")})
+
+    register_all(app, ctx, installation_store=store)
+    return app
+
+
+def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
+    """auth.test tells which team this token belongs to; a valid token means the app is installed."""
+    from bot.store.queries.workspaces import ensure_workspace, reactivate
+
+    auth = client.auth_test()
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(
+            session, str(auth["team_id"]), name=auth.get("team") or None, bot_user_id=auth.get("user_id")
+        )
+        reactivate(workspace)

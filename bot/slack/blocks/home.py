@@ -1,0 +1,95 @@
+"""The App Home tab: the member's own settings, each with a button to change it. No counts anywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.matching.topics import topic_label
+from bot.slack.blocks import Block, actions, button, context, divider, header, section
+from bot.slack.commands_parse import format_clock
+from bot.slack.member_settings import MemberState
+from bot.slack.mrkdwn import escape
+
+# action ids (registered in listeners/home.py)
+EDIT_INTERESTS = "home_edit_interests"
+EDIT_EXPERTISE = "home_edit_expertise"
+EDIT_MUTED = "home_edit_muted"
+EDIT_SETTINGS = "home_edit_settings"
+PAUSE_WEEK = "home_pause_week"
+RESUME = "home_resume"
+HOME_ACTIONS = (EDIT_INTERESTS, EDIT_EXPERTISE, EDIT_MUTED, EDIT_SETTINGS, PAUSE_WEEK, RESUME)
+
+DELIVERY_TEXT = {
+    "slack": "as Slack messages",
+    "email": "in an email digest",
+    "both": "in Slack and in an email digest",
+    "off": "nowhere — suggestions are off",
+}
+
+
+def _topic_list(topics: list[str], empty: str) -> str:
+    if not topics:
+        return f"_{empty}_"
+    return ", ".join(escape(topic_label(t)) for t in topics)
+
+
+def _expertise_list(items: list[tuple[str, bool]]) -> str:
+    if not items:
+        return "_Nothing yet. What could you help someone with?_"
+    return ", ".join(
+        escape(topic_label(t)) + (" (named in channels)" if public else "") for t, public in items
+    )
+
+
+def rhythm_text(state: MemberState, now: dt.datetime) -> str:
+    lines = [f"*Suggestions arrive* {DELIVERY_TEXT.get(state.delivery, state.delivery)}"]
+    if state.delivery in ("email", "both"):
+        lines[0] += f", {state.digest}"
+    if state.is_paused(now):
+        assert state.paused_until is not None
+        lines.append(f"*Paused* until {state.paused_until.strftime('%A %d %B')} — it ends by itself")
+    if state.quiet_start is not None and state.quiet_end is not None:
+        lines.append(
+            f"*Quiet hours* {format_clock(state.quiet_start)}–{format_clock(state.quiet_end)} ({escape(state.tz)})"
+        )
+    else:
+        lines.append("*Quiet hours* none")
+    lines.append("*Weekends* " + ("off — nothing on Saturdays and Sundays" if state.weekends_off else "on"))
+    return "\n".join(lines)
+
+
+def home_view(state: MemberState, now: dt.datetime) -> dict[str, Any]:
+    pause_button = (
+        button("Resume now", RESUME, style="primary")
+        if state.is_paused(now)
+        else button("Pause for a week", PAUSE_WEEK)
+    )
+    blocks: list[Block] = [
+        header("passiton"),
+        section(
+            "Now and then I'll suggest someone you could pass an article to, or a question you could help with. "
+            "Always your choice, always with the reason."
+        ),
+        divider(),
+        section(
+            "*What you'd like to hear about*\n"
+            + _topic_list(state.interests, "Nothing yet — add a few interests to start."),
+            button("Edit interests", EDIT_INTERESTS),
+        ),
+        section(
+            "*What you can help with*\n" + _expertise_list(state.expertise),
+            button("Edit expertise", EDIT_EXPERTISE),
+        ),
+        section(
+            "*Topics never to suggest*\n" + _topic_list(state.muted, "None muted."),
+            button("Edit muted topics", EDIT_MUTED),
+        ),
+        divider(),
+        section(rhythm_text(state, now), button("Change", EDIT_SETTINGS)),
+        actions(pause_button),
+        context(
+            "`/passiton help` lists every command · `/passiton export` sends you your data · `/passiton forget-me` deletes it."
+        ),
+    ]
+    return {"type": "home", "blocks": blocks}

@@ -1,0 +1,98 @@
+"""`passiton serve` (HTTP, stateless replicas) and `passiton run` (Socket Mode, one process)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any
+
+import typer
+
+log = logging.getLogger(__name__)
+
+
+def build_context(settings: Any) -> Any:
+    from bot.matching.embedders import embedder_from_settings
+    from bot.slack.context import AppContext
+    from bot.store.db import Database
+
+    return AppContext(
+        db=Database(settings.database_url),
+        settings=settings,
+        embedder_factory=lambda: embedder_from_settings(settings),
+    )
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 behind a load balancer)."),
+    port: int = typer.Option(3000, help="TCP port."),
+    workers: int = typer.Option(1, help="uvicorn worker processes."),
+) -> None:
+    """Serve Slack events, commands, interactivity, OAuth install, /healthz and /metrics over HTTP."""
+    import uvicorn
+
+    from bot.cli import settings_or_exit
+    from bot.config import SettingsError
+    from bot.logs import setup_logging
+    from bot.web.app import create_web_app
+
+    settings = settings_or_exit()
+    setup_logging(settings.passiton_log_level)
+    try:
+        app = create_web_app(build_context(settings))
+    except SettingsError as exc:
+        typer.echo(f"passiton: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if workers > 1:
+        log.warning("workers > 1 is not supported with an app object; run several replicas instead")
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+def run() -> None:
+    """One process for one team: Socket Mode (SLACK_APP_TOKEN) with the scheduler in-process."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.cli import settings_or_exit
+    from bot.config import SettingsError
+    from bot.logs import setup_logging
+    from bot.slack.app import create_app
+
+    settings = settings_or_exit()
+    setup_logging(settings.passiton_log_level)
+    app_token = settings.secret("slack_app_token")
+    if not app_token:
+        typer.echo("passiton: setting SLACK_APP_TOKEN: required for Socket Mode (xapp-…)", err=True)
+        raise typer.Exit(2)
+    ctx = build_context(settings)
+    try:
+        app = create_app(ctx, socket_mode=True)
+    except SettingsError as exc:
+        typer.echo(f"passiton: {exc}", err=True)
+        raise typer.Exit(2) from None
+    scheduler = start_scheduler(ctx)
+    try:
+        SocketModeHandler(app, app_token).start()
+    finally:
+        if scheduler is not None and hasattr(scheduler, "shutdown"):
+            scheduler.shutdown()
+
+
+def start_scheduler(ctx: Any) -> Any:
+    """The jobs lane's in-process scheduler when installed; without it, say so plainly and go on."""
+    if importlib.util.find_spec("jobs.scheduler") is None:
+        log.warning(
+            "jobs.scheduler not installed: running without scheduled jobs (no share nudges, digests, outbox drain)"
+        )
+        return None
+    from jobs import scheduler
+
+    start = getattr(scheduler, "start_in_process", None)
+    if start is None:
+        log.warning("jobs.scheduler has no start_in_process: running without scheduled jobs")
+        return None
+    return start(ctx)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("run")(run)

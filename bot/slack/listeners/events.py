@@ -1,0 +1,82 @@
+"""Events API listeners. Bolt acks events before these run; the work happens after the ack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.ingest import events as ingest
+from bot.slack.context import AppContext
+from bot.slack.listeners import team_id_of
+from bot.slack.metrics import EVENTS
+
+
+def register(app: App, ctx: AppContext, *, installation_store: Any | None = None) -> None:
+    def _count(body: dict[str, Any]) -> None:
+        EVENTS.labels(str((body.get("event") or {}).get("type") or "unknown")).inc()
+
+    @app.event("message")
+    def on_message(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
+        _count(body)
+        ingest.handle_message(
+            ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
+        )
+
+    @app.event("app_mention")
+    def on_mention(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
+        # The same message also arrives as `message` when the app is subscribed to the channel; the
+        # item key makes the two one. Expertise answers to mentions are issue 7's.
+        _count(body)
+        event = {**event, "channel_type": event.get("channel_type") or "channel"}
+        ingest.handle_message(
+            ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
+        )
+
+    @app.event("member_joined_channel")
+    def on_joined(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
+        _count(body)
+        ingest.handle_member_joined(
+            ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
+        )
+
+    @app.event("member_left_channel")
+    def on_left(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        _count(body)
+        ingest.handle_member_left(ctx, team_id_of(body, context), event, body.get("event_id"))
+
+    @app.event("team_join")
+    def on_team_join(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        _count(body)
+        ingest.handle_team_join(ctx, team_id_of(body, context), event.get("user") or {}, body.get("event_id"))
+
+    @app.event("user_change")
+    def on_user_change(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        _count(body)
+        ingest.handle_user_change(
+            ctx, team_id_of(body, context), event.get("user") or {}, body.get("event_id")
+        )
+
+    @app.event("reaction_added")
+    def on_reaction(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        _count(body)
+        ingest.handle_reaction(ctx, team_id_of(body, context), event, body.get("event_id"))
+
+    @app.event("app_uninstalled")
+    def on_uninstalled(body: dict[str, Any], context: Any) -> None:
+        _count(body)
+        ingest.handle_uninstalled(
+            ctx, team_id_of(body, context), body.get("enterprise_id"), installation_store
+        )
+
+    @app.event("tokens_revoked")
+    def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        _count(body)
+        ingest.handle_tokens_revoked(
+            ctx,
+            team_id_of(body, context),
+            body.get("enterprise_id"),
+            event.get("tokens") or {},
+            installation_store,
+        )

@@ -1,0 +1,85 @@
+"""App Home: publish on open and after every change; its buttons open the editing modals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.ingest import slack_sync
+from bot.slack.blocks import home as home_blocks
+from bot.slack.blocks.modals import settings_modal, topics_modal
+from bot.slack.context import AppContext
+from bot.slack.listeners import team_id_of, user_id_of
+from bot.slack.member_settings import MemberState, load_state, pause, resume
+from bot.slack.metrics import ACTIONS, ERRORS, EVENTS
+from bot.store.models import utcnow
+from bot.store.queries.members import ensure_member
+from bot.store.queries.workspaces import ensure_workspace
+
+log = logging.getLogger(__name__)
+
+
+def member_state(ctx: AppContext, team_id: str, user_id: str) -> MemberState:
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        return load_state(session, ensure_member(session, workspace, user_id))
+
+
+def publish_home(
+    ctx: AppContext, client: WebClient, team_id: str, user_id: str, now: dt.datetime | None = None
+) -> None:
+    """Render and publish the member's Home tab. A failure is logged: Home is never worth an error reply."""
+    try:
+        slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
+        state = member_state(ctx, team_id, user_id)
+        client.views_publish(user_id=user_id, view=home_blocks.home_view(state, now or utcnow()))
+    except SlackApiError as exc:
+        ERRORS.labels("views.publish").inc()
+        log.warning("views.publish failed", extra={"error": exc.response.get("error")})
+
+
+def register(app: App, ctx: AppContext) -> None:
+    @app.event("app_home_opened")
+    def on_home_opened(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
+        EVENTS.labels("app_home_opened").inc()
+        if event.get("tab", "home") != "home":
+            return
+        publish_home(ctx, client, team_id_of(body, context), str(event["user"]))
+
+    def _open(kind: str) -> Any:
+        def handler(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
+            ack()
+            ACTIONS.labels(f"home_edit_{kind}").inc()
+            state = member_state(ctx, team_id_of(body, context), user_id_of(body))
+            view = settings_modal(state) if kind == "settings" else topics_modal(kind, state)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        return handler
+
+    app.action(home_blocks.EDIT_INTERESTS)(_open("interest"))
+    app.action(home_blocks.EDIT_EXPERTISE)(_open("expertise"))
+    app.action(home_blocks.EDIT_MUTED)(_open("muted"))
+    app.action(home_blocks.EDIT_SETTINGS)(_open("settings"))
+
+    def _pause_or_resume(days: int | None) -> Any:
+        def handler(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
+            ack()
+            ACTIONS.labels("home_pause" if days else "home_resume").inc()
+            team_id, user_id, now = team_id_of(body, context), user_id_of(body), utcnow()
+            with ctx.db.session() as session:
+                member = ensure_member(session, ensure_workspace(session, team_id), user_id)
+                if days:
+                    pause(member, days, now)
+                else:
+                    resume(member, now)
+            publish_home(ctx, client, team_id, user_id, now)
+
+        return handler
+
+    app.action(home_blocks.PAUSE_WEEK)(_pause_or_resume(7))
+    app.action(home_blocks.RESUME)(_pause_or_resume(None))

@@ -1,0 +1,19 @@
+"""Prometheus counters for the Slack surface. Labels come from fixed sets (event types, subcommands)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+EVENTS = Counter("passiton_slack_events_total", "Slack events received", ["type"])
+EVENTS_DEDUPED = Counter(
+    "passiton_slack_events_deduped_total", "Slack events skipped because their event_id was already handled"
+)
+COMMANDS = Counter("passiton_slack_commands_total", "Slash commands handled", ["subcommand"])
+ACTIONS = Counter(
+    "passiton_slack_actions_total", "Buttons, shortcuts and modal submissions handled", ["action"]
+)
+ERRORS = Counter("passiton_slack_errors_total", "Errors while handling Slack requests", ["where"])
+BAD_REQUESTS = Counter(
+    "passiton_http_bad_requests_total", "Requests refused before reaching Bolt", ["reason"]
+)
+ITEMS = Counter("passiton_items_ingested_total", "Items created from Slack messages", ["kind"])

@@ -1,0 +1,153 @@
+"""Pass it on: check who may receive a message, then send it in the giver's name.
+
+The privacy rule lives here: a message from a private channel, DM or group DM goes only to people
+who are in that conversation *now* (membership is fetched fresh from Slack, not from the cache).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from bot.ingest import slack_sync
+from bot.ingest.profiles import SLACKBOT_ID
+from bot.slack.blocks import Block, context, section
+from bot.slack.blocks.modals import MAX_NOTE, PassItOnTarget
+from bot.slack.context import AppContext
+from bot.slack.mrkdwn import escape, link, mention, quote
+from bot.store.models import Feedback, Item, Nudge, utcnow
+from bot.store.queries.members import ensure_member
+from bot.store.queries.workspaces import ensure_workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Check:
+    errors: dict[str, str] = field(default_factory=dict)
+    permalink: str | None = None
+    channel_private: bool = False
+
+
+def _user(client: WebClient, user_id: str) -> dict[str, Any] | None:
+    return slack_sync.fetch_user(client, user_id)
+
+
+def check_recipients(client: WebClient, giver: str, target: PassItOnTarget, recipients: list[str]) -> Check:
+    """Everything that must hold before anything is sent; errors are keyed by the modal's block ids."""
+    check = Check()
+    if not recipients:
+        check.errors["recipients"] = "Pick at least one person."
+        return check
+    if giver in recipients:
+        check.errors["recipients"] = "Pick someone other than yourself."
+        return check
+    for uid in recipients:
+        user = _user(client, uid)
+        if user is None or uid == SLACKBOT_ID or user.get("is_bot") or user.get("is_app_user"):
+            check.errors["recipients"] = "One of them is a bot; pass it on to people."
+            return check
+        if user.get("deleted"):
+            name = escape(str(user.get("real_name") or user.get("name") or uid))
+            check.errors["recipients"] = f"{name} is no longer in this workspace."
+            return check
+    facts = slack_sync.fetch_channel(client, target.channel)
+    check.channel_private = facts.is_private
+    if facts.is_private:
+        if facts.members is None:
+            check.errors["recipients"] = (
+                "This is from a private conversation I can't see the members of, so I can't pass it on."
+            )
+            return check
+        outside = [uid for uid in recipients if uid not in facts.members]
+        if outside:
+            names = ", ".join(str((_user(client, uid) or {}).get("real_name") or uid) for uid in outside)
+            where = f"#{facts.name}" if facts.name else "that private conversation"
+            check.errors["recipients"] = (
+                f"{names} {'is' if len(outside) == 1 else 'are'} not in {where}. "
+                "Messages from private conversations can only be passed to people already in them."
+            )
+            return check
+    try:
+        check.permalink = client.chat_getPermalink(channel=target.channel, message_ts=target.ts)["permalink"]
+    except SlackApiError as exc:
+        log.warning("chat.getPermalink failed", extra={"error": exc.response.get("error")})
+        check.errors["recipients"] = (
+            "I can't find that message any more (deleted, or I'm not in the channel)."
+        )
+    return check
+
+
+def share_blocks(
+    giver: str, recipient: str, note: str, permalink: str, title: str = ""
+) -> tuple[str, list[Block]]:
+    """The message in the giver's name: their note, quoted and escaped, then the link."""
+    shown = link(permalink, title or "the message")
+    head = f"{mention(giver)} passed this on to {mention(recipient)}:"
+    blocks: list[Block] = [section(head)]
+    if note.strip():
+        blocks.append(section(quote(note, MAX_NOTE)))
+    blocks.append(section(shown))
+    blocks.append(context("Sent with passiton, on their behalf. Reply here to talk it over."))
+    text = f"{head} {escape(note.strip())[:300]} {permalink}".strip()
+    return text, blocks
+
+
+def send_pass_it_on(
+    ctx: AppContext,
+    client: WebClient,
+    team_id: str,
+    giver: str,
+    target: PassItOnTarget,
+    recipients: list[str],
+    note: str,
+    permalink: str,
+) -> list[str]:
+    """Open a conversation of giver + recipient (+ the bot) per recipient and post there. Returns channel ids."""
+    title = ""
+    if target.item_id is not None:
+        with ctx.db.session() as session:
+            item = session.get(Item, target.item_id)
+            title = item.title if item is not None else ""
+    sent: list[str] = []
+    for recipient in recipients:
+        opened = client.conversations_open(users=f"{giver},{recipient}")
+        channel = opened["channel"]["id"]
+        text, blocks = share_blocks(giver, recipient, note, permalink, title)
+        client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=True)
+        sent.append(channel)
+    _record_shared(ctx, team_id, giver, target, recipients)
+    return sent
+
+
+def _record_shared(
+    ctx: AppContext, team_id: str, giver: str, target: PassItOnTarget, recipients: list[str]
+) -> None:
+    """Close the loop on a nudge that led to this share (the policy reads it; nothing shows it as a score)."""
+    if target.nudge_id is None:
+        return
+    now = utcnow()
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        nudge = session.scalars(
+            select(Nudge).where(Nudge.id == target.nudge_id, Nudge.workspace_id == workspace.id)
+        ).first()
+        member = ensure_member(session, workspace, giver)
+        if nudge is None or nudge.recipient_id != member.id:
+            return
+        nudge.status = "acted"
+        nudge.acted_at = now
+        session.add(
+            Feedback(
+                workspace_id=workspace.id,
+                member_id=member.id,
+                nudge_id=nudge.id,
+                kind="shared",
+                created_at=now,
+            )
+        )

@@ -1,0 +1,70 @@
+"""Everything the app registers with Slack, named once.
+
+The listeners register from these constants and `deploy/slack-manifest.yml` must list exactly the
+same events, command and shortcuts (a test compares them), so the manifest cannot drift from code.
+"""
+
+from __future__ import annotations
+
+COMMAND = "/passiton"
+
+# Bot events the app subscribes to (Slack's event type names).
+BOT_EVENTS: tuple[str, ...] = (
+    "message.channels",
+    "message.groups",
+    "message.im",
+    "message.mpim",
+    "app_mention",
+    "app_home_opened",
+    "member_joined_channel",
+    "member_left_channel",
+    "team_join",
+    "user_change",
+    "reaction_added",
+    "app_uninstalled",
+    "tokens_revoked",
+)
+
+# Message shortcuts: callback id -> name shown in Slack's message menu.
+MESSAGE_SHORTCUTS: dict[str, str] = {
+    "pass_it_on": "Pass it on…",
+    "who_could_help": "Who could help with this?",
+}
+
+# Bot scopes, each with the code that needs it (kept here so the manifest test can check them).
+BOT_SCOPES: dict[str, str] = {
+    "app_mentions:read": "app_mention events",
+    "channels:history": "message.channels events",
+    "channels:read": "conversations.info / conversations.members on public channels, member_joined_channel",
+    "groups:history": "message.groups events",
+    "groups:read": "conversations.info / conversations.members on private channels",
+    "im:history": "message.im events",
+    "im:read": "conversations.info on DMs",
+    "im:write": "conversations.open for DMs (welcome, nudges, export)",
+    "mpim:history": "message.mpim events",
+    "mpim:read": "conversations.info on group DMs",
+    "mpim:write": "conversations.open with giver and recipient (pass it on)",
+    "chat:write": "chat.postMessage / chat.update",
+    "commands": "the /passiton slash command and message shortcuts",
+    "reactions:read": "reaction_added events",
+    "users:read": "users.info (time zones, bots, guests, deactivation), team_join, user_change",
+    "users:read.email": "users.info email, for the email side",
+    "team:read": "team.info (workspace name)",
+}
+
+# Slack event types as they arrive in payloads (the `message.*` subscriptions all deliver `message`).
+EVENT_TYPES: frozenset[str] = frozenset(e.split(".", 1)[0] for e in BOT_EVENTS)
+
+# The subset of scopes the Web API calls in bot/ need, by method (the manifest test checks they are
+# all requested).
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.members": ("channels:read", "groups:read"),
+    "conversations.open": ("im:write", "mpim:write"),
+    "chat.postMessage": ("chat:write",),
+    "chat.getPermalink": (),
+    "users.info": ("users:read", "users:read.email"),
+    "views.publish": (),
+    "views.open": (),
+    "auth.test": (),
+}

@@ -1,0 +1,101 @@
+"""`passiton serve`: the Starlette app behind the load balancer.
+
+Routes: `POST /slack/events` (events, commands and interactivity, into Bolt), `GET /slack/install`
+and `GET /slack/oauth_redirect` (OAuth, multi-workspace mode), `GET /healthz`, `GET /metrics`, and
+the email lane's routes. Bolt's `dispatch` is synchronous; it runs on the thread pool so one slow
+request never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.slack.app import INSTALL_PATH, REDIRECT_PATH, create_app
+from bot.slack.context import AppContext
+from bot.slack.metrics import BAD_REQUESTS, ERRORS
+from bot.web.slack_requests import BadRequest, check_body, signature_ok
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; anything bigger is not from Slack
+
+
+def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
+    bolt = bolt_app or create_app(ctx)
+    secret = ctx.settings.secret("slack_signing_secret") or ""
+
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            BAD_REQUESTS.labels("too_large").inc()
+            return PlainTextResponse("request too large", status_code=413)
+        if not signature_ok(secret, body, request.headers):
+            BAD_REQUESTS.labels("signature").inc()
+            return PlainTextResponse("invalid signature or stale timestamp", status_code=401)
+        try:
+            check_body(body, request.headers.get("content-type"))
+        except BadRequest as exc:
+            BAD_REQUESTS.labels(str(exc)).inc()
+            return PlainTextResponse(f"bad request: {exc}", status_code=400)
+        bolt_request = to_bolt_request(request, body)
+        try:
+            bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
+        except Exception:
+            ERRORS.labels("dispatch").inc()
+            log.exception("Bolt dispatch failed")
+            return PlainTextResponse("internal error", status_code=500)
+        return to_starlette_response(bolt_response)
+
+    async def oauth(request: Request) -> Response:
+        flow = bolt.oauth_flow
+        if flow is None:
+            return PlainTextResponse(
+                "this installation is single-workspace (SLACK_BOT_TOKEN)", status_code=404
+            )
+        bolt_request: BoltRequest = to_bolt_request(request, await request.body())
+        handler = flow.handle_installation if request.url.path == INSTALL_PATH else flow.handle_callback
+        return to_starlette_response(await run_in_threadpool(handler, bolt_request))
+
+    async def healthz(_: Request) -> Response:
+        def ping() -> None:
+            with ctx.db.engine.connect() as conn:
+                conn.execute(text("select 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:
+            return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
+        return JSONResponse({"ok": True})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    routes: list[BaseRoute] = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route(INSTALL_PATH, oauth, methods=["GET"]),
+        Route(REDIRECT_PATH, oauth, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    routes += _email_routes(ctx)
+    app = Starlette(routes=routes)
+    app.state.bolt = bolt
+    return app
+
+
+def _email_routes(ctx: AppContext) -> list[Any]:
+    try:
+        from bot.email.web import routes
+    except ImportError:  # the email side is optional in a slim deployment
+        return []
+    return list(routes(ctx))

@@ -1,0 +1,119 @@
+"""Checks a Slack request must pass before Bolt sees it.
+
+Bolt answers 500 when a correctly signed body does not parse; a malformed request is the sender's
+fault and gets a 400 here instead. The signature (and its five-minute timestamp window) is checked
+first, so an unsigned body learns nothing about what we would have accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_sdk.signature import SignatureVerifier
+
+
+class BadRequest(ValueError):
+    """The body is not something Slack sends; the message names the reason (a fixed, short label)."""
+
+
+def signature_ok(secret: str, body: bytes, headers: Any) -> bool:
+    timestamp = headers.get("x-slack-request-timestamp")
+    signature = headers.get("x-slack-signature")
+    if not timestamp or not signature:
+        return False
+    try:
+        return bool(SignatureVerifier(secret).is_valid(body, timestamp, signature))
+    except (ValueError, TypeError):
+        return False
+
+
+def _json_object(text: str, label: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise BadRequest(f"{label}_not_json") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"{label}_not_object")
+    return value
+
+
+def _check_interactive(payload: dict[str, Any]) -> None:
+    kind = payload.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise BadRequest("payload_without_type")
+    user = payload.get("user")
+    if kind != "block_suggestion" and not (isinstance(user, dict) and isinstance(user.get("id"), str)):
+        raise BadRequest("payload_without_user")
+    team = payload.get("team")
+    if team is not None and not isinstance(team, dict):
+        raise BadRequest("payload_bad_team")
+    if kind in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            raise BadRequest("payload_bad_view")
+        state = view.get("state", {})
+        if kind == "view_submission" and not (
+            isinstance(state, dict) and isinstance(state.get("values"), dict)
+        ):
+            raise BadRequest("payload_bad_view_state")
+    if kind == "block_actions" and not (
+        isinstance(payload.get("actions"), list) and all(isinstance(a, dict) for a in payload["actions"])
+    ):
+        raise BadRequest("payload_bad_actions")
+    if kind in ("message_action", "shortcut") and not isinstance(payload.get("callback_id"), str):
+        raise BadRequest("payload_without_callback_id")
+    if kind == "message_action" and not (
+        isinstance(payload.get("message"), dict) and isinstance(payload.get("channel"), dict)
+    ):
+        raise BadRequest("payload_bad_message")
+
+
+def _check_event_envelope(body: dict[str, Any]) -> None:
+    kind = body.get("type")
+    if kind == "url_verification":
+        if not isinstance(body.get("challenge"), str):
+            raise BadRequest("challenge_missing")
+        return
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise BadRequest("event_missing")
+        if not isinstance(body.get("team_id") or body.get("enterprise_id"), str):
+            raise BadRequest("event_without_team")
+        authorizations = body.get("authorizations")
+        if authorizations is not None and not (
+            isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)
+        ):
+            raise BadRequest("event_bad_authorizations")
+        return
+    if kind == "app_rate_limited":
+        return
+    raise BadRequest("unknown_type")
+
+
+def check_body(body: bytes, content_type: str | None) -> None:
+    """Raise BadRequest unless `body` is one of the shapes Slack posts to an app's request URL."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("not_utf8") from None
+    if not text.strip():
+        raise BadRequest("empty")
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or text.lstrip().startswith("{"):
+        _check_event_envelope(_json_object(text, "body"))
+        return
+    form = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" in form:
+        _check_interactive(_json_object(form["payload"], "payload"))
+        return
+    if form.get("ssl_check") == "1":
+        return
+    if "command" in form:
+        for field in ("command", "user_id", "team_id"):
+            if not form.get(field):
+                raise BadRequest(f"command_without_{field}")
+        return
+    raise BadRequest("unknown_form")
