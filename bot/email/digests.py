@@ -202,6 +202,7 @@ def _queue_digest(session: Session, settings: Settings, member_id: int, period: 
         kind="email",
         payload=payload,
         recipient_id=member.id,
+        not_before=now,
     )
     for nudge, _ in entries:
         nudge.status = "sent"
