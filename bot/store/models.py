@@ -233,6 +233,22 @@ class ThreadReply(Base):
     replied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ItemReach(Base):
+    """An item reached a member outside its channel or was noticed by them: they reacted to it, someone
+    passed it on to them, they replied. A share nudge about an item that already reached its target has
+    lost its moment."""
+
+    __tablename__ = "item_reaches"
+    __table_args__ = (UniqueConstraint("item_id", "member_id", name="uq_item_reaches_item_member"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    how: Mapped[str] = mapped_column(String(12))  # reaction | passed | reply
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Relationship(Base):
     """How much two members interact, decayed on read. Stored once per unordered pair and channel."""
 
@@ -365,6 +381,7 @@ MEMBER_TABLES: tuple[type[Base], ...] = (
     ChannelMember,
     Item,
     ThreadReply,
+    ItemReach,
     Relationship,
     Nudge,
     Feedback,
