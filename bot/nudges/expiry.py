@@ -1,0 +1,138 @@
+"""Dropping a nudge whose moment has passed: the thread got an answer, the link already reached the person,
+the item is gone, someone paused, muted or left. Checked at plan time and again right before sending.
+
+The delivery lane calls `cancel_reason(session, nudge_id, now)` before it sends a nudge's message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.store.models import (
+    ChannelMember,
+    Feedback,
+    Item,
+    ItemReach,
+    Member,
+    MemberTopic,
+    Nudge,
+    ThreadReply,
+)
+
+OPEN = ("planned", "queued")
+# After this long unsent, a suggestion is stale: a help request needs help soon, an article ages slower.
+MAX_AGE = {"help": dt.timedelta(hours=24), "share": dt.timedelta(days=3)}
+
+
+def _member_reason(member: Member | None, now: dt.datetime, who: str) -> str | None:
+    if member is None or member.is_deleted or member.is_bot:
+        return f"{who}_gone"
+    if not member.opted_in:
+        return f"{who}_opted_out"
+    if member.paused_until is not None and member.paused_until > now:
+        return f"{who}_paused"
+    return None
+
+
+def _item_reason(item: Item | None) -> str | None:
+    if item is None or item.deleted_at is not None or item.text_purged_at is not None:
+        return "item_deleted"
+    if item.closed_at is not None:
+        return "item_closed"
+    return None
+
+
+def _help_reason(session: Session, nudge: Nudge, item: Item) -> str | None:
+    if item.answered_at is not None:
+        return "answered"
+    query = select(ThreadReply.member_id).where(ThreadReply.item_id == item.id)
+    if item.author_id is not None:
+        query = query.where(ThreadReply.member_id != item.author_id)
+    if session.scalars(query.limit(1)).first() is not None:
+        return "answered"
+    return None
+
+
+def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) -> str | None:
+    if nudge.target_id is None:
+        return "target_gone"
+    target = session.get(Member, nudge.target_id)
+    reason = _member_reason(target, now, "target")
+    if reason:
+        return reason
+    if item.author_id == nudge.target_id:
+        return "target_is_author"
+    if item.channel_id is not None:
+        joined = session.scalars(
+            select(ChannelMember.id).where(
+                ChannelMember.channel_id == item.channel_id, ChannelMember.member_id == nudge.target_id
+            )
+        ).first()
+        if joined is not None:
+            return "target_in_channel"
+    for table in (ItemReach, ThreadReply):
+        found = session.scalars(
+            select(table.id).where(table.item_id == item.id, table.member_id == nudge.target_id)
+        ).first()
+        if found is not None:
+            return "already_reached"
+    muted = session.scalars(
+        select(Feedback.id).where(
+            Feedback.kind == "mute_person",
+            (
+                (Feedback.member_id == nudge.recipient_id) & (Feedback.other_member_id == nudge.target_id)
+                | (Feedback.member_id == nudge.target_id) & (Feedback.other_member_id == nudge.recipient_id)
+            ),
+        )
+    ).first()
+    return "muted_person" if muted is not None else None
+
+
+def why_stale(session: Session, nudge: Nudge, now: dt.datetime) -> str | None:
+    """A short reason this nudge should not be sent now, or None if it still should."""
+    if nudge.status not in OPEN:
+        return f"nudge_{nudge.status}"
+    item = session.get(Item, nudge.item_id)
+    reason = _item_reason(item)
+    if reason or item is None:
+        return reason or "item_deleted"
+    recipient = session.get(Member, nudge.recipient_id)
+    reason = _member_reason(recipient, now, "recipient")
+    if reason:
+        return reason
+    assert recipient is not None
+    if recipient.delivery == "off":
+        return "delivery_off"
+    if now - nudge.send_after > MAX_AGE.get(nudge.kind, MAX_AGE["share"]):
+        return "too_late"
+    if nudge.topic_id is not None:
+        muted = session.scalars(
+            select(MemberTopic.id).where(
+                MemberTopic.member_id == recipient.id,
+                MemberTopic.topic_id == nudge.topic_id,
+                MemberTopic.kind == "muted",
+            )
+        ).first()
+        if muted is not None:
+            return "muted_topic"
+    if nudge.kind == "help":
+        return _help_reason(session, nudge, item)
+    return _share_reason(session, nudge, item, now)
+
+
+def cancel_reason(session: Session, nudge_id: int, now: dt.datetime) -> str | None:
+    """For the sender, right before sending: why not to send this nudge (and it is marked expired), or None."""
+    nudge = session.get(Nudge, nudge_id)
+    if nudge is None:
+        return "nudge_gone"
+    reason = why_stale(session, nudge, now)
+    if reason and nudge.status in OPEN:
+        nudge.status = "expired"
+    return reason
+
+
+def still_relevant(session: Session, nudge: Nudge, now: dt.datetime) -> bool:
+    return why_stale(session, nudge, now) is None

@@ -1,0 +1,343 @@
+"""Store rows to the policy's plain data. Every query is scoped to one workspace."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.policy.model import CapConfig, FeedbackEvent, MemberPrefs, PastNudge, PolicyState
+from bot.policy.relationships import decayed
+from bot.policy.share import Tie
+from bot.store.models import (
+    Channel,
+    ChannelMember,
+    Feedback,
+    Item,
+    ItemReach,
+    Member,
+    MemberTopic,
+    Nudge,
+    Relationship,
+    ThreadReply,
+    Topic,
+)
+
+T = TypeVar("T")
+CHUNK = 900  # below SQLite's bound-parameter limit
+HISTORY = dt.timedelta(days=10)  # covers the weekly cap, the pair cooldown and the help load window
+FEEDBACK_HISTORY = dt.timedelta(days=365)
+MEMBER_COLUMNS = (
+    Member.id,
+    Member.tz,
+    Member.quiet_start,
+    Member.quiet_end,
+    Member.weekends_off,
+    Member.paused_until,
+    Member.available,
+    Member.opted_in,
+    Member.delivery,
+    Member.unanswered,
+    Member.asked_to_continue_at,
+    Member.is_bot,
+    Member.is_deleted,
+    Member.display_name,
+    Member.real_name,
+    Member.slack_user_id,
+    Member.email,
+    Member.last_planned_on,
+)
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def caps_from_settings(settings: Settings) -> CapConfig:
+    return CapConfig(
+        share_per_day=settings.passiton_share_per_day, nudges_per_week=settings.passiton_nudges_per_week
+    )
+
+
+def display_name(row: Any) -> str:
+    return str(row.display_name or row.real_name or row.slack_user_id or "Someone")
+
+
+def prefs_of(row: Any) -> MemberPrefs:
+    """A Member (row or ORM object) as the policy sees it."""
+    return MemberPrefs(
+        id=int(row.id),
+        tz=row.tz or "UTC",
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+        weekends_off=bool(row.weekends_off),
+        paused_until=row.paused_until,
+        available=bool(row.available),
+        opted_in=bool(row.opted_in),
+        delivery=row.delivery or "slack",
+        unanswered=int(row.unanswered or 0),
+        asked_to_continue_at=row.asked_to_continue_at,
+        reachable=not (row.is_bot or row.is_deleted) and bool(row.slack_user_id or row.email),
+        name=display_name(row),
+    )
+
+
+def member_rows(session: Session, workspace_id: int, ids: Collection[int] | None = None) -> list[Any]:
+    query = select(*MEMBER_COLUMNS).where(Member.workspace_id == workspace_id)
+    if ids is None:
+        return list(session.execute(query))
+    out: list[Any] = []
+    for part in chunks(sorted(ids)):
+        out.extend(session.execute(query.where(Member.id.in_(part))))
+    return out
+
+
+def _in(column: Any, ids: Collection[int] | None) -> Iterable[Any]:
+    """One `IN` clause per chunk, or a single always-true clause when `ids` is None (whole workspace)."""
+    if ids is None:
+        return [True]
+    return [column.in_(part) for part in chunks(sorted(ids))]
+
+
+def load_state(
+    session: Session,
+    workspace_id: int,
+    rows: Sequence[Any],
+    now: dt.datetime,
+    caps: CapConfig,
+    ids: Collection[int] | None = None,
+) -> PolicyState:
+    """Preferences of `rows`, plus history, feedback and mutes of `ids` (None: the whole workspace)."""
+    state = PolicyState(prefs={int(r.id): prefs_of(r) for r in rows}, caps=caps)
+    history: dict[int, list[PastNudge]] = defaultdict(list)
+    for clause in _in(Nudge.recipient_id, ids):
+        for n in session.execute(
+            select(
+                Nudge.recipient_id,
+                Nudge.kind,
+                Nudge.send_after,
+                Nudge.sent_at,
+                Nudge.item_id,
+                Nudge.target_id,
+                Nudge.status,
+            ).where(Nudge.workspace_id == workspace_id, Nudge.send_after >= now - HISTORY, clause)
+        ):
+            history[n.recipient_id].append(
+                PastNudge(n.recipient_id, n.kind, n.sent_at or n.send_after, n.item_id, n.target_id, n.status)
+            )
+    state.history = dict(history)
+    feedback: dict[int, list[FeedbackEvent]] = defaultdict(list)
+    for clause in _in(Feedback.member_id, ids):
+        for f in session.execute(
+            select(
+                Feedback.member_id,
+                Feedback.kind,
+                Feedback.created_at,
+                Topic.name,
+                Feedback.other_member_id,
+                Nudge.kind.label("nudge_kind"),
+            )
+            .outerjoin(Topic, Topic.id == Feedback.topic_id)
+            .outerjoin(Nudge, Nudge.id == Feedback.nudge_id)
+            .where(
+                Feedback.workspace_id == workspace_id, Feedback.created_at >= now - FEEDBACK_HISTORY, clause
+            )
+        ):
+            if f.kind == "mute_person" and f.other_member_id is not None:
+                state.muted_people.add((f.member_id, f.other_member_id))
+            feedback[f.member_id].append(
+                FeedbackEvent(f.member_id, f.kind, f.created_at, f.name, f.other_member_id, f.nudge_kind)
+            )
+    state.feedback = dict(feedback)
+    # A person mute lasts: read them all, not only the last year's.
+    for clause in _in(Feedback.member_id, ids):
+        for who, whom in session.execute(
+            select(Feedback.member_id, Feedback.other_member_id).where(
+                Feedback.workspace_id == workspace_id, Feedback.kind == "mute_person", clause
+            )
+        ):
+            if whom is not None:
+                state.muted_people.add((who, whom))
+    state.muted_topics = {
+        m: frozenset(t) for m, t in topics_by_member(session, workspace_id, "muted", ids).items()
+    }
+    return state
+
+
+def topics_by_member(
+    session: Session, workspace_id: int, kind: str, ids: Collection[int] | None = None
+) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = defaultdict(list)
+    for clause in _in(MemberTopic.member_id, ids):
+        for member_id, name in session.execute(
+            select(MemberTopic.member_id, Topic.name)
+            .join(Topic, Topic.id == MemberTopic.topic_id)
+            .where(MemberTopic.workspace_id == workspace_id, MemberTopic.kind == kind, clause)
+            .order_by(MemberTopic.member_id, Topic.name)
+        ):
+            out[member_id].append(name)
+    return dict(out)
+
+
+def topic_labels(session: Session, workspace_id: int) -> dict[str, tuple[int, str]]:
+    """Normalised topic name -> (topic id, label as first typed)."""
+    return {
+        name: (tid, label)
+        for tid, name, label in session.execute(
+            select(Topic.id, Topic.name, Topic.label).where(Topic.workspace_id == workspace_id)
+        )
+    }
+
+
+def channel_members(session: Session, workspace_id: int, channel_ids: Collection[int]) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = defaultdict(set)
+    for clause in _in(ChannelMember.channel_id, channel_ids):
+        for channel_id, member_id in session.execute(
+            select(ChannelMember.channel_id, ChannelMember.member_id).where(
+                ChannelMember.workspace_id == workspace_id, clause
+            )
+        ):
+            out[channel_id].add(member_id)
+    return dict(out)
+
+
+def channels(session: Session, workspace_id: int, channel_ids: Collection[int]) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for clause in _in(Channel.id, channel_ids):
+        for row in session.execute(
+            select(Channel.id, Channel.name, Channel.is_private, Channel.slack_channel_id).where(
+                Channel.workspace_id == workspace_id, clause
+            )
+        ):
+            out[row.id] = row
+    return out
+
+
+def reached(session: Session, workspace_id: int, item_ids: Collection[int]) -> dict[int, set[int]]:
+    """Per item, the members it already reached: reactions, passed on, thread replies, earlier nudges."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for clause in _in(ItemReach.item_id, item_ids):
+        for item_id, member_id in session.execute(
+            select(ItemReach.item_id, ItemReach.member_id).where(
+                ItemReach.workspace_id == workspace_id, clause
+            )
+        ):
+            out[item_id].add(member_id)
+    for clause in _in(ThreadReply.item_id, item_ids):
+        for item_id, member_id in session.execute(
+            select(ThreadReply.item_id, ThreadReply.member_id).where(
+                ThreadReply.workspace_id == workspace_id, clause
+            )
+        ):
+            out[item_id].add(member_id)
+    return dict(out)
+
+
+def nudged_pairs(session: Session, workspace_id: int, item_ids: Collection[int]) -> set[tuple[int, int]]:
+    """(item, target) pairs that already have a share nudge, whatever became of it."""
+    out: set[tuple[int, int]] = set()
+    for clause in _in(Nudge.item_id, item_ids):
+        for item_id, target_id in session.execute(
+            select(Nudge.item_id, Nudge.target_id).where(
+                Nudge.workspace_id == workspace_id,
+                Nudge.kind == "share",
+                Nudge.target_id.is_not(None),
+                clause,
+            )
+        ):
+            if target_id is not None:
+                out.add((item_id, target_id))
+    return out
+
+
+def ties_for(
+    session: Session,
+    workspace_id: int,
+    targets: Collection[int],
+    now: dt.datetime,
+    channel_names: dict[int, str],
+) -> dict[int, list[Tie]]:
+    """Per target, their decayed ties (summed over channels), strongest first, naming the main channel.
+
+    A private channel's name is never used in a reason: the giver might not be in it.
+    """
+    weight: dict[tuple[int, int], float] = defaultdict(float)
+    best: dict[tuple[int, int], tuple[float, int | None]] = {}
+    for part in chunks(sorted(targets)):
+        query = select(
+            Relationship.member_a_id,
+            Relationship.member_b_id,
+            Relationship.channel_id,
+            Relationship.weight,
+            Relationship.updated_at,
+        ).where(
+            Relationship.workspace_id == workspace_id,
+            or_(Relationship.member_a_id.in_(part), Relationship.member_b_id.in_(part)),
+        )
+        for a, b, channel_id, w, updated in session.execute(query):
+            value = decayed(w, updated, now)
+            for target, other in ((a, b), (b, a)):
+                key = (target, other)
+                weight[key] += value
+                if channel_id in channel_names and value > best.get(key, (0.0, None))[0]:
+                    best[key] = (value, channel_id)
+    wanted = set(targets)
+    out: dict[int, list[Tie]] = defaultdict(list)
+    for (target, other), w in weight.items():
+        if target in wanted:
+            channel_id = best.get((target, other), (0.0, None))[1]
+            out[target].append(
+                Tie(other, w, channel_names.get(channel_id) if channel_id is not None else None)
+            )
+    for ties in out.values():
+        ties.sort(key=lambda t: (-t.weight, t.other_id))
+    return dict(out)
+
+
+def public_channel_names(session: Session, workspace_id: int) -> dict[int, str]:
+    return {
+        cid: name
+        for cid, name in session.execute(
+            select(Channel.id, Channel.name).where(
+                Channel.workspace_id == workspace_id, Channel.is_private.is_(False), Channel.name != ""
+            )
+        )
+    }
+
+
+def helped_texts(
+    session: Session, workspace_id: int, since: dt.datetime, per_member: int = 50
+) -> dict[int, list[str]]:
+    """Per member, the texts of questions and asks they replied to in threads, most recent first."""
+    out: dict[int, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(ThreadReply.member_id, Item.title, Item.text)
+        .join(Item, Item.id == ThreadReply.item_id)
+        .where(
+            ThreadReply.workspace_id == workspace_id,
+            ThreadReply.replied_at >= since,
+            Item.kind.in_(("question", "ask")),
+            Item.deleted_at.is_(None),
+            Item.is_private.is_(False),
+            or_(Item.author_id.is_(None), Item.author_id != ThreadReply.member_id),
+        )
+        .order_by(ThreadReply.member_id, ThreadReply.replied_at.desc())
+    )
+    for member_id, title, text in rows:
+        if len(out[member_id]) < per_member:
+            body = ". ".join(p for p in (title, text) if p)
+            if body:
+                out[member_id].append(body)
+    return dict(out)
+
+
+def item_text(item: Any) -> str:
+    return ". ".join(
+        p.strip() for p in (item.title or "", item.description or "", item.text or "") if p and p.strip()
+    )

@@ -1,0 +1,378 @@
+"""The planning service: store -> matching -> policy -> Nudge rows -> outbox.
+
+Every function takes `now` and never reads the clock, so replay can run it over an export in frozen time.
+Entry points (the contract other lanes call):
+
+- `plan_help_nudges(session, workspace, item, now, settings, embedder)`: ingest, right after storing a
+  question or ask.
+- `cancel_answered_help(session, item, now)`: ingest, when a thread reply to an item was stored.
+- `plan_share_nudges(session, workspace, now, settings, embedder)`: the frequent jobs tick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.matching.embedders import Embedder
+from bot.matching.rank import RankConfig, named_topics, rank_items
+from bot.matching.topics import topic_label
+from bot.nudges import loading as ld
+from bot.nudges.ranking import member_index, with_store_cache
+from bot.nudges.writing import enqueue_continue_question, write_nudge
+from bot.policy.caps import backoff_state
+from bot.policy.help import HelpItem, plan_help
+from bot.policy.model import Candidate, MemberPrefs
+from bot.policy.reasons import continue_question
+from bot.policy.share import ShareItem, plan_shares
+from bot.policy.time import local_date, morning_has_come, next_send_time
+from bot.slack.blocks.nudges import NudgeView
+from bot.store.models import Channel, Item, Member, Nudge, ThreadReply, Workspace
+
+log = logging.getLogger(__name__)
+
+ARTICLE_WINDOW = dt.timedelta(days=3)
+HELP_CANDIDATES = 30
+SHARE_TARGETS_PER_ITEM = 10
+# A sent nudge with no answer after this long counts towards the back-off.
+UNANSWERED_AFTER = dt.timedelta(days=3)
+OPEN = ("planned", "queued")
+
+
+def _label(labels: dict[str, tuple[int, str]], topic: str | None) -> tuple[int | None, str | None]:
+    if topic is None:
+        return None, None
+    found = labels.get(topic)
+    return (found[0], found[1]) if found else (None, topic_label(topic))
+
+
+def _named(text: str, topics: set[str]) -> frozenset[str]:
+    if not topics:
+        return frozenset()
+    ordered = sorted(topics)
+    lookup = {t: i for i, t in enumerate(ordered)}
+    hits = named_topics(text, lookup, max(len(t.split()) for t in ordered))
+    return frozenset(ordered[i] for i in hits)
+
+
+def _item_url(item: Item) -> str | None:
+    return item.url or item.permalink
+
+
+# -- help -------------------------------------------------------------------------------------------
+
+
+def plan_help_nudges(
+    session: Session,
+    workspace: Workspace,
+    item: Item,
+    now: dt.datetime,
+    settings: Settings,
+    embedder: Embedder,
+) -> list[Nudge]:
+    """Pick at most K helpers for a question or ask and queue their nudges (idempotent per helper)."""
+    if item.workspace_id != workspace.id:
+        raise ValueError("item belongs to another workspace")
+    if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
+        return []
+    emb = with_store_cache(embedder, session, workspace.id)
+    index = member_index(session, workspace.id, "expertise", emb, now)
+    text = ld.item_text(item)
+    author = str(item.author_id) if item.author_id is not None else None
+    [ranked] = rank_items(
+        index, [str(item.id)], [text], emb.embed([text]), authors=[author], k=HELP_CANDIDATES
+    )
+    ids = [int(m.member_id) for m in ranked.matches]
+    if not ids:
+        return []
+    everyone = {*ids, *([item.author_id] if item.author_id is not None else [])}
+    rows = {r.id: r for r in ld.member_rows(session, workspace.id, everyone)}
+    state = ld.load_state(
+        session, workspace.id, list(rows.values()), now, ld.caps_from_settings(settings), everyone
+    )
+    labels = ld.topic_labels(session, workspace.id)
+    channel = session.get(Channel, item.channel_id) if item.channel_id is not None else None
+    private = bool(item.is_private or (channel is not None and channel.is_private))
+    members: frozenset[int] = frozenset()
+    if private and item.channel_id is not None:
+        members = frozenset(
+            ld.channel_members(session, workspace.id, [item.channel_id]).get(item.channel_id, ())
+        )
+    replied = frozenset(
+        session.scalars(select(ThreadReply.member_id).where(ThreadReply.item_id == item.id)).all()
+    )
+    muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
+    help_item = HelpItem(
+        id=item.id,
+        asker_id=item.author_id,
+        channel_name=channel.name if channel is not None else None,
+        is_private=private,
+        channel_members=members,
+        replied=replied,
+        topics_named=_named(text, muted),
+    )
+    candidates = [
+        Candidate(int(m.member_id), m.score, m.topic, _label(labels, m.topic)[1], m.driver)
+        for m in ranked.matches
+    ]
+    asker = rows.get(item.author_id) if item.author_id is not None else None
+    asker_name = ld.display_name(asker) if asker is not None else "Someone"
+    proposals = plan_help(
+        help_item, candidates, state, now, k=settings.passiton_helpers_per_question, asker_name=asker_name,
+        min_score=RankConfig().threshold,
+    )  # fmt: skip
+    out: list[Nudge] = []
+    for p in proposals:
+        topic_id, label = _label(labels, p.topic)
+        view = NudgeView(
+            nudge_id=0,
+            kind="help",
+            reason=p.reason,
+            title=item.title,
+            url=item.permalink,
+            channel_name=help_item.channel_name,
+            text=item.text,
+            topic_label=label,
+            asker_name=asker_name,
+        )
+        nudge = write_nudge(
+            session, workspace, kind="help", recipient=rows[p.helper_id], item=item, target_id=None,
+            topic_id=topic_id, reason=p.reason, score=p.score, send_at=p.send_at, view=view, now=now,
+        )  # fmt: skip
+        if nudge is not None:
+            out.append(nudge)
+    return out
+
+
+def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
+    """Once someone other than the asker replied in the thread, unsent help nudges lose their moment.
+
+    Call after storing the ThreadReply. A recipient who replied has acted on their nudge. Returns the
+    number of nudges cancelled.
+    """
+    repliers = set(
+        session.scalars(
+            select(ThreadReply.member_id).where(
+                ThreadReply.item_id == item.id, ThreadReply.workspace_id == item.workspace_id
+            )
+        )
+    )
+    if item.author_id is not None:
+        repliers.discard(item.author_id)
+    if not repliers and item.answered_at is None:
+        return 0
+    if item.answered_at is None:
+        item.answered_at = now
+    cancelled = 0
+    nudges = session.scalars(
+        select(Nudge).where(
+            Nudge.workspace_id == item.workspace_id, Nudge.item_id == item.id, Nudge.kind == "help"
+        )
+    ).all()
+    for nudge in nudges:
+        if nudge.status in OPEN:
+            nudge.status = "cancelled"
+            cancelled += 1
+        elif nudge.status == "sent" and nudge.recipient_id in repliers:
+            nudge.status, nudge.acted_at = "acted", now
+            member = session.get(Member, nudge.recipient_id)
+            if member is not None:
+                member.unanswered = 0
+    return cancelled
+
+
+# -- shares -----------------------------------------------------------------------------------------
+
+
+def _lapse_unanswered(session: Session, workspace_id: int, now: dt.datetime) -> None:
+    """Sent Slack nudges nobody answered for a few days count towards that member's back-off."""
+    stale = session.execute(
+        select(Nudge.id, Nudge.recipient_id).where(
+            Nudge.workspace_id == workspace_id,
+            Nudge.status == "sent",
+            Nudge.channel == "slack",
+            Nudge.acted_at.is_(None),
+            Nudge.sent_at < now - UNANSWERED_AFTER,
+        )
+    ).all()
+    if not stale:
+        return
+    per_member: dict[int, int] = defaultdict(int)
+    for _nid, member_id in stale:
+        per_member[member_id] += 1
+    for part in ld.chunks([nid for nid, _ in stale]):
+        session.execute(update(Nudge).where(Nudge.id.in_(part)).values(status="lapsed"))
+    for member_id, count in per_member.items():
+        session.execute(
+            update(Member).where(Member.id == member_id).values(unanswered=Member.unanswered + count)
+        )
+
+
+def _due(rows: list[Any], now: dt.datetime, morning: int) -> tuple[list[Any], dict[dt.date, list[int]]]:
+    """Members whose local morning has come and who were not planned today; and everyone to mark planned
+    (including those who cannot be reached today: a weekend off, a pause, quiet hours all day)."""
+    due: list[Any] = []
+    mark: dict[dt.date, list[int]] = defaultdict(list)
+    for row in rows:
+        prefs = ld.prefs_of(row)
+        if not (prefs.opted_in and prefs.reachable and prefs.delivery != "off"):
+            continue
+        today = local_date(prefs.tz, now)
+        if row.last_planned_on is not None and row.last_planned_on >= today:
+            continue
+        if not morning_has_come(prefs, now, morning):
+            continue
+        mark[today].append(row.id)
+        at = next_send_time(prefs, now, morning)
+        if at is not None and local_date(prefs.tz, at) == today:
+            due.append(row)
+    return due, mark
+
+
+def _ask_to_continue(
+    session: Session, workspace: Workspace, due: list[Any], state_prefs: dict[int, MemberPrefs], settings: Settings,
+    now: dt.datetime,
+) -> None:  # fmt: skip
+    from bot.policy.model import CapConfig
+
+    caps = CapConfig(share_per_day=settings.passiton_share_per_day)
+    for row in due:
+        prefs = state_prefs[row.id]
+        if backoff_state(prefs, caps) == "ask":
+            at = next_send_time(prefs, now, settings.passiton_morning_hour) or now
+            if enqueue_continue_question(session, workspace, row, continue_question(), now, at):
+                session.execute(update(Member).where(Member.id == row.id).values(asked_to_continue_at=now))
+
+
+def plan_share_nudges(
+    session: Session, workspace: Workspace, now: dt.datetime, settings: Settings, embedder: Embedder
+) -> list[Nudge]:
+    """One tick: plan today's share nudges for every member whose local morning has come."""
+    ws = workspace.id
+    _lapse_unanswered(session, ws, now)
+    rows = ld.member_rows(session, ws)
+    due, mark = _due(rows, now, settings.passiton_morning_hour)
+    out: list[Nudge] = []
+    if due:
+        out = _plan_for(session, workspace, rows, due, now, settings, embedder)
+    for day, ids in mark.items():
+        for part in ld.chunks(ids):
+            session.execute(update(Member).where(Member.id.in_(part)).values(last_planned_on=day))
+    return out
+
+
+def _plan_for(
+    session: Session, workspace: Workspace, rows: list[Any], due: list[Any], now: dt.datetime, settings: Settings,
+    embedder: Embedder,
+) -> list[Nudge]:  # fmt: skip
+    ws = workspace.id
+    due_ids = frozenset(r.id for r in due)
+    items = list(
+        session.scalars(
+            select(Item)
+            .where(
+                Item.workspace_id == ws,
+                Item.kind == "article",
+                Item.posted_at >= now - ARTICLE_WINDOW,
+                Item.posted_at <= now,
+                Item.deleted_at.is_(None),
+                Item.closed_at.is_(None),
+                Item.is_private.is_(False),
+            )
+            .order_by(Item.id)
+        )
+    )
+    channel_rows = ld.channels(session, ws, {i.channel_id for i in items if i.channel_id is not None})
+    # A channel that is private now keeps its items private, whatever the item row says.
+    items = [
+        i for i in items if i.channel_id not in channel_rows or not channel_rows[i.channel_id].is_private
+    ]
+    in_channel = ld.channel_members(session, ws, {i.channel_id for i in items if i.channel_id is not None})
+
+    def members_of(item: Item) -> set[int]:
+        return set(in_channel.get(item.channel_id, ())) if item.channel_id is not None else set()
+
+    saw = {i.id: members_of(i) | ({i.author_id} if i.author_id is not None else set()) for i in items}
+    items = [i for i in items if saw[i.id] & due_ids]
+    state = ld.load_state(session, ws, rows, now, ld.caps_from_settings(settings))
+    _ask_to_continue(session, workspace, due, state.prefs, settings, now)
+    if not items:
+        return []
+    reached = ld.reached(session, ws, [i.id for i in items])
+    already = ld.nudged_pairs(session, ws, [i.id for i in items])
+    emb = with_store_cache(embedder, session, ws)
+    index = member_index(session, ws, "interest", emb, now)
+    texts = [ld.item_text(i) for i in items]
+    exclude = [
+        [str(m) for m in saw[i.id] | reached.get(i.id, set()) | {t for (it, t) in already if it == i.id}]
+        for i in items
+    ]
+    ranked = rank_items(
+        index, [str(i.id) for i in items], texts, emb.embed(texts),
+        authors=[str(i.author_id) if i.author_id else None for i in items], k=SHARE_TARGETS_PER_ITEM, exclude=exclude,
+    )  # fmt: skip
+    labels = ld.topic_labels(session, ws)
+    matches = {
+        int(r.item_id): [
+            Candidate(int(m.member_id), m.score, m.topic, _label(labels, m.topic)[1], m.driver)
+            for m in r.matches
+        ]
+        for r in ranked
+    }
+    targets = {c.member_id for cands in matches.values() for c in cands}
+    ties = ld.ties_for(session, ws, targets, now, ld.public_channel_names(session, ws))
+    muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
+    share_items = [
+        ShareItem(
+            id=i.id,
+            author_id=i.author_id,
+            channel_id=i.channel_id,
+            channel_name=channel_rows[i.channel_id].name if i.channel_id in channel_rows else None,
+            is_private=bool(i.is_private),
+            channel_members=frozenset(in_channel.get(i.channel_id, set()))
+            if i.channel_id is not None
+            else frozenset(),
+            seen_by=frozenset(reached.get(i.id, set())),
+            topics_named=_named(text, muted),
+        )
+        for i, text in zip(items, texts, strict=True)
+    ]
+    proposals = plan_shares(
+        share_items, matches, ties, state, now, morning_hour=settings.passiton_morning_hour, givers=due_ids,
+        already=frozenset(already), min_score=RankConfig().threshold,
+    )  # fmt: skip
+    by_id = {i.id: i for i in items}
+    row_of = {r.id: r for r in rows}
+    out: list[Nudge] = []
+    for p in proposals:
+        item = by_id[p.item_id]
+        topic_id, label = _label(labels, p.topic)
+        target = row_of[p.target_id]
+        view = NudgeView(
+            nudge_id=0,
+            kind="share",
+            reason=p.reason,
+            title=item.title,
+            url=_item_url(item),
+            channel_name=channel_rows[item.channel_id].name if item.channel_id in channel_rows else None,
+            text=item.text,
+            topic_label=label,
+            target_name=ld.display_name(target),
+        )
+        nudge = write_nudge(
+            session, workspace, kind="share", recipient=row_of[p.giver_id], item=item, target_id=p.target_id,
+            topic_id=topic_id, reason=p.reason, score=p.score, send_at=p.send_at, view=view, now=now,
+        )  # fmt: skip
+        if nudge is not None:
+            out.append(nudge)
+    log.info(
+        "share planning",
+        extra={"workspace": workspace.team_id, "due": len(due), "items": len(items), "nudges": len(out)},
+    )
+    return out

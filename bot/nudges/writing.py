@@ -1,0 +1,137 @@
+"""Turning a policy decision into a Nudge row and, for Slack, an outbox message.
+
+One Nudge row per suggestion whatever the channel, so the caps count one budget per person across Slack
+and email. Delivery "slack": a `slack_dm` outbox row. "email": the row waits as `queued`/`email` for the
+digest. "both": the digest row plus the DM. "off": nothing at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
+from bot.slack.blocks.nudges import NudgeView, continue_blocks, nudge_blocks, nudge_text
+from bot.store.models import Item, Nudge, Workspace
+
+
+def route(recipient: Any) -> tuple[str, bool] | None:
+    """(Nudge.channel, also send a Slack DM) for a member's delivery choice, or None for no way to reach."""
+    delivery = recipient.delivery or "slack"
+    has_slack, has_email = bool(recipient.slack_user_id), bool(recipient.email)
+    if delivery == "off":
+        return None
+    if delivery == "both" and has_email:
+        return ("email", has_slack)
+    if delivery == "email" and has_email:
+        return ("email", False)
+    if has_slack:
+        return ("slack", True)
+    if has_email:
+        return ("email", False)
+    return None
+
+
+def outbox_key(workspace: Workspace, dedupe_key: str) -> str:
+    return f"{workspace.team_id}:nudge:{dedupe_key}"
+
+
+def dm_payload(slack_user_id: str, key: str, nudge_id: int, view: NudgeView) -> dict[str, Any]:
+    return {
+        "user": slack_user_id,
+        "text": nudge_text(view),
+        "blocks": nudge_blocks(view),
+        "metadata": {
+            "event_type": METADATA_EVENT_TYPE,
+            "event_payload": {"idempotency_key": key, "nudge_id": nudge_id},
+        },
+    }
+
+
+def write_nudge(
+    session: Session,
+    workspace: Workspace,
+    *,
+    kind: str,
+    recipient: Any,
+    item: Item,
+    target_id: int | None,
+    topic_id: int | None,
+    reason: str,
+    score: float,
+    send_at: dt.datetime,
+    view: NudgeView,
+    now: dt.datetime,
+) -> Nudge | None:
+    """Insert the nudge (None if its dedupe key exists: planned before, or by a concurrent planner)."""
+    routed = route(recipient)
+    if routed is None:
+        return None
+    channel, dm = routed
+    key = f"{kind}:{item.id}:{target_id if kind == 'share' else recipient.id}"
+    nudge = Nudge(
+        workspace_id=workspace.id,
+        dedupe_key=key,
+        kind=kind,
+        recipient_id=recipient.id,
+        item_id=item.id,
+        target_id=target_id,
+        topic_id=topic_id,
+        reason=reason,
+        score=score,
+        status="queued",
+        channel=channel,
+        send_after=send_at,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(nudge)
+    except IntegrityError:
+        return None
+    if dm:
+        okey = outbox_key(workspace, key)
+        view = NudgeView(**{**view.__dict__, "nudge_id": nudge.id})
+        enqueue(
+            session,
+            workspace_id=workspace.id,
+            key=okey,
+            kind="slack_dm",
+            payload=dm_payload(recipient.slack_user_id, okey, nudge.id, view),
+            recipient_id=recipient.id,
+            nudge_id=nudge.id,
+            not_before=send_at,
+        )
+    return nudge
+
+
+def enqueue_continue_question(
+    session: Session,
+    workspace: Workspace,
+    recipient: Any,
+    question: str,
+    now: dt.datetime,
+    send_at: dt.datetime,
+) -> bool:
+    """The one "keep these coming?" DM after several unanswered nudges (Slack members only)."""
+    if not recipient.slack_user_id:
+        return False
+    key = f"{workspace.team_id}:continue:{recipient.id}:{now.date().isoformat()}"
+    enqueue(
+        session,
+        workspace_id=workspace.id,
+        key=key,
+        kind="slack_dm",
+        payload={
+            "user": recipient.slack_user_id,
+            "text": question,
+            "blocks": continue_blocks(question),
+            "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"idempotency_key": key}},
+        },
+        recipient_id=recipient.id,
+        not_before=send_at,
+    )
+    return True
