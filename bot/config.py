@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     passiton_retention_days: int = Field(default=90, ge=1)
     passiton_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Delivery (outbox senders) and jobs
+    passiton_outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    passiton_outbox_lease_seconds: int = Field(default=120, ge=5, le=3600)
+    passiton_outbox_keep_days: int = Field(default=14, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
