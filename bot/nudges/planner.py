@@ -81,6 +81,17 @@ def plan_help_nudges(
         raise ValueError("item belongs to another workspace")
     if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
         return []
+    # Planning again (a retried event, an edit) tops up to K at most; it never asks more people.
+    asked = set(
+        session.scalars(
+            select(Nudge.recipient_id).where(
+                Nudge.workspace_id == workspace.id, Nudge.item_id == item.id, Nudge.kind == "help"
+            )
+        )
+    )
+    k = settings.passiton_helpers_per_question - len(asked)
+    if k <= 0:
+        return []
     emb = with_store_cache(embedder, session, workspace.id)
     index = member_index(session, workspace.id, "expertise", emb, now)
     text = ld.item_text(item)
@@ -114,7 +125,7 @@ def plan_help_nudges(
         channel_name=channel.name if channel is not None else None,
         is_private=private,
         channel_members=members,
-        replied=replied,
+        replied=replied | asked,
         topics_named=_named(text, muted),
     )
     candidates = [
@@ -124,7 +135,7 @@ def plan_help_nudges(
     asker = rows.get(item.author_id) if item.author_id is not None else None
     asker_name = ld.display_name(asker) if asker is not None else "Someone"
     proposals = plan_help(
-        help_item, candidates, state, now, k=settings.passiton_helpers_per_question, asker_name=asker_name,
+        help_item, candidates, state, now, k=k, asker_name=asker_name,
         min_score=RankConfig().threshold,
     )  # fmt: skip
     out: list[Nudge] = []

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
 from bot.config import Settings, load_settings
-from bot.matching.embedders import CachedEmbedder, HashingEmbedder
+from bot.matching.embedders import CachedEmbedder, LocalEmbedder
 from bot.store.models import Channel, ChannelMember, Item, Member, Workspace
 from bot.store.queries.members import add_member_topics, ensure_member
 from bot.store.queries.relationships import record_interaction
@@ -22,8 +23,14 @@ def settings(**overrides: object) -> Settings:
     return load_settings(database_url="sqlite://", **overrides)
 
 
+@lru_cache(maxsize=1)
+def _local() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
 def embedder() -> CachedEmbedder:
-    return CachedEmbedder(HashingEmbedder(1024))
+    """The shipped local model (loads in about a second), with a fresh in-memory cache per call."""
+    return CachedEmbedder(_local())
 
 
 @dataclass

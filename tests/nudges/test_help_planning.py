@@ -1,0 +1,114 @@
+"""Help planning on the real database: K helpers, awake, fair, private stays private, cancelled on answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlalchemy import select
+
+from bot.nudges.expiry import cancel_reason
+from bot.nudges.loading import prefs_of
+from bot.nudges.planner import cancel_answered_help, plan_help_nudges
+from bot.policy.time import WAKING, may_reach_at
+from bot.store.db import Database
+from bot.store.models import Member, Nudge, OutboxMessage, ThreadReply
+from bot.store.queries.workspaces import get_workspace
+from tests.nudges.world import DAY, channel, embedder, item, member, settings, small_team
+
+NOON_UTC = DAY + dt.timedelta(hours=12)  # 08:00 New York, 14:00 Berlin, 21:00 Tokyo, 22:00 Sydney
+
+
+def test_help_goes_to_at_most_k_awake_helpers_never_the_asker(db: Database) -> None:
+    with db.session() as s:
+        w = small_team(s)
+        member(s, w, "gus", "Europe/Lisbon", expertise=("postgres",))
+        member(s, w, "hal", "America/Chicago", expertise=("postgres",), quiet_start=6 * 60, quiet_end=9 * 60)
+        channel(s, w, "help", ["ann", "bob", "cy", "dana", "eve", "gus", "hal"])
+        q = item(s, w, "question", "help", "bob", "", "How do I tune postgres autovacuum?", NOON_UTC)
+        nudges = plan_help_nudges(s, w.ws, q, NOON_UTC, settings(passiton_helpers_per_question=3), embedder())
+        assert 1 <= len(nudges) <= 3
+        names = {s.get(Member, n.recipient_id).display_name for n in nudges}  # type: ignore[union-attr]
+        assert "bob" not in names
+        # Cy is in Tokyo at 21:00 (awake till 21), Hal in quiet hours (06:00-09:00 Chicago, 07:00 now).
+        assert "hal" not in names
+        for n in nudges:
+            m = s.get(Member, n.recipient_id)
+            assert m is not None and may_reach_at(prefs_of(m), n.send_after, WAKING)
+            assert "postgres" in n.reason and not any(c.isdigit() for c in n.reason)
+        # Planning twice queues nothing new.
+        again = plan_help_nudges(s, w.ws, q, NOON_UTC, settings(passiton_helpers_per_question=3), embedder())
+        assert again == []
+
+
+def test_private_question_only_reaches_channel_members(db: Database) -> None:
+    with db.session() as s:
+        w = small_team(s)
+        q = item(s, w, "question", "secret", "ann", "", "Anyone know kubernetes pod autoscaling?", NOON_UTC)
+        nudges = plan_help_nudges(s, w.ws, q, NOON_UTC, settings(), embedder())
+        members = {w.m["ann"].id, w.m["dana"].id}
+        assert all(n.recipient_id in members for n in nudges)
+        assert [n.recipient_id for n in nudges] == [w.m["dana"].id]
+
+
+def test_a_reply_in_the_thread_cancels_unsent_help_nudges(db: Database) -> None:
+    with db.session() as s:
+        w = small_team(s)
+        q = item(s, w, "question", "infra", "dana", "", "How do I tune postgres autovacuum?", NOON_UTC)
+        nudges = plan_help_nudges(s, w.ws, q, NOON_UTC, settings(), embedder())
+        assert nudges
+        ids = [n.id for n in nudges]
+        s.add(ThreadReply(workspace_id=w.ws.id, item_id=q.id, member_id=w.m["dana"].id, replied_at=NOON_UTC))
+        s.flush()
+        assert cancel_answered_help(s, q, NOON_UTC) == 0, "the asker's own reply is not an answer"
+        s.add(ThreadReply(workspace_id=w.ws.id, item_id=q.id, member_id=w.m["bob"].id, replied_at=NOON_UTC))
+        s.flush()
+        assert cancel_answered_help(s, q, NOON_UTC + dt.timedelta(minutes=1)) == len(ids)
+        assert {s.get(Nudge, i).status for i in ids} == {"cancelled"}  # type: ignore[union-attr]
+        outbox = s.scalars(select(OutboxMessage).where(OutboxMessage.nudge_id.in_(ids))).all()
+        assert outbox and all(cancel_reason(s, o.nudge_id, NOON_UTC) for o in outbox if o.nudge_id)
+
+
+def test_fairness_over_many_questions_across_time_zones(db: Database) -> None:
+    """Ten similar questions over two weeks: the load spreads and the caps hold."""
+    with db.session() as s:
+        w = small_team(s)
+        for name, tz in [("gus", "Europe/Lisbon"), ("ian", "Europe/Madrid"), ("jo", "Africa/Lagos")]:
+            member(s, w, name, tz, expertise=("postgres",))
+        channel(s, w, "help", list(w.m))
+        ws_id = w.ws.id
+    counts: Counter[int] = Counter()
+    conf = settings(passiton_helpers_per_question=1)
+    emb = embedder()
+    for day in range(10):
+        now = NOON_UTC + dt.timedelta(days=day)
+        with db.session() as s:
+            ws = get_workspace(s, "T0NUDGE1")
+            assert ws is not None and ws.id == ws_id
+            from tests.nudges.world import World
+
+            w = World(ws)
+            w.ch["help"] = s.scalars(
+                select(__import__("bot.store.models", fromlist=["Channel"]).Channel)
+            ).first()  # type: ignore[assignment]
+            asker = s.scalars(select(Member).where(Member.display_name == "fred")).one()
+            w.m["fred"] = asker
+            q = item(s, w, "question", "help", "fred", "", f"postgres vacuum question number {day}", now)
+            for n in plan_help_nudges(s, ws, q, now, conf, emb):
+                counts[n.recipient_id] += 1
+    assert sum(counts.values()) >= 5
+    assert max(counts.values()) < sum(counts.values()), "not the same expert every time"
+    assert len(counts) >= 3
+    with db.session() as s:
+        for member_id in counts:
+            m = s.get(Member, member_id)
+            assert m is not None
+            weekly: Counter[tuple[int, int]] = Counter()
+            for n in s.scalars(select(Nudge).where(Nudge.recipient_id == member_id)):
+                iso = (
+                    __import__("bot.policy.time", fromlist=["local_date"])
+                    .local_date(m.tz, n.send_after)
+                    .isocalendar()
+                )
+                weekly[(iso[0], iso[1])] += 1
+            assert max(weekly.values()) <= 5
