@@ -60,7 +60,7 @@ def make_context(settings: Settings) -> AppContext:
     return AppContext(
         db=Database(settings.database_url),
         settings=settings,
-        embedder_factory=lambda: make_embedder("hashing"),
+        embedder_factory=lambda: make_embedder("local"),
     )
 
 
