@@ -56,6 +56,11 @@ from bot.slack.cli import run, serve  # noqa: E402 - the Slack app's commands li
 app.command("serve")(serve)
 app.command("run")(run)
 
+from bot.email.cli import members_app, smtpd  # noqa: E402 - share by email and email-only members
+
+app.command("smtpd")(smtpd)
+app.add_typer(members_app, name="members")
+
 
 def _display_url(url: str) -> str:
     from bot.logs import redact

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.email.tokens import LinkToken
-from bot.store.models import Feedback, Item, Member, Nudge, OutboxMessage
+from bot.nudges.feedback import FeedbackError, apply_feedback
+from bot.store.models import Item, Member, Nudge, OutboxMessage, Workspace
 
 
 class LinkGone(Exception):
@@ -83,32 +84,14 @@ def feedback_kind(claims: LinkToken, nudge: Nudge) -> str:
 
 
 def record_action(session: Session, claims: LinkToken, now: dt.datetime) -> Subject:
-    """Record "I'll share it" / "I'll take a look" / "not my area" for the nudge in the token."""
+    """Record "I'll share it" / "I'll take a look" / "not my area" through the nudges lane's feedback."""
     subject = load(session, claims)
     nudge = subject.nudge
-    if nudge is None:
+    workspace = session.get(Workspace, claims.workspace_id)
+    if nudge is None or workspace is None:
         raise LinkMismatch("action without a nudge")
-    kind = feedback_kind(claims, nudge)
-    already = session.scalars(
-        select(Feedback.id).where(
-            Feedback.member_id == subject.member.id, Feedback.nudge_id == nudge.id, Feedback.kind == kind
-        )
-    ).first()
-    if already is not None:
-        return subject
-    session.add(
-        Feedback(
-            workspace_id=nudge.workspace_id,
-            member_id=subject.member.id,
-            nudge_id=nudge.id,
-            kind=kind,
-            topic_id=nudge.topic_id,
-            other_member_id=nudge.target_id,
-            created_at=now,
-        )
-    )
-    nudge.status = "dismissed" if kind == "not_my_area" else "acted"
-    nudge.acted_at = now
-    subject.member.unanswered = 0  # an answer of any kind ends the back-off streak
-    session.flush()
+    try:
+        apply_feedback(session, workspace, subject.member, nudge.id, feedback_kind(claims, nudge), now)
+    except FeedbackError as exc:
+        raise LinkMismatch(str(exc)) from None
     return subject

@@ -1,0 +1,261 @@
+"""Share by email: smtplib -> the inbound handler in a real aiosmtpd server -> an item, on both engines.
+
+Plus one run of the real `passiton smtpd` command as a subprocess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.email import tokens
+from bot.email.inbound import InboundHandler
+from bot.store.db import Database
+from bot.store.models import Item, Member
+
+from .conftest import SECRET, add_member, add_workspace, free_port, make_settings
+
+INBOUND = "share@passiton.test"
+MAX_BYTES = 20_000
+
+
+@pytest.fixture
+def inbound(db: Database) -> Iterator[tuple[int, Settings]]:
+    settings = make_settings(passiton_max_email_bytes=MAX_BYTES)
+    port = free_port()
+    controller = Controller(
+        InboundHandler(db, settings),
+        hostname="127.0.0.1",
+        port=port,
+        data_size_limit=MAX_BYTES,
+        server_hostname="passiton.test",
+    )
+    controller.start()
+    yield port, settings
+    controller.stop()
+
+
+@pytest.fixture
+def ann(db: Database) -> int:
+    with db.session() as s:
+        ws = add_workspace(s)
+        return add_member(s, ws, "ann@example.org", display_name="Ann").id
+
+
+def share(
+    subject: str = "Postgres vacuum tuning",
+    body: str = "Thought you'd like this: https://example.org/vacuum",
+    sender: str = "Ann <Ann@Example.org>",
+    message_id: str | None = "<share-1@example.org>",
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = INBOUND
+    msg["Subject"] = subject
+    if message_id:
+        msg["Message-ID"] = message_id
+    msg.set_content(body)
+    return msg
+
+
+def wire(msg: EmailMessage) -> bytes:
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+
+
+def send(port: int, msg: EmailMessage, *, mail_from: str = "ann@example.org", to: str = INBOUND) -> None:
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=10) as client:
+        client.send_message(msg, from_addr=mail_from, to_addrs=[to])
+
+
+def items(db: Database) -> list[Item]:
+    with db.session() as s:
+        return list(s.scalars(select(Item).order_by(Item.id)))
+
+
+def test_a_members_mail_with_a_link_becomes_their_article(
+    db: Database, inbound: tuple[int, Settings], ann: int
+) -> None:
+    port, _ = inbound
+    send(port, share())
+    [item] = items(db)
+    assert (item.kind, item.source, item.source_key) == ("article", "email", "email:share-1@example.org")
+    assert item.author_id == ann
+    assert item.url == "https://example.org/vacuum"
+    assert item.title == "Postgres vacuum tuning"
+    assert item.description == "Thought you'd like this: https://example.org/vacuum"
+    assert item.is_private is False
+    assert abs(item.posted_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+
+    send(port, share())  # the same message delivered again (a retrying MTA, a second forward)
+    assert len(items(db)) == 1
+
+
+def test_the_smtp_reply_says_what_happened(db: Database, inbound: tuple[int, Settings], ann: int) -> None:
+    port, _ = inbound
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo()
+        assert client.mail("ann@example.org")[0] == 250
+        assert client.rcpt(INBOUND)[0] == 250
+        code, text = client.data(wire(share()))
+    assert code == 250 and b"shared: Postgres vacuum tuning" in text
+
+
+def test_unknown_sender_is_refused_at_mail_from(
+    db: Database, inbound: tuple[int, Settings], ann: int
+) -> None:
+    port, _ = inbound
+    with pytest.raises(smtplib.SMTPSenderRefused) as info:
+        send(port, share(sender="eve@evil.test"), mail_from="eve@evil.test")
+    assert info.value.smtp_code == 550
+    assert b"is not the email of a passiton member" in info.value.smtp_error
+    assert items(db) == []
+
+
+def test_known_envelope_but_unknown_from_header_is_refused(
+    db: Database, inbound: tuple[int, Settings], ann: int
+) -> None:
+    port, _ = inbound
+    with pytest.raises(smtplib.SMTPDataError) as info:
+        send(port, share(sender="Eve <eve@evil.test>"))
+    assert info.value.smtp_code == 550 and b"eve@evil.test" in info.value.smtp_error
+    assert items(db) == []
+
+
+def test_other_recipients_are_refused(db: Database, inbound: tuple[int, Settings], ann: int) -> None:
+    port, _ = inbound
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as info:
+        send(port, share(), to="postmaster@passiton.test")
+    [(code, text)] = info.value.recipients.values()
+    assert code == 550 and b"share@passiton.test" in text
+
+
+def test_oversize_is_refused_whether_declared_or_not(
+    db: Database, inbound: tuple[int, Settings], ann: int
+) -> None:
+    port, _ = inbound
+    big = share(body="https://example.org/big\n" + "x" * 70 + ("\n" + "y" * 70) * 400)
+    with pytest.raises(smtplib.SMTPSenderRefused) as declared:  # smtplib sends SIZE= when offered
+        send(port, big)
+    assert declared.value.smtp_code == 552
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:  # a client that does not declare it
+        client.helo("old.client.test")
+        client.mail("ann@example.org")
+        client.rcpt(INBOUND)
+        code, text = client.data(wire(big))
+    assert code == 552, text
+    assert items(db) == []
+
+
+def test_no_link_is_refused_with_a_reason(db: Database, inbound: tuple[int, Settings], ann: int) -> None:
+    port, _ = inbound
+    with pytest.raises(smtplib.SMTPDataError) as info:
+        send(port, share(body="Just saying hi, no link here."))
+    assert info.value.smtp_code == 550 and b"No link found" in info.value.smtp_error
+
+
+def test_forwarded_newsletter_html_only(db: Database, inbound: tuple[int, Settings], ann: int) -> None:
+    port, _ = inbound
+    inner = EmailMessage()
+    inner["From"] = "news@db.example.com"
+    inner["Subject"] = "Vacuum deep dive"
+    inner.set_content('<p>This week: <a href="https://db.example.com/deep-dive">read</a></p>', subtype="html")
+    outer = share(
+        subject="Fwd: Vacuum deep dive", body="For the infra folks", message_id="<fwd-2@example.org>"
+    )
+    outer.add_attachment(inner)
+    send(port, outer)
+    [item] = items(db)
+    assert item.url == "https://db.example.com/deep-dive"
+    assert item.title == "Vacuum deep dive"
+    assert item.description == "For the infra folks"
+
+
+def test_members_of_several_workspaces_choose_with_plus_addressing(
+    db: Database, inbound: tuple[int, Settings], ann: int
+) -> None:
+    port, _ = inbound
+    with db.session() as s:
+        ws2 = add_workspace(s, "T2")
+        other = add_member(s, ws2, "ann@example.org").id
+    with pytest.raises(smtplib.SMTPDataError) as info:
+        send(port, share())
+    assert b"share+TEAMID@passiton.test" in info.value.smtp_error
+    send(port, share(), to="share+t2@passiton.test")
+    [item] = items(db)
+    assert item.author_id == other
+
+
+def test_mailto_unsubscribe(db: Database, inbound: tuple[int, Settings], ann: int) -> None:
+    port, _ = inbound
+    with db.session() as s:
+        member = s.get(Member, ann)
+        assert member is not None
+        token = tokens.sign(
+            SECRET,
+            workspace_id=member.workspace_id,
+            member_id=ann,
+            action="unsubscribe",
+            now=dt.datetime.now(dt.UTC),
+        )
+    with pytest.raises(smtplib.SMTPDataError):
+        send(port, share(subject="unsubscribe v1.forged.token", body=""))
+    with db.session() as s:
+        assert s.get(Member, ann).delivery == "email"  # type: ignore[union-attr]
+    send(port, share(subject=f"unsubscribe {token}", body="", message_id=None))
+    with db.session() as s:
+        assert s.get(Member, ann).delivery == "off"  # type: ignore[union-attr]
+    assert items(db) == []
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("passiton smtpd did not start listening")
+
+
+def test_the_real_passiton_smtpd_command(sqlite_db: Database, sqlite_url: str, tmp_path: Path) -> None:
+    with sqlite_db.session() as s:
+        ws = add_workspace(s)
+        ann_id = add_member(s, ws, "ann@example.org").id
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PASSITON_", "SMTP_", "DATABASE_"))}
+    env.update(DATABASE_URL=sqlite_url, PASSITON_INBOUND_ADDRESS=INBOUND, PASSITON_LOG_LEVEL="WARNING")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "smtpd", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_port(port, proc)
+        send(port, share(message_id="<cli-1@example.org>"))
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            send(port, share(sender="eve@evil.test"), mail_from="eve@evil.test")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr.decode()
+    assert b"unknown sender" in stderr  # the refusal is logged
+    [item] = items(sqlite_db)
+    assert item.source_key == "email:cli-1@example.org" and item.author_id == ann_id
