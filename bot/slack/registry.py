@@ -64,7 +64,28 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postMessage": ("chat:write",),
     "chat.getPermalink": (),
     "users.info": ("users:read", "users:read.email"),
+    "chat.update": ("chat:write",),
+    # The outbox sender reads DM history to spot a message it already posted before a crash.
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "views.publish": (),
     "views.open": (),
     "auth.test": (),
+}
+
+# The scope each event subscription needs (an empty tuple: none beyond installing the app).
+EVENT_SCOPES: dict[str, tuple[str, ...]] = {
+    "message.channels": ("channels:history",),
+    "message.groups": ("groups:history",),
+    "message.im": ("im:history",),
+    "message.mpim": ("mpim:history",),
+    "app_mention": ("app_mentions:read",),
+    "app_home_opened": (),
+    "member_joined_channel": ("channels:read", "groups:read"),
+    "member_left_channel": ("channels:read", "groups:read"),
+    "team_join": ("users:read",),
+    "user_change": ("users:read",),
+    "reaction_added": ("reactions:read",),
+    "app_uninstalled": (),
+    "tokens_revoked": (),
 }
