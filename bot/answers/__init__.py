@@ -1,0 +1,1 @@
+"""Expertise answers in channel, `/passiton who knows`, and asks."""

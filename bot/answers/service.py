@@ -1,0 +1,622 @@
+"""Expertise answers and asks: load from the store, call the pure composition, write what follows.
+
+- `answer_in_channel`: a who-knows question in a channel -> the thread reply (or None: the bot stays quiet).
+  Experts who did not consent to be named are reached privately by the planner's help nudges instead.
+- `who_knows`: the same answer privately, for `/passiton who knows <topic>`.
+- Asks: `open_ask`, `ask_status` (private, counts; names only of those who agreed to be named),
+  `close_ask` (stops further nudges), `send_thanks` (a private DM to the helpers who engaged).
+
+No function here calls Slack; a `PermalinkFn` may be passed in to fill missing permalinks. The LLM (when
+given) only writes summary text; it never picks people, items or channels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.answers.compose import (
+    Audience,
+    Block,
+    ChannelAccess,
+    Expert,
+    RelatedCandidate,
+    Reply,
+    compose_answer,
+    pick_related,
+    plain,
+)
+from bot.answers.detect import Detected, detect, find_topics, resolve_topics
+from bot.config import Settings
+from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
+from bot.llm.tasks import ItemBrief, LLMTasks
+from bot.matching.items import clean_slack_text
+from bot.matching.topics import normalise_topic, topic_label
+from bot.store.models import (
+    Channel,
+    ChannelMember,
+    Item,
+    Member,
+    MemberTopic,
+    Nudge,
+    ThreadReply,
+    Topic,
+    Workspace,
+)
+from bot.store.queries.experts import public_experts
+
+log = logging.getLogger(__name__)
+
+# (Slack channel id, message ts) -> the message's permalink, or None. The listener passes chat.getPermalink.
+PermalinkFn = Callable[[str, str], str | None]
+
+RELATED_KINDS = ("article", "question")
+CANDIDATE_SCAN = 500  # most recent items looked at for related ones
+EMBED_AT_MOST = 50
+OPEN_NUDGE = ("planned", "queued")
+ASKED_NUDGE = ("sent", "acted", "dismissed", "lapsed")
+MAX_THANKS_CHARS = 1000
+ASK_CLOSE = "ask_close"
+ASK_THANKS = "ask_thanks"
+
+
+@dataclass(frozen=True)
+class ChannelQuestion:
+    """A channel message that may be a who-knows question."""
+
+    channel: str  # Slack channel id
+    ts: str
+    user: str | None
+    text: str
+    thread_ts: str | None = None
+
+    @property
+    def reply_thread(self) -> str:
+        """Replies go in the message's thread, never in the channel root."""
+        return self.thread_ts or self.ts
+
+
+# -- loading ----------------------------------------------------------------------------------------
+
+
+def expertise_topics(session: Session, workspace: Workspace) -> list[str]:
+    """Every topic someone in the workspace listed as expertise (named or not)."""
+    return list(
+        session.scalars(
+            select(Topic.name)
+            .join(MemberTopic, MemberTopic.topic_id == Topic.id)
+            .where(Topic.workspace_id == workspace.id, MemberTopic.kind == "expertise")
+            .distinct()
+        )
+    )
+
+
+def consenting_experts(
+    session: Session,
+    workspace: Workspace,
+    topics: Sequence[str],
+    now: dt.datetime,
+    exclude: Iterable[int] = (),
+) -> list[Expert]:
+    """Members who agreed to be named for any of the topics; opted in, not paused, not the asker."""
+    found = public_experts(session, workspace, topics, exclude=exclude)
+    seen: set[int] = set()
+    out: list[Expert] = []
+    for topic in topics:
+        for member in found.get(topic, []):
+            if member.id in seen or not member.opted_in:
+                continue
+            if member.paused_until is not None and member.paused_until > now:
+                continue
+            seen.add(member.id)
+            out.append(Expert(member.id, member.name))
+    return out
+
+
+def _members_of(session: Session, channel_ids: Iterable[int]) -> dict[int, set[int]]:
+    ids = sorted(set(channel_ids))
+    out: dict[int, set[int]] = {c: set() for c in ids}
+    if ids:
+        for channel_id, member_id in session.execute(
+            select(ChannelMember.channel_id, ChannelMember.member_id).where(ChannelMember.channel_id.in_(ids))
+        ):
+            out[channel_id].add(member_id)
+    return out
+
+
+def channel_access(session: Session, channels: Iterable[Channel]) -> dict[int, ChannelAccess]:
+    rows = list(channels)
+    members = _members_of(session, [c.id for c in rows])
+    return {
+        c.id: ChannelAccess(
+            channel_id=c.id,
+            name=c.name,
+            is_private=c.is_private,
+            member_ids=frozenset(members[c.id]) if c.members_synced_at is not None or members[c.id] else None,
+        )
+        for c in rows
+    }
+
+
+def channel_audience(session: Session, channel: Channel | None) -> Audience:
+    """Everyone who will read a reply in `channel`; unknown membership gives an audience that sees only
+    items from its own channel."""
+    if channel is None:
+        return Audience(channel_id=None, member_ids=None)
+    members = _members_of(session, [channel.id])[channel.id]
+    if channel.members_synced_at is None and not members:
+        return Audience(channel_id=channel.id, member_ids=None)
+    guests = set(
+        session.scalars(select(Member.id).where(Member.id.in_(members), Member.is_guest.is_(True)))
+    ) if members else set()  # fmt: skip
+    return Audience(channel_id=channel.id, member_ids=frozenset(members), guest_ids=frozenset(guests))
+
+
+def member_audience(member: Member) -> Audience:
+    return Audience(
+        channel_id=None,
+        member_ids=frozenset({member.id}),
+        guest_ids=frozenset({member.id}) if member.is_guest else frozenset(),
+    )
+
+
+def _item_words(item: Item) -> str:
+    return " ".join(p for p in (item.title, item.description, item.text, item.url or "") if p)
+
+
+def related_candidates(
+    session: Session,
+    workspace: Workspace,
+    topics: Sequence[str],
+    question_text: str,
+    now: dt.datetime,
+    embedder: Any | None,
+    exclude_item: int | None = None,
+) -> list[tuple[RelatedCandidate, Item]]:
+    """Items shared before that name one of the topics, best first (topic hits, then embedding similarity)."""
+    if not topics:
+        return []
+    rows = session.scalars(
+        select(Item)
+        .where(
+            Item.workspace_id == workspace.id,
+            Item.kind.in_(RELATED_KINDS),
+            Item.deleted_at.is_(None),
+            Item.text_purged_at.is_(None),
+            Item.channel_id.is_not(None),
+            Item.posted_at <= now,
+        )
+        .order_by(Item.posted_at.desc(), Item.id.desc())
+        .limit(CANDIDATE_SCAN)
+    ).all()
+    hits = [(item, len(find_topics(_item_words(item), topics))) for item in rows if item.id != exclude_item]
+    hits = [(item, n) for item, n in hits if n][:EMBED_AT_MOST]
+    if not hits:
+        return []
+    similarity = [0.0] * len(hits)
+    if embedder is not None:
+        try:
+            vectors = np.asarray(embedder.embed([question_text] + [_item_words(i) for i, _ in hits]))
+            similarity = [float(x) for x in vectors[1:] @ vectors[0]]
+        except Exception:
+            log.exception("embedding related items failed; ordering by topic hits only")
+    out = [
+        (
+            RelatedCandidate(
+                item_id=item.id,
+                title=item.title,
+                text=item.text or item.description,
+                permalink=item.permalink,
+                channel_id=item.channel_id,
+                is_private=item.is_private,
+                score=n + sim,
+            ),
+            item,
+        )
+        for (item, n), sim in zip(hits, similarity, strict=True)
+    ]
+    out.sort(key=lambda pair: (-pair[0].score, -pair[0].item_id))
+    return out
+
+
+def _pick(
+    session: Session,
+    pairs: Sequence[tuple[RelatedCandidate, Item]],
+    audience: Audience,
+    permalink_for: PermalinkFn | None,
+) -> tuple[list[RelatedCandidate], dict[int, str]]:
+    channels = channel_access(
+        session, session.scalars(select(Channel).where(Channel.id.in_({c.channel_id for c, _ in pairs})))
+    )
+    by_id = {c.item_id: item for c, item in pairs}
+    slack_ids = {
+        c.id: c.slack_channel_id
+        for c in session.scalars(select(Channel).where(Channel.id.in_(set(channels))))
+    }
+
+    def resolve(cand: RelatedCandidate) -> str | None:
+        item = by_id[cand.item_id]
+        if item.permalink:
+            return item.permalink
+        if permalink_for is None or not item.slack_ts or item.channel_id not in slack_ids:
+            return None
+        try:
+            found = permalink_for(slack_ids[item.channel_id], item.slack_ts)
+        except Exception:
+            log.warning("permalink lookup failed", extra={"item_id": item.id})
+            return None
+        if found:
+            item.permalink = found  # stored, so the next answer needs no call
+        return found
+
+    picked = pick_related([c for c, _ in pairs], channels, audience, resolve=resolve)
+    return picked, {cid: access.name for cid, access in channels.items()}
+
+
+def _summary(
+    llm: LLMTasks | None, question: str, related: Sequence[RelatedCandidate], items: dict[int, Item]
+) -> str | None:
+    if llm is None or not related:
+        return None
+    briefs = [
+        ItemBrief(
+            title=c.title,
+            text=" ".join(p for p in (items[c.item_id].description, items[c.item_id].text) if p)[:1500],
+            url=items[c.item_id].url,
+            permalink=c.permalink,
+        )
+        for c in related
+    ]
+    return llm.summarise_related(question, briefs)
+
+
+# -- in-channel answers --------------------------------------------------------------------------------
+
+
+def answer_in_channel(
+    session: Session,
+    workspace: Workspace,
+    question: ChannelQuestion,
+    now: dt.datetime,
+    settings: Settings,
+    embedder: Any | None,
+    llm: LLMTasks | None,
+    *,
+    permalink_for: PermalinkFn | None = None,
+) -> Reply | None:
+    """The thread reply to a who-knows question, or None (not a question, or nobody and nothing fits).
+
+    Members with the expertise who did not agree to be named are left to the help nudges, which the
+    planner sends privately under the usual caps; those named here get none for this question.
+    """
+    detected = detect(question.text, workspace.bot_user_id)
+    if detected is None:
+        return None
+    topics = resolve_topics(detected, expertise_topics(session, workspace))
+    if not topics:
+        return None
+    asker = _member_by_slack_id(session, workspace, question.user)
+    channel = session.scalars(
+        select(Channel).where(
+            Channel.workspace_id == workspace.id, Channel.slack_channel_id == question.channel
+        )
+    ).first()
+    item = session.scalars(
+        select(Item).where(
+            Item.workspace_id == workspace.id, Item.source_key == f"{question.channel}:{question.ts}"
+        )
+    ).first()
+    reply = _answer(
+        session, workspace, detected, topics, now, embedder, llm,
+        audience=channel_audience(session, channel), asker=asker, exclude_item=item.id if item else None,
+        permalink_for=permalink_for, private=False,
+    )  # fmt: skip
+    if item is not None:
+        _route_privately(session, workspace, item, now, settings, embedder, reply.expert_ids if reply else ())
+    return reply
+
+
+def _answer(
+    session: Session,
+    workspace: Workspace,
+    detected: Detected,
+    topics: Sequence[str],
+    now: dt.datetime,
+    embedder: Any | None,
+    llm: LLMTasks | None,
+    *,
+    audience: Audience,
+    asker: Member | None,
+    exclude_item: int | None,
+    permalink_for: PermalinkFn | None,
+    private: bool,
+) -> Reply | None:
+    experts = consenting_experts(session, workspace, topics, now, exclude=[asker.id] if asker else [])
+    pairs = related_candidates(session, workspace, topics, detected.text, now, embedder, exclude_item)
+    related, names = _pick(session, pairs, audience, permalink_for) if pairs else ([], {})
+    summary = _summary(llm, detected.text, related, {c.item_id: item for c, item in pairs})
+    return compose_answer(topics, experts, related, names, summary=summary, private=private)
+
+
+def _route_privately(
+    session: Session,
+    workspace: Workspace,
+    item: Item,
+    now: dt.datetime,
+    settings: Settings,
+    embedder: Any | None,
+    named: Sequence[int],
+) -> None:
+    """Help nudges for the question (idempotent: ingest may have planned them already), minus the experts
+    this reply already named in public."""
+    if item.kind not in ("question", "ask") or embedder is None:
+        return
+    try:
+        from bot.nudges.planner import plan_help_nudges
+
+        with session.begin_nested():
+            plan_help_nudges(session, workspace, item, now, settings, embedder)
+    except Exception:
+        log.exception("planning help nudges for an answered question failed", extra={"item_id": item.id})
+    if named:
+        cancel_help_nudges(session, item, recipients=named)
+
+
+def cancel_help_nudges(session: Session, item: Item, recipients: Iterable[int] | None = None) -> int:
+    """Cancel the help nudges about `item` that are not sent yet (the outbox drops their messages)."""
+    query = select(Nudge).where(
+        Nudge.workspace_id == item.workspace_id,
+        Nudge.item_id == item.id,
+        Nudge.kind == "help",
+        Nudge.status.in_(OPEN_NUDGE),
+    )
+    if recipients is not None:
+        query = query.where(Nudge.recipient_id.in_(list(recipients)))
+    nudges = session.scalars(query).all()
+    for nudge in nudges:
+        nudge.status = "cancelled"
+    session.flush()
+    return len(nudges)
+
+
+def _member_by_slack_id(session: Session, workspace: Workspace, slack_user_id: str | None) -> Member | None:
+    if not slack_user_id:
+        return None
+    return session.scalars(
+        select(Member).where(Member.workspace_id == workspace.id, Member.slack_user_id == slack_user_id)
+    ).first()
+
+
+# -- /passiton who knows ----------------------------------------------------------------------------
+
+
+def who_knows(
+    session: Session,
+    workspace: Workspace,
+    member: Member,
+    topic: str,
+    now: dt.datetime,
+    *,
+    embedder: Any | None = None,
+    llm: LLMTasks | None = None,
+    permalink_for: PermalinkFn | None = None,
+) -> list[Block]:
+    """The private answer: who agreed to be named for the topic, and items this member can already read."""
+    topic = normalise_topic(topic)
+    detected = Detected(text=f"who knows about {topic}?", phrase=topic, phrase_label=topic, via_mention=False)
+    topics = resolve_topics(detected, expertise_topics(session, workspace)) or [topic]
+    reply = _answer(
+        session, workspace, detected, topics, now, embedder, llm, audience=member_audience(member), asker=member,
+        exclude_item=None, permalink_for=permalink_for, private=True,
+    )  # fmt: skip
+    if reply is not None:
+        return reply.blocks
+    label = plain(topic_label(topic) or topic)
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"Nobody has agreed to be named for *{label}* yet, and I know of nothing shared about it. "
+                "`/passiton ask …` reaches people who listed it privately.",
+            },
+        }
+    ]
+
+
+# -- asks ---------------------------------------------------------------------------------------------
+
+
+class AskError(ValueError):
+    """The ask cannot be changed by this member (not theirs, or gone); the text is fit to show them."""
+
+
+@dataclass(frozen=True)
+class AskStatus:
+    item_id: int
+    asked: int  # helpers a nudge already reached
+    waiting: int  # helpers whose nudge waits for their waking hours
+    named: tuple[str, ...]  # of those, the ones who agreed to be named for the topic they were asked about
+    engaged: int  # helpers who said they helped, or replied
+    closed: bool
+
+
+def open_ask(
+    session: Session,
+    workspace: Workspace,
+    member: Member,
+    text: str,
+    now: dt.datetime,
+    settings: Settings,
+    embedder: Any | None,
+) -> Item:
+    """Store the member's need as an ask and route it to helpers like a question."""
+    item = Item(
+        workspace_id=workspace.id,
+        source_key=f"ask:{uuid.uuid4().hex}",
+        source="command",
+        kind="ask",
+        author_id=member.id,
+        text=clean_slack_text(text)[:2000],
+        is_private=False,
+        posted_at=now,
+    )
+    session.add(item)
+    session.flush()
+    _route_privately(session, workspace, item, now, settings, embedder, ())
+    return item
+
+
+def own_ask(session: Session, workspace: Workspace, member: Member, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None or item.workspace_id != workspace.id or item.kind != "ask" or item.deleted_at is not None:
+        raise AskError("I can't find that ask any more.")
+    if item.author_id != member.id:
+        raise AskError("Only the person who asked can change this ask.")
+    return item
+
+
+def _help_nudges(session: Session, item: Item) -> list[Nudge]:
+    return list(
+        session.scalars(
+            select(Nudge)
+            .where(Nudge.workspace_id == item.workspace_id, Nudge.item_id == item.id, Nudge.kind == "help")
+            .order_by(Nudge.id)
+        )
+    )
+
+
+def engaged_helpers(session: Session, item: Item) -> list[Member]:
+    """Helpers who said they helped (acted on their nudge) or replied in the thread."""
+    ids = {n.recipient_id for n in _help_nudges(session, item) if n.status == "acted"}
+    ids |= set(session.scalars(select(ThreadReply.member_id).where(ThreadReply.item_id == item.id)))
+    ids.discard(item.author_id or -1)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Member).where(Member.id.in_(ids), Member.is_deleted.is_(False)).order_by(Member.id)
+        )
+    )
+
+
+def ask_status(session: Session, workspace: Workspace, item: Item, asker: Member) -> AskStatus:
+    """What the asker may know: how many were asked, and names only of those who agreed to be named."""
+    own_ask(session, workspace, asker, item.id)
+    nudges = _help_nudges(session, item)
+    asked = [n for n in nudges if n.status in ASKED_NUDGE]
+    waiting = [n for n in nudges if n.status in OPEN_NUDGE]
+    public_pairs = {
+        (member_id, topic_id)
+        for member_id, topic_id in session.execute(
+            select(MemberTopic.member_id, MemberTopic.topic_id).where(
+                MemberTopic.member_id.in_([n.recipient_id for n in asked] or [-1]),
+                MemberTopic.kind == "expertise",
+                MemberTopic.public.is_(True),
+            )
+        )
+    }
+    named: list[str] = []
+    for nudge in asked:
+        if nudge.topic_id is not None and (nudge.recipient_id, nudge.topic_id) in public_pairs:
+            member = session.get(Member, nudge.recipient_id)
+            if member is not None and not member.is_deleted:
+                named.append(member.name)
+    return AskStatus(
+        item_id=item.id,
+        asked=len(asked),
+        waiting=len(waiting),
+        named=tuple(named),
+        engaged=len(engaged_helpers(session, item)),
+        closed=item.closed_at is not None,
+    )
+
+
+def close_ask(session: Session, workspace: Workspace, item: Item, asker: Member, now: dt.datetime) -> int:
+    """ "Got it, thanks": no further nudges for this ask. Returns how many waiting nudges were cancelled."""
+    own_ask(session, workspace, asker, item.id)
+    if item.closed_at is None:
+        item.closed_at = now
+    return cancel_help_nudges(session, item)
+
+
+def send_thanks(
+    session: Session, workspace: Workspace, item: Item, asker: Member, note: str, now: dt.datetime
+) -> int:
+    """A private thank-you from the asker to every helper who engaged; nothing is counted or shown to others.
+    Idempotent per helper. Returns how many helpers it will reach."""
+    own_ask(session, workspace, asker, item.id)
+    note = " ".join(note.split())[:MAX_THANKS_CHARS]
+    what = " ".join(item.text.split())
+    what = what if len(what) <= 200 else what[:199] + "…"
+    sent = 0
+    for helper in engaged_helpers(session, item):
+        if not helper.slack_user_id or helper.delivery == "off" or helper.is_bot:
+            continue
+        key = f"{workspace.team_id}:thanks:{item.id}:{helper.id}"
+        line = f"*{plain(asker.name)}* says thank you for helping with their ask: “{plain(what)}”"
+        blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]
+        if note:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "> " + plain(note)}})
+        enqueue(
+            session,
+            workspace_id=workspace.id,
+            key=key,
+            kind="slack_dm",
+            recipient_id=helper.id,
+            payload={
+                "user": helper.slack_user_id,
+                "text": line,
+                "blocks": blocks,
+                "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"idempotency_key": key}},
+            },
+            not_before=now,
+        )
+        sent += 1
+    return sent
+
+
+def ask_status_blocks(status: AskStatus) -> list[Block]:
+    """The asker's private view of their ask, with "got it, thanks" and a thank-you button."""
+    if status.asked == 0 and status.waiting == 0:
+        reached = "Nobody fits this ask yet; I'll keep it in mind but can't promise anyone."
+    else:
+        people = "person" if status.asked == 1 else "people"
+        reached = f"I asked {status.asked} {people}"
+        if status.waiting:
+            reached += f" so far; {status.waiting} more will hear about it in their own working hours"
+        reached += "."
+    lines = [reached]
+    if status.named:
+        lines.append("Among them, happy to be named: " + ", ".join(plain(n) for n in status.named) + ".")
+    if status.closed:
+        lines.append("You closed this ask; nobody else will be asked.")
+    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+    buttons: list[Block] = []
+    if not status.closed:
+        buttons.append(_button("Got it, thanks", ASK_CLOSE, status.item_id, primary=True))
+    if status.engaged:
+        buttons.append(_button("Send a thank-you", ASK_THANKS, status.item_id))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"ask_{status.item_id}", "elements": buttons})
+    return blocks
+
+
+def _button(text: str, action_id: str, item_id: int, *, primary: bool = False) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": str(item_id),
+    }
+    if primary:
+        button["style"] = "primary"
+    return button

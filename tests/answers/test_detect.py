@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.answers.detect import detect, find_topics, resolve_topics
+
+KNOWN = ["postgres", "terraform", "kubernetes", "machine learning", "rust", "graphql"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "topics"),
+    [
+        ("who knows about postgres?", "postgres", ["postgres"]),
+        ("Who here knows anything about Terraform modules?", "terraform module", ["terraform"]),
+        ("does anyone know PostgreSQL well?", "postgres", ["postgres"]),
+        ("Does anybody know k8s", "kubernetes", ["kubernetes"]),
+        ("anyone have experience with k8s operators?", "kubernetes operator", ["kubernetes"]),
+        ("Anyone got any experience in ML? asking for a friend", "machine learning", ["machine learning"]),
+        ("who has experience with <https://www.rust-lang.org|Rust>?", "rust", ["rust"]),
+        ("is there anyone familiar with GraphQL federation?", "graphql federation", ["graphql"]),
+        ("who is an expert on the new design system, or similar", "new design system", ["new design system"]),
+        ("Does anyone know how to tune autovacuum in pg?", None, ["postgres"]),
+    ],
+)
+def test_who_knows_questions(text: str, phrase: str | None, topics: list[str]) -> None:
+    detected = detect(text, "UBOT")
+    assert detected is not None and not detected.via_mention
+    assert detected.phrase == phrase
+    assert resolve_topics(detected, KNOWN) == topics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I know postgres pretty well",
+        "lunch anyone?",
+        "who wants coffee",
+        "we should know about terraform",
+        "thanks everyone!",
+        "hey <@UBOT>",
+        "<@UOTHER> how do I tune autovacuum?",
+    ],
+)
+def test_other_messages_are_not_questions(text: str) -> None:
+    assert detect(text, "UBOT") is None
+
+
+def test_a_question_to_the_bot_finds_known_topics_anywhere() -> None:
+    detected = detect("<@UBOT> how do we size a Kubernetes cluster for Postgres?", "UBOT")
+    assert detected is not None and detected.via_mention and detected.phrase is None
+    assert detected.text == "how do we size a Kubernetes cluster for Postgres?"
+    assert resolve_topics(detected, KNOWN) == ["kubernetes", "postgres"]
+    assert resolve_topics(detected, []) == []
+
+
+def test_find_topics_prefers_longer_and_whole_words() -> None:
+    assert find_topics("intro to machine learning with rust", ["learning", "machine learning", "rust"]) == [
+        "machine learning",
+        "rust",
+    ]
+    assert find_topics("trusty old tools", ["rust"]) == []
+    assert find_topics("PostgreSQL 17 notes", ["postgres"]) == ["postgres"]
