@@ -56,6 +56,10 @@ from bot.slack.cli import run, serve  # noqa: E402 - the Slack app's commands li
 app.command("serve")(serve)
 app.command("run")(run)
 
+from jobs.cli import jobs_app  # noqa: E402 - scheduler, leader election, outbox sender
+
+app.add_typer(jobs_app, name="jobs")
+
 from bot.email.cli import members_app, smtpd  # noqa: E402 - share by email and email-only members
 
 app.command("smtpd")(smtpd)

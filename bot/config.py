@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     passiton_outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     passiton_outbox_lease_seconds: int = Field(default=120, ge=5, le=3600)
     passiton_outbox_keep_days: int = Field(default=14, ge=1)
+    passiton_slack_rate_scale: float = Field(default=1.0, gt=0, le=100)
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,1 @@
+"""Scheduled work: share-nudge planning, email digests, retention (leader only) and the outbox drain."""

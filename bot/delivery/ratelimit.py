@@ -103,7 +103,9 @@ class SlackRateLimits:
     def __init__(self, clock: Callable[[], float] = time.monotonic, scale: float = 1.0) -> None:
         def rate_for(key: tuple[str, ...]) -> tuple[float, float]:
             rate, burst = slack_rate(key)
-            return rate * scale, max(1.0, burst * scale) if len(key) < 3 else burst
+            if len(key) >= 3:  # one message per second per channel holds on every plan
+                return rate, burst
+            return rate * scale, max(1.0, burst * scale)
 
         self.buckets = TokenBuckets(rate_for, clock)
 

@@ -152,6 +152,7 @@ class SlackSender:
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings, **kwargs: Any) -> SlackSender:
+        kwargs.setdefault("limits", SlackRateLimits(scale=settings.passiton_slack_rate_scale))
         return cls(api_url=settings.slack_api_url, tokens=token_lookup(db, settings), **kwargs)
 
     # -- entry point -------------------------------------------------------------------------
