@@ -176,11 +176,11 @@ def handle_uninstalled(
     ctx: AppContext, team_id: str, enterprise_id: str | None, installation_store: Any | None
 ) -> None:
     """Deactivate the workspace and drop its tokens; its members' data stays until retention or forget-me."""
+    if installation_store is not None:  # tokens first: an inactive workspace never has a live token
+        installation_store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         deactivate(workspace)
-    if installation_store is not None:
-        installation_store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
     log.info("workspace deactivated", extra={"team_id": team_id})
 
 

@@ -71,7 +71,7 @@ def run() -> None:
         raise typer.Exit(2) from None
     scheduler = start_scheduler(ctx)
     try:
-        SocketModeHandler(app, app_token).start()
+        SocketModeHandler(app, app_token).start()  # type: ignore[no-untyped-call]
     finally:
         if scheduler is not None and hasattr(scheduler, "shutdown"):
             scheduler.shutdown()
