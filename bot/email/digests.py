@@ -6,6 +6,10 @@ batches them: at the member's local morning (daily, or weekly from Monday mornin
 digest and puts ONE ``email`` row in the outbox, keyed by member and period, so running the job twice,
 or on two schedulers at once, still queues one digest. The nudges it carries become ``sent`` in the
 same transaction: from then on the outbox owns their delivery (retries, failure).
+
+Delivery "both": the planner DMs the same nudge and the drain marks it ``sent`` when the DM goes, so
+the digest also takes ``sent`` email nudges planned since the member's previous digest (whose payload
+records ``as_of`` and ``nudge_ids``), and never one twice. One nudge, one budget, two channels.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 # A safety net, not the budget: the planner's caps keep digests far shorter than this.
 MAX_ENTRIES = 10
 EMAIL_DELIVERIES = ("email", "both")
+LOOKBACK = dt.timedelta(days=8)
 
 
 @dataclass(frozen=True)
@@ -133,22 +138,27 @@ def _queue_digest(session: Session, settings: Settings, member_id: int, period: 
     key = digest_key(member.id, period)
     if session.scalars(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first():
         return 0  # this period's digest is already queued or sent; later nudges wait for the next
-    rows = session.execute(
+    since, already = _previous_digest(session, member.id, now)
+    found = session.execute(
         select(Nudge, Item)
         .join(Item, Item.id == Nudge.item_id)
         .where(
             Nudge.workspace_id == member.workspace_id,
             Nudge.recipient_id == member.id,
             Nudge.channel == "email",
-            Nudge.status == "queued",
             Nudge.send_after <= now,
+            # "both": the planner also DMs these nudges, and the drain marks them sent when the DM
+            # goes; they still belong in the next digest, once.
+            or_(Nudge.status == "queued", and_(Nudge.status == "sent", Nudge.send_after > since)),
         )
         .order_by(Nudge.send_after, Nudge.id)
     ).all()
+    rows = [(n, i) for n, i in found if n.id not in already]
     entries: list[tuple[Nudge, Item]] = []
     for nudge, item in rows:
         if not _live(item, nudge):
-            nudge.status = "cancelled"  # its moment has passed: answered, closed or deleted
+            if nudge.status == "queued":
+                nudge.status = "cancelled"  # its moment has passed: answered, closed or deleted
         elif len(entries) < MAX_ENTRIES:
             entries.append((nudge, item))
     if not entries:
@@ -195,6 +205,7 @@ def _queue_digest(session: Session, settings: Settings, member_id: int, period: 
     )
     payload = render_digest(digest, message_id=message_id_for(key, sender_domain(settings)))
     payload["nudge_ids"] = [n.id for n, _ in entries]
+    payload["as_of"] = now.isoformat()
     enqueue(
         session,
         workspace_id=member.workspace_id,
@@ -205,10 +216,32 @@ def _queue_digest(session: Session, settings: Settings, member_id: int, period: 
         not_before=now,
     )
     for nudge, _ in entries:
-        nudge.status = "sent"
-        nudge.sent_at = now
+        if nudge.status == "queued":
+            nudge.status = "sent"
+            nudge.sent_at = now
     log.info("queued email digest %s with %d nudge(s)", key, len(entries))
     return 1
+
+
+def _previous_digest(session: Session, member_id: int, now: dt.datetime) -> tuple[dt.datetime, set[int]]:
+    """When this member's last digest was made and which nudges it carried.
+
+    Without one (a first digest, or rows aged out of the outbox) only DM-sent nudges from the last
+    LOOKBACK count, which is shorter than the outbox keeps digests, so none is mailed twice.
+    """
+    payload = session.scalars(
+        select(OutboxMessage.payload)
+        .where(
+            OutboxMessage.recipient_id == member_id,
+            OutboxMessage.kind == "email",
+            OutboxMessage.idempotency_key.like(f"email-digest:{member_id}:%"),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if not payload or "as_of" not in payload:
+        return now - LOOKBACK, set()
+    return dt.datetime.fromisoformat(payload["as_of"]), {int(i) for i in payload.get("nudge_ids", [])}
 
 
 def _kind(kind: str) -> Literal["share", "help"]:

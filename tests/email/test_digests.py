@@ -143,3 +143,33 @@ def test_digest_period_rules() -> None:
     assert digest_period(wrap, dt.datetime(2024, 6, 3, 10, 0, tzinfo=dt.UTC), 9) == "d2024-06-03"
     bad_tz = Schedule("Not/AZone", "daily", True, None, None)
     assert digest_period(bad_tz, dt.datetime(2024, 6, 3, 9, 0, tzinfo=dt.UTC), 9) == "d2024-06-03"
+
+
+def test_both_members_get_dmed_nudges_in_their_digest_once(db: Database) -> None:
+    """For delivery "both" the planner DMs the nudge too and the drain marks it sent when the DM goes."""
+    with db.session() as s:
+        ws = add_workspace(s)
+        bea = add_member(s, ws, "bea@x.test", delivery="both", slack_user_id="U1", tz=PARIS)
+        dmed = add_nudge(s, ws, bea, title="DMed already", status="sent")
+        dmed.sent_at = MONDAY_0930_PARIS - dt.timedelta(minutes=20)
+        waiting = add_nudge(s, ws, bea, title="Not DMed yet")
+        old = add_nudge(
+            s, ws, bea, title="Long ago", status="sent", at=MONDAY_0930_PARIS - dt.timedelta(days=20)
+        )
+        ids = (dmed.id, waiting.id, old.id)
+    assert send_digests(db, SETTINGS, MONDAY_0930_PARIS) == 1
+    assert outbox(db)[0].payload["nudge_ids"] == [ids[0], ids[1]]
+    with db.session() as s:
+        dmed_row = s.get(Nudge, ids[0])
+        assert dmed_row is not None and dmed_row.sent_at == MONDAY_0930_PARIS - dt.timedelta(minutes=20)
+    # The next day nothing is repeated; a nudge DMed since then is.
+    with db.session() as s:
+        ws = s.scalars(select(Workspace)).one()
+        bea = s.scalars(select(Member).where(Member.email == "bea@x.test")).one()
+        new = add_nudge(
+            s, ws, bea, title="DMed today", status="sent", at=MONDAY_0930_PARIS + dt.timedelta(hours=20)
+        )
+        new_id = new.id
+    assert send_digests(db, SETTINGS, MONDAY_0930_PARIS + dt.timedelta(days=1)) == 1
+    assert outbox(db)[1].payload["nudge_ids"] == [new_id]
+    assert send_digests(db, SETTINGS, MONDAY_0930_PARIS + dt.timedelta(days=2)) == 0
