@@ -9,6 +9,10 @@ thread pool after answering Slack).
 from __future__ import annotations
 
 import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import App
@@ -34,6 +38,23 @@ def authorization_url(api_url: str) -> str:
     root = api_url.rstrip("/")
     root = root[: -len("/api")] if root.endswith("/api") else root
     return root + "/oauth/v2/authorize"
+
+
+_ENV_LOCK = threading.Lock()
+
+
+@contextmanager
+def _bolt_env_oauth_hidden() -> Iterator[None]:
+    """Bolt switches on file-based OAuth by itself when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are in
+    the environment, even empty. passiton chooses the mode from its settings (which also read .env),
+    so the two variables are hidden from Bolt while the App is built."""
+    names = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    with _ENV_LOCK:
+        saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
 
 
 def web_client(api_url: str, token: str | None = None) -> WebClient:
@@ -81,12 +102,13 @@ def create_app(
             redirect_uri=settings.public_url.rstrip("/") + REDIRECT_PATH,
             authorization_url=authorization_url(settings.slack_api_url),
         )
-        app = App(
-            client=web_client(settings.slack_api_url),
-            installation_store=store,
-            oauth_flow=OAuthFlow(client=web_client(settings.slack_api_url), settings=oauth_settings),
-            **common,
-        )
+        with _bolt_env_oauth_hidden():
+            app = App(
+                client=web_client(settings.slack_api_url),
+                installation_store=store,
+                oauth_flow=OAuthFlow(client=web_client(settings.slack_api_url), settings=oauth_settings),
+                **common,
+            )
     else:
         token = settings.secret("slack_bot_token")
         if not token:
@@ -96,7 +118,8 @@ def create_app(
         client = web_client(settings.slack_api_url, token)
         if token_verification_enabled:
             _register_single_workspace(ctx, client)
-        app = App(client=client, token_verification_enabled=token_verification_enabled, **common)
+        with _bolt_env_oauth_hidden():
+            app = App(client=client, token_verification_enabled=token_verification_enabled, **common)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -204,3 +204,51 @@ def test_export_sends_the_members_data_by_dm(slack: Slack) -> None:
     dms = slack.wait(lambda: [m for m in slack.emu.dms_to("alice") if "```" in m["text"]], what="export DM")
     assert '"interest"' in dms[0]["text"] or "interest" in dms[0]["text"]
     assert "<!here>" not in str(dms)
+
+
+def test_pass_it_on_from_a_nudge_is_prefilled_and_marks_the_nudge_acted(slack: Slack) -> None:
+    """The nudge DM's button opens the same modal (open_pass_it_on_modal); sending records `shared`."""
+    from bot.slack.app import web_client
+    from bot.slack.blocks.modals import open_pass_it_on_modal
+    from bot.store.models import Feedback, Item
+
+    slack.command("interests add postgres", "carol")
+    posted, _ = slack.message("eng", "alice", f"vacuum, finally explained {ARTICLE}")
+    item = slack.wait(lambda: _items_of(slack), what="item")[0]
+    bob, carol = _member(slack, "bob"), _member(slack, "carol")
+    with slack.db.session() as s:
+        nudge = Nudge(workspace_id=item.workspace_id, dedupe_key="share:test", kind="share", recipient_id=bob.id,
+                      item_id=item.id, target_id=carol.id, status="sent")  # fmt: skip
+        s.add(nudge)
+        s.flush()
+        nudge_id = nudge.id
+    client = web_client(slack.emu.url, slack.emu.bot_token)
+    before = len(slack.emu.opened_views("bob"))
+    open_pass_it_on_modal(client, slack.emu.issue_trigger_id("bob"), item, [slack.emu.user("carol").id],
+                          draft="You asked about vacuum last week", channel_name="eng", nudge_id=nudge_id)  # fmt: skip
+    modal = _last_modal(slack, "bob", before)
+    assert slack.emu.user("carol").id in str(modal["blocks"]) and "vacuum last week" in str(modal["blocks"])
+    values = {
+        "recipients": {
+            "recipients": {"type": "multi_users_select", "selected_users": [slack.emu.user("carol").id]}
+        },
+        "note": {"note": {"type": "plain_text_input", "value": "You asked about vacuum last week"}},
+    }
+    assert "errors" not in slack.submit(modal, values, "bob").text
+
+    def acted() -> bool:
+        with slack.db.session() as s:
+            return s.get(Nudge, nudge_id).status == "acted"  # type: ignore[union-attr]
+
+    slack.wait(acted, what="nudge acted")
+    with slack.db.session() as s:
+        assert s.scalars(select(Feedback.kind).where(Feedback.nudge_id == nudge_id)).all() == ["shared"]
+    assert slack.emu.conversation_between("bob", "carol") is not None
+    assert isinstance(posted, dict) and Item
+
+
+def _items_of(slack: Slack) -> list[Any]:
+    from bot.store.models import Item
+
+    with slack.db.session() as s:
+        return list(s.scalars(select(Item)))
