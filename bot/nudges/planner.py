@@ -25,7 +25,7 @@ from bot.matching.rank import RankConfig, named_topics, rank_items
 from bot.matching.topics import topic_label
 from bot.nudges import loading as ld
 from bot.nudges.ranking import member_index, with_store_cache
-from bot.nudges.writing import enqueue_continue_question, write_nudge
+from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudge, write_nudges
 from bot.policy.caps import backoff_state
 from bot.policy.help import HelpItem, plan_help
 from bot.policy.model import Candidate, MemberPrefs
@@ -360,11 +360,10 @@ def _plan_for(
     )  # fmt: skip
     by_id = {i.id: i for i in items}
     row_of = {r.id: r for r in rows}
-    out: list[Nudge] = []
+    specs: list[NudgeSpec] = []
     for p in proposals:
         item = by_id[p.item_id]
         topic_id, label = _label(labels, p.topic)
-        target = row_of[p.target_id]
         view = NudgeView(
             nudge_id=0,
             kind="share",
@@ -374,14 +373,14 @@ def _plan_for(
             channel_name=channel_rows[item.channel_id].name if item.channel_id in channel_rows else None,
             text=item.text,
             topic_label=label,
-            target_name=ld.display_name(target),
+            target_name=ld.display_name(row_of[p.target_id]),
         )
-        nudge = write_nudge(
-            session, workspace, kind="share", recipient=row_of[p.giver_id], item=item, target_id=p.target_id,
-            topic_id=topic_id, reason=p.reason, score=p.score, send_at=p.send_at, view=view, now=now,
-        )  # fmt: skip
-        if nudge is not None:
-            out.append(nudge)
+        specs.append(
+            NudgeSpec(
+                "share", row_of[p.giver_id], item, p.target_id, topic_id, p.reason, p.score, p.send_at, view
+            )
+        )
+    out = write_nudges(session, workspace, specs, now)
     log.info(
         "share planning",
         extra={"workspace": workspace.team_id, "due": len(due), "items": len(items), "nudges": len(out)},

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.matching.embedders import CachedEmbedder, Embedder
 from bot.matching.rank import MemberIndex, MemberProfile, build_member_index
 from bot.nudges.loading import helped_texts, topics_by_member
-from bot.store.models import Member, MemberTopic, ThreadReply
+from bot.store.models import Member, MemberTopic, ThreadReply, Workspace
 from bot.store.queries.embeddings import StoreEmbeddingCache
 
 ACTIVITY_WINDOW = dt.timedelta(days=90)
@@ -38,12 +38,18 @@ def with_store_cache(embedder: Embedder, session: Session, workspace_id: int) ->
 
 def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.datetime) -> tuple[Any, ...]:
     topics = session.execute(
-        select(func.count(MemberTopic.id), func.max(MemberTopic.id)).where(
+        select(func.count(MemberTopic.id), func.max(MemberTopic.id), func.max(MemberTopic.created_at)).where(
             MemberTopic.workspace_id == workspace_id
         )
     ).one()
+    # Not updated_at: every tick writes last_planned_on, which must not invalidate the index.
     members = session.execute(
-        select(func.count(Member.id), func.max(Member.updated_at)).where(Member.workspace_id == workspace_id)
+        select(func.count(Member.id), func.sum(Member.id)).where(
+            Member.workspace_id == workspace_id,
+            Member.opted_in.is_(True),
+            Member.is_bot.is_(False),
+            Member.is_deleted.is_(False),
+        )
     ).one()
     replies: tuple[Any, ...] = ()
     if field == "expertise":
@@ -55,7 +61,9 @@ def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.date
             ).one()
         )
     # The activity window slides daily; within a day the index stays valid.
-    return (workspace_id, field, tuple(topics), tuple(members), replies, since.date())
+    # The workspace's creation time tells apart two databases that reuse the same ids.
+    created = session.scalar(select(Workspace.created_at).where(Workspace.id == workspace_id))
+    return (workspace_id, created, field, tuple(topics), tuple(members), replies, since.date())
 
 
 def profiles(session: Session, workspace_id: int, field: str, now: dt.datetime) -> list[MemberProfile]:

@@ -8,6 +8,7 @@ digest. "both": the digest row plus the DM. "off": nothing at all.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
 from bot.slack.blocks.nudges import NudgeView, continue_blocks, nudge_blocks, nudge_text
-from bot.store.models import Item, Nudge, Workspace
+from bot.store.models import Item, Nudge, OutboxMessage, Workspace
 
 
 def route(recipient: Any) -> tuple[str, bool] | None:
@@ -51,6 +52,93 @@ def dm_payload(slack_user_id: str, key: str, nudge_id: int, view: NudgeView) -> 
     }
 
 
+@dataclass(frozen=True)
+class NudgeSpec:
+    kind: str
+    recipient: Any
+    item: Item
+    target_id: int | None
+    topic_id: int | None
+    reason: str
+    score: float
+    send_at: dt.datetime
+    view: NudgeView
+
+
+def _dedupe_key(spec: NudgeSpec) -> str:
+    return f"{spec.kind}:{spec.item.id}:{spec.target_id if spec.kind == 'share' else spec.recipient.id}"
+
+
+def write_nudges(
+    session: Session, workspace: Workspace, specs: list[NudgeSpec], now: dt.datetime
+) -> list[Nudge]:
+    """Insert many nudges and their DMs in one savepoint; on any conflict (a concurrent planner) fall back
+    to one at a time, which skips the duplicates."""
+    routed = [(spec, route(spec.recipient)) for spec in specs]
+    todo = [(spec, r) for spec, r in routed if r is not None]
+    if not todo:
+        return []
+    try:
+        with session.begin_nested():
+            nudges = []
+            for spec, (channel, _dm) in todo:
+                nudge = _nudge_row(workspace, spec, channel, now)
+                session.add(nudge)
+                nudges.append(nudge)
+            session.flush()
+            for nudge, (spec, (_channel, dm)) in zip(nudges, todo, strict=True):
+                if dm:
+                    okey = outbox_key(workspace, nudge.dedupe_key)
+                    session.add(
+                        OutboxMessage(
+                            workspace_id=workspace.id,
+                            idempotency_key=okey,
+                            kind="slack_dm",
+                            payload=dm_payload(
+                                spec.recipient.slack_user_id, okey, nudge.id, _with_id(spec.view, nudge.id)
+                            ),
+                            recipient_id=spec.recipient.id,
+                            nudge_id=nudge.id,
+                            next_attempt_at=spec.send_at,
+                        )
+                    )
+            session.flush()
+        return nudges
+    except IntegrityError:
+        out = []
+        for spec in specs:
+            one = write_nudge(
+                session, workspace, kind=spec.kind, recipient=spec.recipient, item=spec.item, target_id=spec.target_id,
+                topic_id=spec.topic_id, reason=spec.reason, score=spec.score, send_at=spec.send_at, view=spec.view,
+                now=now,
+            )  # fmt: skip
+            if one is not None:
+                out.append(one)
+        return out
+
+
+def _with_id(view: NudgeView, nudge_id: int) -> NudgeView:
+    return replace(view, nudge_id=nudge_id)
+
+
+def _nudge_row(workspace: Workspace, spec: NudgeSpec, channel: str, now: dt.datetime) -> Nudge:
+    return Nudge(
+        workspace_id=workspace.id,
+        dedupe_key=_dedupe_key(spec),
+        kind=spec.kind,
+        recipient_id=spec.recipient.id,
+        item_id=spec.item.id,
+        target_id=spec.target_id,
+        topic_id=spec.topic_id,
+        reason=spec.reason,
+        score=spec.score,
+        status="queued",
+        channel=channel,
+        send_after=spec.send_at,
+        created_at=now,
+    )
+
+
 def write_nudge(
     session: Session,
     workspace: Workspace,
@@ -71,22 +159,9 @@ def write_nudge(
     if routed is None:
         return None
     channel, dm = routed
-    key = f"{kind}:{item.id}:{target_id if kind == 'share' else recipient.id}"
-    nudge = Nudge(
-        workspace_id=workspace.id,
-        dedupe_key=key,
-        kind=kind,
-        recipient_id=recipient.id,
-        item_id=item.id,
-        target_id=target_id,
-        topic_id=topic_id,
-        reason=reason,
-        score=score,
-        status="queued",
-        channel=channel,
-        send_after=send_at,
-        created_at=now,
-    )
+    spec = NudgeSpec(kind, recipient, item, target_id, topic_id, reason, score, send_at, view)
+    key = _dedupe_key(spec)
+    nudge = _nudge_row(workspace, spec, channel, now)
     try:
         with session.begin_nested():
             session.add(nudge)
@@ -94,7 +169,7 @@ def write_nudge(
         return None
     if dm:
         okey = outbox_key(workspace, key)
-        view = NudgeView(**{**view.__dict__, "nudge_id": nudge.id})
+        view = _with_id(view, nudge.id)
         enqueue(
             session,
             workspace_id=workspace.id,

@@ -111,3 +111,23 @@ def test_email_delivery_queues_for_the_digest_within_the_same_budget(db: Databas
         assert (
             len(s.scalars(select(OutboxMessage).where(OutboxMessage.recipient_id == ids["ann"])).all()) == 1
         )
+
+
+def test_a_concurrent_planner_s_rows_are_skipped_not_doubled(db: Database) -> None:
+    """Two planners racing on the same (item, target): the batch falls back to one-by-one and skips it."""
+    from bot.nudges.writing import NudgeSpec, write_nudges
+    from bot.slack.blocks.nudges import NudgeView
+
+    with db.session() as s:
+        w = small_team(s)
+        it = item(
+            s, w, "article", "eng", "ann", "Postgres vacuum tuning", "postgres", DAY - dt.timedelta(hours=3)
+        )
+        view = NudgeView(nudge_id=0, kind="share", reason="r")
+        spec = NudgeSpec("share", w.m["cy"], it, w.m["bob"].id, None, "r", 1.0, DAY, view)
+        other = NudgeSpec("share", w.m["ann"], it, w.m["eve"].id, None, "r", 1.0, DAY, view)
+        assert len(write_nudges(s, w.ws, [spec], DAY)) == 1
+        again = write_nudges(s, w.ws, [spec, other], DAY)
+        assert [n.target_id for n in again] == [w.m["eve"].id]
+        assert len(s.scalars(select(Nudge)).all()) == 2
+        assert len(s.scalars(select(OutboxMessage)).all()) == 2
