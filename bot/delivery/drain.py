@@ -1,9 +1,10 @@
 """Draining the outbox: claim due messages, hand each to its sender, record the outcome once.
 
-Claiming flips rows from `pending` to `sending` (with `locked_by`/`locked_at`) in one statement. On
+Claiming flips rows from `pending` to `sending` (with `locked_by`/`locked_at`) in one transaction: on
 PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so several senders drain in parallel
-without waiting on each other; on SQLite the same conditional UPDATE is serialised by the database
-lock, which is all a single-machine install needs.
+without waiting on each other; on SQLite the flip is a conditional UPDATE (`… WHERE id IN (…) AND
+status = 'pending'`), atomic under the database's write lock, which is all a single-machine install
+needs.
 
 A sender that dies leaves rows in `sending`. Once their lock is older than the lease they are put
 back to `pending` with `maybe_delivered` set, so the next try looks for the message in Slack before
@@ -188,10 +189,15 @@ class Drainer:
         if self.db.is_postgres:
             due = due.with_for_update(skip_locked=True)
         with self.db.session() as session:
+            # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED): PostgreSQL
+            # may run that subquery more than once and claim far more than n rows.
+            candidates = list(session.scalars(due))
+            if not candidates:
+                return []
             ids = list(
                 session.scalars(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(due), OutboxMessage.status == "pending")
+                    .where(OutboxMessage.id.in_(candidates), OutboxMessage.status == "pending")
                     .values(status="sending", locked_by=self.worker_id, locked_at=now)
                     .returning(OutboxMessage.id)
                     .execution_options(synchronize_session=False)
