@@ -6,6 +6,7 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import typer
 
@@ -15,8 +16,12 @@ members_app = typer.Typer(help="Members who are not (only) on Slack.", no_args_i
 def smtpd(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 to take mail from outside)."),
     port: int = typer.Option(8025, help="TCP port (25 when this is the domain's MX)."),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate: offer STARTTLS."),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
 ) -> None:
     """Accept shares mailed to PASSITON_INBOUND_ADDRESS by members, and store them as items."""
+    import ssl
+
     from aiosmtpd.controller import Controller
 
     from bot.cli import settings_or_exit
@@ -34,6 +39,19 @@ def smtpd(
     except ValueError as exc:
         typer.echo(f"passiton: setting PASSITON_INBOUND_ADDRESS: {exc}", err=True)
         raise typer.Exit(2) from None
+    tls: dict[str, Any] = {}
+    if tls_cert or tls_key:
+        if not (tls_cert and tls_key):
+            typer.echo("passiton: --tls-cert and --tls-key go together", err=True)
+            raise typer.Exit(2)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(tls_cert, tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            typer.echo(f"passiton: cannot load the TLS certificate: {exc}", err=True)
+            raise typer.Exit(2) from None
+        # Offered, not required: sending servers fall back to plain text when they cannot do TLS.
+        tls = {"tls_context": context, "require_starttls": False}
     handler = InboundHandler(Database(settings.database_url), settings)
     controller = Controller(
         handler,
@@ -43,6 +61,7 @@ def smtpd(
         data_size_limit=settings.passiton_max_email_bytes,
         enable_SMTPUTF8=True,
         ident="passiton smtpd",
+        **tls,
     )
     stop = threading.Event()
 

@@ -27,7 +27,7 @@ from bot.email.inbound import InboundHandler
 from bot.store.db import Database
 from bot.store.models import Item, Member
 
-from .conftest import SECRET, add_member, add_workspace, free_port, make_settings
+from .conftest import SECRET, Cert, add_member, add_workspace, free_port, make_settings
 
 INBOUND = "share@passiton.test"
 MAX_BYTES = 20_000
@@ -233,7 +233,10 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30
     raise AssertionError("passiton smtpd did not start listening")
 
 
-def test_the_real_passiton_smtpd_command(sqlite_db: Database, sqlite_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "starttls"])
+def test_the_real_passiton_smtpd_command(
+    sqlite_db: Database, sqlite_url: str, tmp_path: Path, self_signed: Cert, tls: bool
+) -> None:
     with sqlite_db.session() as s:
         ws = add_workspace(s)
         ann_id = add_member(s, ws, "ann@example.org").id
@@ -241,7 +244,8 @@ def test_the_real_passiton_smtpd_command(sqlite_db: Database, sqlite_url: str, t
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PASSITON_", "SMTP_", "DATABASE_"))}
     env.update(DATABASE_URL=sqlite_url, PASSITON_INBOUND_ADDRESS=INBOUND, PASSITON_LOG_LEVEL="WARNING")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "smtpd", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "bot.cli", "smtpd", "--host", "127.0.0.1", "--port", str(port)]
+        + (["--tls-cert", str(self_signed.cert), "--tls-key", str(self_signed.key)] if tls else []),
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -249,7 +253,12 @@ def test_the_real_passiton_smtpd_command(sqlite_db: Database, sqlite_url: str, t
     )
     try:
         _wait_for_port(port, proc)
-        send(port, share(message_id="<cli-1@example.org>"))
+        if tls:
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                client.starttls(context=self_signed.client_context())
+                client.send_message(share(message_id="<cli-1@example.org>"))
+        else:
+            send(port, share(message_id="<cli-1@example.org>"))
         with pytest.raises(smtplib.SMTPSenderRefused):
             send(port, share(sender="eve@evil.test"), mail_from="eve@evil.test")
     finally:
