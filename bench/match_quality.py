@@ -146,11 +146,11 @@ def pooled(per_task: list[tuple[int, dict[str, dict[str, float]]]]) -> dict[str,
 
 
 GRID = {
-    "w_named": [0.5, 1.5, 3.0],
-    "w_similar": [0.25, 0.5],
-    "w_helped": [0.25, 0.5, 1.0],
-    "help_sharpness": [0.25, 0.5],
-    "w_activity": [1.0, 2.0, 3.0, 4.0],
+    "w_named": [0.5, 1.5],
+    "w_similar": [0.25, 0.5, 1.0],
+    "w_helped": [0.25, 0.5, 1.0, 2.0],
+    "help_sharpness": [0.5, 1.0, 2.0],
+    "w_activity": [1.0, 2.0, 3.0],
 }
 
 

@@ -173,9 +173,10 @@ class _MetaParser(HTMLParser):
         self.description = ""
         self.og_title = ""
         self._in_title = False
+        self._title_done = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
+        if tag == "title" and not self._title_done:
             self._in_title = True
         elif tag == "meta":
             values = {k.lower(): (v or "") for k, v in attrs}
@@ -187,8 +188,9 @@ class _MetaParser(HTMLParser):
                 self.og_title = content
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
+        if tag == "title" and self._in_title:
             self._in_title = False
+            self._title_done = True
 
     def handle_data(self, data: str) -> None:
         if self._in_title and len(self.title) < 500:

@@ -3,10 +3,11 @@
 Per (item, member) the evidence is
   topical = max over the member's stated topics of  w_named * [topic named in the item]
                                                    + w_similar * z(item, topic)
-  helped  = soft maximum (log-sum-exp, sharpness `help_sharpness`) over the questions the member replied to
-            of z(item, question)
+  helped  = soft maximum (log-mean-exp, sharpness `help_sharpness`) over the questions the member replied
+            to of z(item, question)
   evidence = topical + w_helped * helped
-and a member is a candidate only when evidence >= threshold. Candidates are ordered by
+and a member is a candidate only when evidence >= threshold or one of their stated topics is named in the
+item. Candidates are ordered by
   evidence + w_activity * log1p(activity),
 so the activity prior reorders good matches but can never create one. z is a cosine similarity calibrated
 against `BACKGROUND_TEXTS` per vector (see background.py), which gives the threshold the same meaning for
@@ -57,15 +58,15 @@ class MemberProfile:
 class RankConfig:
     """Weights and threshold, tuned on a development split of real Q&A data (bench/match_quality.py)."""
 
-    w_named: float = 2.5
+    w_named: float = 2.0
     w_similar: float = 1.0
-    w_helped: float = 0.6
-    w_activity: float = 0.15
-    help_sharpness: float = 1.0
-    threshold: float = 3.0
-    mute_z: float = 4.0
+    w_helped: float = 1.0
+    w_activity: float = 12.0
+    help_sharpness: float = 2.0
+    threshold: float = 7.0
+    mute_z: float = 5.0
     max_helped_per_member: int = 50
-    chunk_elements: int = 4_000_000
+    chunk_elements: int = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ class _FlatIndex:
     flat: npt.NDArray[np.int64]  # unique-vector index for each (member, entry) pair, member-sorted
     owners: npt.NDArray[np.int64]  # members that have at least one entry, ascending
     starts: npt.NDArray[np.int64]  # start offset in `flat` of each owner's run
+    # Owners grouped by entry count (1, 2, 3-4, 5-8, ...): (owners, table of unique indices padded with -1)
+    buckets: tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -116,9 +119,13 @@ class MemberIndex:
     helped: _FlatIndex
     muted: _FlatIndex
     log_activity: npt.NDArray[np.float32]
+    log_helped_count: npt.NDArray[np.float32]
     topic_lookup: dict[str, int] = field(default_factory=dict)
     muted_lookup: dict[str, int] = field(default_factory=dict)
     max_topic_words: int = 1
+    # CSR from unique topic to the members who stated it (for the named-topic eligibility, which is sparse).
+    topic_member_ptr: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64))
+    topic_members: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def size(self) -> int:
@@ -143,15 +150,38 @@ def _flat_index(per_member: Sequence[Sequence[str]], embedder: Embedder, backgro
     mean = sims.mean(axis=1).astype(np.float32) if len(texts) else np.zeros(0, np.float32)
     # The floor keeps a vector that is equally far from every background text from turning noise into z=10.
     scale = np.maximum(sims.std(axis=1), 0.05).astype(np.float32) if len(texts) else np.zeros(0, np.float32)
+    flat_arr = np.asarray(flat, dtype=np.int64)
+    starts_arr = np.asarray(starts, dtype=np.int64)
     return _FlatIndex(
         texts=texts,
         vectors=np.ascontiguousarray(vectors, dtype=np.float32),
         mean=mean,
         scale=scale,
-        flat=np.asarray(flat, dtype=np.int64),
+        flat=flat_arr,
         owners=np.asarray(owners, dtype=np.int64),
-        starts=np.asarray(starts, dtype=np.int64),
+        starts=starts_arr,
+        buckets=_buckets(np.asarray(owners, dtype=np.int64), flat_arr, starts_arr),
     )
+
+
+def _buckets(
+    owners: npt.NDArray[np.int64], flat: npt.NDArray[np.int64], starts: npt.NDArray[np.int64]
+) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...]:
+    """Owners grouped by their exact number of entries, each group as a (owners, entries) index table."""
+    if not len(owners):
+        return ()
+    counts = np.diff(np.append(starts, len(flat)))
+    widths = counts
+    out = []
+    for width in np.unique(widths).tolist():
+        rows = np.flatnonzero(widths == width)
+        table = np.full((len(rows), width), -1, dtype=np.int64)
+        offsets = np.arange(width)
+        mask = offsets[None, :] < counts[rows, None]
+        positions = starts[rows, None] + offsets[None, :]
+        table[mask] = flat[positions[mask]]
+        out.append((owners[rows], table))
+    return tuple(out)
 
 
 def _dedupe_topics(raw: Sequence[str]) -> tuple[str, ...]:
@@ -173,8 +203,16 @@ def build_member_index(
     topic_index = _flat_index(topics, embedder, background)
     muted_index = _flat_index(muted, embedder, background)
     max_words = max((len(t.split()) for t in topic_index.texts + muted_index.texts), default=1)
+    helped_count = np.array([len(h) for h in helped], dtype=np.float32)
+    pair_members = np.repeat(
+        topic_index.owners, np.diff(np.append(topic_index.starts, len(topic_index.flat)))
+    )
+    order = np.argsort(topic_index.flat, kind="stable")
+    topic_member_ptr = np.zeros(len(topic_index.texts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(topic_index.flat, minlength=len(topic_index.texts)), out=topic_member_ptr[1:])
     return MemberIndex(
         member_ids=[m.id for m in members],
+        log_helped_count=np.log(np.maximum(helped_count, 1.0)),
         topics=topic_index,
         helped=_flat_index(helped, embedder, background),
         muted=muted_index,
@@ -184,6 +222,8 @@ def build_member_index(
         topic_lookup={t: i for i, t in enumerate(topic_index.texts)},
         muted_lookup={t: i for i, t in enumerate(muted_index.texts)},
         max_topic_words=min(max_words, _MAX_NGRAM),
+        topic_member_ptr=topic_member_ptr,
+        topic_members=pair_members[order].astype(np.int64),
     )
 
 
@@ -200,27 +240,41 @@ def named_topics(text: str, lookup: dict[str, int], max_words: int) -> list[int]
 
 
 def _named_matrix(texts: Sequence[str], lookup: dict[str, int], size: int, max_words: int) -> Matrix:
-    out = np.zeros((len(texts), size), dtype=np.float32)
+    """(unique topics x items): 1 where the topic is named in the item."""
+    out = np.zeros((size, len(texts)), dtype=np.float32)
     if size:
-        for row, text in enumerate(texts):
+        for col, text in enumerate(texts):
             hits = named_topics(text, lookup, max_words)
             if hits:
-                out[row, hits] = 1.0
+                out[hits, col] = 1.0
     return out
 
 
 def _per_member(values: Matrix, index: _FlatIndex, n_members: int, reduce: np.ufunc, fill: float) -> Matrix:
-    """Reduce (chunk x unique) values to (chunk x members) over each member's entries."""
-    out = np.full((values.shape[0], n_members), fill, dtype=np.float32)
-    if not index.empty:
-        out[:, index.owners] = reduce.reduceat(values[:, index.flat], index.starts, axis=1)
+    """Reduce (unique x chunk) values to (members x chunk) over each member's entries.
+
+    Members are grouped by how many entries they have; per group, a padded index table gathers whole
+    contiguous rows and the ufunc folds them column by column (padding points at a row of `fill`).
+    """
+    out = np.full((n_members, values.shape[1]), fill, dtype=np.float32)
+    if index.empty:
+        return out
+    extended = np.empty((values.shape[0] + 1, values.shape[1]), dtype=np.float32)
+    extended[:-1] = values
+    extended[-1] = fill
+    for owners, table in index.buckets:
+        acc = extended[table[:, 0]]
+        for column in range(1, table.shape[1]):
+            reduce(acc, extended[table[:, column]], out=acc)
+        out[owners] = acc
     return out
 
 
 def _z(item_vectors: Matrix, index: _FlatIndex) -> Matrix:
-    sims = item_vectors @ index.vectors.T
-    sims -= index.mean
-    sims /= index.scale
+    """(unique x items) calibrated similarities."""
+    sims = index.vectors @ item_vectors.T
+    sims -= index.mean[:, None]
+    sims /= index.scale[:, None]
     return sims
 
 
@@ -247,20 +301,22 @@ def rank_items(
     if n_members == 0 or n_items == 0 or k <= 0:
         return [ItemMatches(i, ()) for i in item_ids]
     position = {member_id: i for i, member_id in enumerate(index.member_ids)}
-    widest = max(n_members, len(index.topics.flat), len(index.helped.flat), len(index.topics.texts), 1)
+    # Every per-chunk array is (members or unique vectors) x chunk: size the chunk to the widest of those.
+    widest = max(n_members, len(index.topics.texts), len(index.helped.texts), len(index.muted.texts), 1)
     chunk = int(np.clip(config.chunk_elements // widest, 1, 1024))
     k = min(k, n_members)
-    results: list[ItemMatches] = []
-    for lo in range(0, n_items, chunk):
+
+    def one_chunk(lo: int) -> list[ItemMatches]:
         hi = min(lo + chunk, n_items)
         vectors = np.ascontiguousarray(item_vectors[lo:hi], dtype=np.float32)
         texts = item_texts[lo:hi]
-        # Topic evidence per (item, unique topic); the member's best topic is both score and "why you".
+        # Topic evidence per (unique topic, item); the member's best topic is both score and "why you".
+        # Arrays are (members or unique vectors) x (items in this chunk).
         topic_z = _z(vectors, index.topics)
         named = _named_matrix(texts, index.topic_lookup, len(index.topics.texts), index.max_topic_words)
         topic_score = config.w_similar * topic_z + config.w_named * named
         topical = _per_member(topic_score, index.topics, n_members, np.maximum, float(_NEG))
-        evidence = np.maximum(topical, np.float32(0.0)) if not index.helped.empty else topical
+        evidence = topical
         if not index.helped.empty and config.w_helped:
             beta = config.help_sharpness
             help_z = _z(vectors, index.helped)
@@ -268,15 +324,28 @@ def rank_items(
             np.clip(help_z, -60.0, 60.0, out=help_z)
             np.exp(help_z, out=help_z)
             summed = _per_member(help_z, index.helped, n_members, np.add, 0.0)
-            with np.errstate(divide="ignore"):
-                helped = np.where(summed > 0, np.log(summed) / beta, np.float32(0.0)).astype(np.float32)
-            helped = np.maximum(helped, np.float32(0.0))
-            has_topics = np.zeros(n_members, dtype=bool)
-            has_topics[index.topics.owners] = True
-            evidence = np.where(has_topics, np.maximum(topical, 0.0), 0.0) + config.w_helped * helped
-            evidence = np.where(has_topics | (summed > 0), evidence, _NEG).astype(np.float32)
-        final = evidence + config.w_activity * index.log_activity
-        final[evidence < config.threshold] = _NEG
+            # log-mean-exp: a soft maximum that does not grow with the number of questions answered (that
+            # is what the activity prior is for, and it must not create a match on its own).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                helped = np.where(
+                    summed > 0, (np.log(summed) - index.log_helped_count[:, None]) / beta, np.float32(0.0)
+                ).astype(np.float32)
+            np.maximum(helped, np.float32(0.0), out=helped)
+            helped *= np.float32(config.w_helped)
+            # Members without stated topics have topical = _NEG: they count 0 there and live on help alone.
+            np.maximum(topical, np.float32(0.0), out=topical)
+            helped += topical
+            evidence = helped
+            no_evidence = summed <= 0
+            no_evidence[index.topics.owners] = False
+            evidence[no_evidence] = _NEG
+        final = evidence + (np.float32(config.w_activity) * index.log_activity)[:, None]
+        eligible = evidence >= config.threshold
+        # A stated topic named in the item is a match by itself (lexical evidence); hits are few.
+        for topic, column in zip(*np.nonzero(named), strict=True):
+            lo_ptr, hi_ptr = index.topic_member_ptr[topic], index.topic_member_ptr[topic + 1]
+            eligible[index.topic_members[lo_ptr:hi_ptr], column] = True
+        final[~eligible] = _NEG
         if not index.muted.empty:
             muted_named = _named_matrix(
                 texts, index.muted_lookup, len(index.muted.texts), index.max_topic_words
@@ -284,6 +353,7 @@ def rank_items(
             veto = np.maximum(muted_named * 1e3, _z(vectors, index.muted)) >= config.mute_z
             vetoed = _per_member(veto.astype(np.float32), index.muted, n_members, np.maximum, 0.0)
             final[vetoed > 0] = _NEG
+        final = np.ascontiguousarray(final.T)  # items x members for the per-item top k
         for row in range(hi - lo):
             removed = []
             if authors is not None and authors[lo + row] is not None:
@@ -294,29 +364,29 @@ def rank_items(
                 col = position.get(member_id)  # type: ignore[arg-type]
                 if col is not None:
                     final[row, col] = _NEG
-        top = (
-            np.argpartition(-final, k - 1, axis=1)[:, :k]
-            if k < n_members
-            else np.tile(np.arange(n_members), (hi - lo, 1))
-        )
+        if k < n_members:
+            top = np.argpartition(-final, k - 1, axis=1)[:, :k]
+        else:
+            top = np.tile(np.arange(n_members), (hi - lo, 1))
         top_scores = np.take_along_axis(final, top, axis=1)
         order = np.argsort(-top_scores, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         top_scores = np.take_along_axis(top_scores, order, axis=1)
-        results.extend(
+        return list(
             _explain(
                 index,
                 item_ids[lo + row],
                 top[row],
                 top_scores[row],
-                topic_score[row],
-                named[row],
-                topical[row],
+                topic_score[:, row],
+                named[:, row],
+                topical[:, row],
                 config,
             )
             for row in range(hi - lo)
         )
-    return results
+
+    return [match for lo in range(0, n_items, chunk) for match in one_chunk(lo)]
 
 
 def _explain(
@@ -332,21 +402,17 @@ def _explain(
     keep = scores > _NEG / 2
     members, scores = members[keep], scores[keep]
     matches: list[Match] = []
-    owner_pos = {int(m): i for i, m in enumerate(index.topics.owners)} if len(members) else {}
+    topics = index.topics
     for member, score in zip(members.tolist(), scores.tolist(), strict=True):
         topic: str | None = None
         driver: Driver = "helped"
-        pos = owner_pos.get(member)
-        if pos is not None:
-            start = int(index.topics.starts[pos])
-            end = (
-                int(index.topics.starts[pos + 1])
-                if pos + 1 < len(index.topics.starts)
-                else len(index.topics.flat)
-            )
-            candidates = index.topics.flat[start:end]
+        pos = int(np.searchsorted(topics.owners, member))
+        if pos < len(topics.owners) and topics.owners[pos] == member:
+            start = int(topics.starts[pos])
+            end = int(topics.starts[pos + 1]) if pos + 1 < len(topics.starts) else len(topics.flat)
+            candidates = topics.flat[start:end]
             best = int(candidates[int(np.argmax(topic_score[candidates]))])
-            topic = index.topics.texts[best]
+            topic = topics.texts[best]
             driver = "named" if named[best] > 0 else "similar"
             if topical[member] < config.threshold / 2:
                 driver = "helped"

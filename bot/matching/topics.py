@@ -11,6 +11,7 @@ targets are themselves fixed points.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -196,10 +197,10 @@ PHRASE_ALIASES: dict[str, str] = {
     "amazon web service": "aws",
     "machine-learning": "machine learning",
     "deep-learning": "deep learning",
-    "continuous integration continuous delivery": "ci cd",
+    "ci cd": "continuous integration",
 }
 
-_KEEP_CHARS = "+#"
+_PHRASE_FIRST_WORDS = frozenset(p.split()[0] for p in PHRASE_ALIASES)
 _WORD_RE = re.compile(r"[a-z0-9+#]+")
 
 
@@ -225,6 +226,8 @@ def _words(text: str) -> list[str]:
 
 
 def _phrase_aliases(words: list[str]) -> list[str]:
+    if _PHRASE_FIRST_WORDS.isdisjoint(words):
+        return words
     joined = " ".join(words)
     for phrase, target in PHRASE_ALIASES.items():
         if phrase in joined:
@@ -246,6 +249,7 @@ def normalised_words(text: str) -> list[str]:
     return _apply_aliases(_apply_aliases(words))
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_topic(text: str) -> str:
     """The canonical form of one topic: "PostgreSQL " -> "postgres", "K8s" -> "kubernetes"."""
     return " ".join(normalised_words(text))
@@ -290,6 +294,10 @@ def parse_topic_list(text: str | Iterable[str]) -> list[str]:
     with a message fit to show the member when an entry is empty, too long or nothing but punctuation.
     """
     raw = text.replace("\n", ",").split(",") if isinstance(text, str) else list(text)
+    if not any(entry.strip() for entry in raw) and (len(raw) <= 1 or not isinstance(text, str)):
+        raise ValueError(
+            "No topics given: list them separated by commas, e.g. `postgres, k8s, machine learning`."
+        )
     topics: list[str] = []
     seen: set[str] = set()
     for position, entry in enumerate(raw):
