@@ -320,10 +320,10 @@ def _plan_for(
     emb = with_store_cache(embedder, session, ws)
     index = member_index(session, ws, "interest", emb, now)
     texts = [ld.item_text(i) for i in items]
-    exclude = [
-        [str(m) for m in saw[i.id] | reached.get(i.id, set()) | {t for (it, t) in already if it == i.id}]
-        for i in items
-    ]
+    nudged: dict[int, set[int]] = defaultdict(set)
+    for item_id, target_id in already:
+        nudged[item_id].add(target_id)
+    exclude = [[str(m) for m in saw[i.id] | reached.get(i.id, set()) | nudged[i.id]] for i in items]
     ranked = rank_items(
         index, [str(i.id) for i in items], texts, emb.embed(texts),
         authors=[str(i.author_id) if i.author_id else None for i in items], k=SHARE_TARGETS_PER_ITEM, exclude=exclude,

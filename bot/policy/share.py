@@ -172,11 +172,14 @@ def plan_shares(
 
     proposals: list[ShareProposal] = []
     done: set[tuple[int, int]] = set()
+    saw_by_item: dict[int, frozenset[int]] = {}
     for _neg, item_id, target, cand in ranked:
         if (item_id, target) in done:
             continue
         item = by_id[item_id]
-        saw = item.saw_it
+        saw = saw_by_item.get(item.id)
+        if saw is None:
+            saw = saw_by_item[item.id] = item.saw_it
         choice: tuple[int, dt.datetime, Tie | None] | None = None
         for tie in ties.get(target, ()):
             if tie.weight <= 0 or tie.other_id not in saw:
