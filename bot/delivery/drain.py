@@ -391,9 +391,10 @@ class Drainer:
         state = {**message.state, **exc.state}
         state["maybe_delivered"] = bool(message.resend or exc.maybe_delivered or state.get("maybe_delivered"))
         attempts = message.attempts
-        if rate_limited:
+        ours = isinstance(exc, RateLimited) and exc.client_side
+        if rate_limited and not ours:
             state["deferrals"] = int(state.get("deferrals", 0)) + 1
-        if not rate_limited or state["deferrals"] > self.max_deferrals:
+        if not rate_limited or (not ours and state["deferrals"] > self.max_deferrals):
             attempts += 1
         if attempts >= self.max_attempts:
             reason = f"{exc.reason} (after {attempts} attempts)"
@@ -408,6 +409,8 @@ class Drainer:
         if rate_limited:
             # Slack's Retry-After is the earliest allowed moment; a little jitter spreads the herd.
             delay = (exc.retry_after or 1.0) + self.rng.uniform(0.0, 0.5)
+            if ours:
+                delay = (exc.retry_after or 0.1) + self.rng.uniform(0.0, 0.1)
         else:
             backoff = min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
             delay = max(exc.retry_after or 0.0, backoff * self.rng.uniform(0.5, 1.5))

@@ -84,7 +84,21 @@ class TransientError(DeliveryError):
 
 
 class RateLimited(TransientError):
-    """Flow control: not a failure of the message, so it does not use up an attempt."""
+    """Flow control: not a failure of the message, so it does not use up an attempt.
+
+    `client_side=True` means our own pacing held the call back (nothing was sent); those deferrals
+    never count, however long a backlog takes. Only the receiver's 429s count towards the cap."""
+
+    def __init__(
+        self,
+        reason: str,
+        retry_after: float | None = None,
+        *,
+        client_side: bool = False,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(reason, retry_after, state=state)
+        self.client_side = client_side
 
 
 class PermanentError(DeliveryError):

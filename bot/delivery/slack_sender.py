@@ -312,7 +312,9 @@ class SlackSender:
         wait = self.limits.wait_for(team, method, channel)
         while wait > 0:
             if waited + wait > self.max_wait:
-                raise RateLimited(f"client_rate_limit:{method}", retry_after=wait, state=state)
+                raise RateLimited(
+                    f"client_rate_limit:{method}", retry_after=wait, client_side=True, state=state
+                )
             self._sleep(wait)
             waited += wait
             wait = self.limits.wait_for(team, method, channel)

@@ -270,3 +270,37 @@ def test_only_due_messages_are_claimed(
     assert drainer.drain(T0 + dt.timedelta(hours=2)).sent == 1
     with db.session() as session:
         assert session.scalars(select(OutboxMessage.status).where(OutboxMessage.id == row_id)).one() == "sent"
+
+
+def test_client_side_pacing_defers_without_ever_failing_a_backlog(
+    db: Database, emu: SlackEmulator, settings: object, clock: FakeClock, workspace_id: int
+) -> None:
+    from bot.delivery.ratelimit import SlackRateLimits
+    from bot.delivery.service import build_registry
+    from bot.delivery.slack_sender import SlackSender
+
+    eng = emu.add_channel("eng")
+    with db.session() as session:
+        for i in range(12):
+            enqueue(session, workspace_id=workspace_id, key=f"post{i}", kind="slack_post",
+                    payload={"channel": eng.id, "text": f"answer {i}"})  # fmt: skip
+    sender = SlackSender.from_settings(
+        db,
+        settings,
+        limits=SlackRateLimits(clock=clock),
+        max_wait=0.0,  # type: ignore[arg-type]
+    )
+    drainer = Drainer(db, build_registry(db, settings, slack=sender), max_deferrals=1, max_attempts=2)  # type: ignore[arg-type]
+    now = T0
+    for _ in range(40):
+        drainer.drain(now)
+        now += dt.timedelta(seconds=1)
+        clock.advance(1.0)
+    with db.session() as session:
+        rows = session.scalars(select(OutboxMessage)).all()
+    assert {r.status for r in rows} == {"sent"} and {r.attempts for r in rows} == {0}
+    # Deferred rows may overtake each other: outbox rows are independent messages, not a stream.
+    assert sorted(m["text"] for m in emu.messages(eng.id)) == sorted(f"answer {i}" for i in range(12))
+    # One per second per channel (after a burst of two), paced on our side: Slack never said 429.
+    assert all(c.status == 200 for c in emu.calls("chat.postMessage"))
+    assert len(emu.calls("chat.postMessage")) == 12
