@@ -49,6 +49,7 @@ def parse_now(value: str | None) -> dt.datetime | None:
 def jobs(
     typer_ctx: typer.Context,
     role: str = typer.Option("all", help=ROLE_HELP),
+    metrics_port: int = typer.Option(0, help="Serve Prometheus /metrics on this port (0: off)."),
 ) -> None:
     """Run the scheduler until SIGTERM/SIGINT. Several processes may run: one leads, all may send."""
     if typer_ctx.invoked_subcommand is not None:
@@ -58,6 +59,10 @@ def jobs(
     from jobs.scheduler import JobsScheduler
 
     ctx = _context()
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="0.0.0.0")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
