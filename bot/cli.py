@@ -65,6 +65,10 @@ from bot.email.cli import members_app, smtpd  # noqa: E402 - share by email and 
 app.command("smtpd")(smtpd)
 app.add_typer(members_app, name="members")
 
+from bot.replay.cli import replay_command  # noqa: E402 - offline preview on a Slack export
+
+app.command("replay")(replay_command)
+
 
 def _display_url(url: str) -> str:
     from bot.logs import redact

@@ -1,0 +1,148 @@
+"""`passiton replay EXPORT`: preview, offline, every nudge and in-channel answer a Slack export would have
+produced. Exit codes: 0 done, 2 bad input (the message names the file), 1 an unexpected failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.replay.model import Export, ExportError
+from bot.replay.profiles import ProfileError
+
+EMBEDDERS = ("local", "hashing")
+
+
+def _fail(console: Console, message: str, code: int = 2) -> typer.Exit:
+    console.print(f"passiton replay: {message}", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _date(value: str | None, flag: str, console: Console) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(console, f"{flag} {value!r}: expected a date as YYYY-MM-DD") from None
+
+
+def _writable(path: Path | None, console: Console) -> None:
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise _fail(console, f"{path}: is a folder; give a file name")
+    if not parent.is_dir():
+        raise _fail(console, f"{path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise _fail(console, f"{path}: the folder {parent} is not writable")
+
+
+def replay_command(
+    export: Annotated[Path, typer.Argument(help="A Slack export: the .zip or the unzipped folder.")],
+    profiles: Annotated[
+        Path | None, typer.Option("--profiles", help="Stated interests and expertise (CSV or JSON).")
+    ] = None,
+    infer_interests: Annotated[
+        bool,
+        typer.Option("--infer-interests", help="Infer topics from what members wrote (marked 'inferred')."),
+    ] = False,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First day to replay (YYYY-MM-DD, UTC).")
+    ] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last day to replay (YYYY-MM-DD, UTC).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the HTML report.")] = Path("replay.html"),
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write one JSON line per nudge and answer.")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop on any problem in the export (e.g. unknown subtypes).")
+    ] = False,
+    embedder: Annotated[
+        str, typer.Option("--embedder", help="local (default) or hashing (fast, lexical).", hidden=True)
+    ] = "local",
+) -> None:
+    """Replay a Slack export through the live matching and policy, offline; write what it would have sent."""
+    err = Console(stderr=True)
+    console = Console()
+    if embedder not in EMBEDDERS:
+        raise _fail(err, f"--embedder {embedder!r}: use one of {', '.join(EMBEDDERS)}")
+    start, end = _date(date_from, "--from", err), _date(date_to, "--to", err)
+    if start and end and start > end:
+        raise _fail(err, f"--from {start} is after --to {end}")
+    _writable(out, err)
+    _writable(json_out, err)
+    logging.getLogger("bot").setLevel(logging.WARNING)
+    logging.getLogger("jobs").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        _run(console, err, export, profiles, infer_interests, start, end, out, json_out, strict, embedder)
+    except (ExportError, ProfileError) as exc:
+        raise _fail(err, str(exc)) from None
+    except OSError as exc:
+        raise _fail(err, f"{exc.filename or export}: {exc.strerror or exc}") from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: one line, never a traceback, nothing half-written
+        raise _fail(err, f"replay failed: {type(exc).__name__}: {exc}", code=1) from None
+
+
+def _run(
+    console: Console, err: Console, export_path: Path, profiles_path: Path | None, infer: bool,
+    start: dt.date | None, end: dt.date | None, out: Path, json_out: Path | None, strict: bool, embedder_kind: str,
+) -> None:  # fmt: skip
+    from bot.config import load_settings
+    from bot.matching.embedders import make_embedder
+    from bot.replay.export import open_export
+    from bot.replay.profiles import load_profiles
+    from bot.replay.report import write_outputs
+    from bot.replay.results import collect
+    from bot.replay.runner import Replayer, ReplayOptions, temporary_database
+    from bot.replay.summary import print_summary
+
+    began = time.monotonic()
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )  # fmt: skip
+    with progress:
+        with open_export(export_path, strict=True) as reader:
+            reading = progress.add_task("reading export", total=reader.day_file_count)
+            messages = tuple(reader.iter_messages(lambda _name: progress.advance(reading)))
+            export = Export(reader.users, reader.channels, messages, reader.problems)
+        if strict and export.problems:
+            first = export.problems[0]
+            raise ExportError(first.file, first.what)
+        loaded = load_profiles(profiles_path, export.users) if profiles_path is not None else None
+        model = progress.add_task("loading the embedding model", total=None)
+        emb = make_embedder(embedder_kind)
+        progress.remove_task(model)
+        settings = load_settings(database_url="sqlite://")
+        options = ReplayOptions(start=start, end=end, infer_interests=infer)
+        with temporary_database() as db:
+            replayer = Replayer(export, db, settings, emb, profiles=loaded, options=options)
+            total = len(replayer.selected())
+            replayer.stats.outside_range = 0  # counted again by run()
+            task = progress.add_task("replaying", total=total)
+            run = replayer.run(lambda n: progress.advance(task, n))
+            options_shown: dict[str, Any] = {
+                "export": str(export_path), "profiles": str(profiles_path) if profiles_path else "none",
+                "infer interests": infer, "from": str(start or "start"), "to": str(end or "end"),
+                "embedder": emb.name, "morning hour": settings.passiton_morning_hour,
+                "helpers per question": settings.passiton_helpers_per_question,
+                "shares per day": settings.passiton_share_per_day,
+                "nudges per week": settings.passiton_nudges_per_week,
+            }  # fmt: skip
+            result = collect(run, export_path.name, options_shown)
+        write_outputs(result, out, json_out)
+    print_summary(console, result)
+    wrote = f"report: {out}" + (f", JSON lines: {json_out}" if json_out else "")
+    console.print(f"{wrote} ({time.monotonic() - began:.1f} s)", markup=False, highlight=False)
