@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--loop-items", type=int, default=3, help="items timed in the per-pair Python loop")
     args = parser.parse_args()
     rng = random.Random(7)
+    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     try:
         from threadpoolctl import threadpool_info
 
@@ -168,9 +170,11 @@ def main() -> None:
     run()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    cpu_start = time.process_time()
     seconds = median_time(run, args.repeats)
+    cpu = (time.process_time() - cpu_start) / args.repeats
     print(
-        f"rank {args.items} items x {args.members} members: {seconds:.2f} s median "
+        f"rank {args.items} items x {args.members} members: {seconds:.2f} s median wall, {cpu:.2f} s CPU per run "
         f"(peak memory during ranking {peak / 2**20:.0f} MiB, chunked)"
     )
 

@@ -104,6 +104,7 @@ class _FlatIndex:
     starts: npt.NDArray[np.int64]  # start offset in `flat` of each owner's run
     # Owners grouped by entry count (1, 2, 3-4, 5-8, ...): (owners, table of unique indices padded with -1)
     buckets: tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...] = ()
+    bucket_owners: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def empty(self) -> bool:
@@ -120,6 +121,7 @@ class MemberIndex:
     muted: _FlatIndex
     log_activity: npt.NDArray[np.float32]
     log_helped_count: npt.NDArray[np.float32]
+    no_evidence: npt.NDArray[np.int64]  # members with neither stated topics nor helped questions
     topic_lookup: dict[str, int] = field(default_factory=dict)
     muted_lookup: dict[str, int] = field(default_factory=dict)
     max_topic_words: int = 1
@@ -152,6 +154,7 @@ def _flat_index(per_member: Sequence[Sequence[str]], embedder: Embedder, backgro
     scale = np.maximum(sims.std(axis=1), 0.05).astype(np.float32) if len(texts) else np.zeros(0, np.float32)
     flat_arr = np.asarray(flat, dtype=np.int64)
     starts_arr = np.asarray(starts, dtype=np.int64)
+    buckets = _buckets(np.asarray(owners, dtype=np.int64), flat_arr, starts_arr)
     return _FlatIndex(
         texts=texts,
         vectors=np.ascontiguousarray(vectors, dtype=np.float32),
@@ -160,7 +163,8 @@ def _flat_index(per_member: Sequence[Sequence[str]], embedder: Embedder, backgro
         flat=flat_arr,
         owners=np.asarray(owners, dtype=np.int64),
         starts=starts_arr,
-        buckets=_buckets(np.asarray(owners, dtype=np.int64), flat_arr, starts_arr),
+        buckets=buckets,
+        bucket_owners=np.concatenate([o for o, _ in buckets]) if buckets else np.zeros(0, np.int64),
     )
 
 
@@ -213,6 +217,7 @@ def build_member_index(
     return MemberIndex(
         member_ids=[m.id for m in members],
         log_helped_count=np.log(np.maximum(helped_count, 1.0)),
+        no_evidence=np.flatnonzero((helped_count == 0) & np.array([not t for t in topics], dtype=bool)),
         topics=topic_index,
         helped=_flat_index(helped, embedder, background),
         muted=muted_index,
@@ -250,23 +255,35 @@ def _named_matrix(texts: Sequence[str], lookup: dict[str, int], size: int, max_w
     return out
 
 
-def _per_member(values: Matrix, index: _FlatIndex, n_members: int, reduce: np.ufunc, fill: float) -> Matrix:
-    """Reduce (unique x chunk) values to (members x chunk) over each member's entries.
+def _reduce_owners(
+    values: Matrix, index: _FlatIndex, reduce: np.ufunc
+) -> tuple[npt.NDArray[np.int64], Matrix]:
+    """Reduce (unique x chunk) values over each owner's entries: (owner member indices, owners x chunk).
 
-    Members are grouped by how many entries they have; per group, a padded index table gathers whole
-    contiguous rows and the ufunc folds them column by column (padding points at a row of `fill`).
+    Owners are grouped by how many entries they have; per group an index table gathers whole contiguous
+    rows and the ufunc folds them column by column. No Python loop over members or pairs.
     """
-    out = np.full((n_members, values.shape[1]), fill, dtype=np.float32)
-    if index.empty:
-        return out
-    extended = np.empty((values.shape[0] + 1, values.shape[1]), dtype=np.float32)
-    extended[:-1] = values
-    extended[-1] = fill
+    out = np.empty((len(index.bucket_owners), values.shape[1]), dtype=np.float32)
+    row = 0
     for owners, table in index.buckets:
-        acc = extended[table[:, 0]]
+        acc = out[row : row + len(owners)]
+        np.take(values, table[:, 0], axis=0, out=acc)
         for column in range(1, table.shape[1]):
-            reduce(acc, extended[table[:, column]], out=acc)
-        out[owners] = acc
+            reduce(acc, values[table[:, column]], out=acc)
+        row += len(owners)
+    return index.bucket_owners, out
+
+
+def _per_member(values: Matrix, index: _FlatIndex, n_members: int, reduce: np.ufunc, fill: float) -> Matrix:
+    """`_reduce_owners` spread to (members x chunk), `fill` for members without entries."""
+    if index.empty:
+        return np.full((n_members, values.shape[1]), fill, dtype=np.float32)
+    owners, reduced = _reduce_owners(values, index, reduce)
+    if len(owners) == n_members:
+        out = np.empty((n_members, values.shape[1]), dtype=np.float32)
+    else:
+        out = np.full((n_members, values.shape[1]), fill, dtype=np.float32)
+    out[owners] = reduced
     return out
 
 
@@ -323,22 +340,18 @@ def rank_items(
             np.multiply(help_z, beta, out=help_z)
             np.clip(help_z, -60.0, 60.0, out=help_z)
             np.exp(help_z, out=help_z)
-            summed = _per_member(help_z, index.helped, n_members, np.add, 0.0)
             # log-mean-exp: a soft maximum that does not grow with the number of questions answered (that
             # is what the activity prior is for, and it must not create a match on its own).
-            with np.errstate(divide="ignore", invalid="ignore"):
-                helped = np.where(
-                    summed > 0, (np.log(summed) - index.log_helped_count[:, None]) / beta, np.float32(0.0)
-                ).astype(np.float32)
+            owners, helped = _reduce_owners(help_z, index.helped, np.add)
+            np.log(helped, out=helped)
+            helped -= index.log_helped_count[owners][:, None]
+            helped *= np.float32(config.w_helped / beta)
             np.maximum(helped, np.float32(0.0), out=helped)
-            helped *= np.float32(config.w_helped)
-            # Members without stated topics have topical = _NEG: they count 0 there and live on help alone.
-            np.maximum(topical, np.float32(0.0), out=topical)
-            helped += topical
-            evidence = helped
-            no_evidence = summed <= 0
-            no_evidence[index.topics.owners] = False
-            evidence[no_evidence] = _NEG
+            # Members without stated topics count 0 there and live on help alone; with neither, no evidence.
+            evidence = np.maximum(topical, np.float32(0.0))
+            evidence[owners] += helped
+            if len(index.no_evidence):
+                evidence[index.no_evidence] = _NEG
         final = evidence + (np.float32(config.w_activity) * index.log_activity)[:, None]
         eligible = evidence >= config.threshold
         # A stated topic named in the item is a match by itself (lexical evidence); hits are few.
@@ -414,7 +427,7 @@ def _explain(
             best = int(candidates[int(np.argmax(topic_score[candidates]))])
             topic = topics.texts[best]
             driver = "named" if named[best] > 0 else "similar"
-            if topical[member] < config.threshold / 2:
+            if topic_score[best] < config.threshold / 2:
                 driver = "helped"
         matches.append(Match(index.member_ids[member], round(float(score), 4), topic, driver))
     return ItemMatches(item_id, tuple(matches))
