@@ -154,9 +154,17 @@ def channel_audience(session: Session, channel: Channel | None) -> Audience:
     members = _members_of(session, [channel.id])[channel.id]
     if channel.members_synced_at is None and not members:
         return Audience(channel_id=channel.id, member_ids=None)
-    guests = set(
-        session.scalars(select(Member.id).where(Member.id.in_(members), Member.is_guest.is_(True)))
-    ) if members else set()  # fmt: skip
+    # A member known only by id (no profile fetched yet) might be a guest: counted as one, so an item
+    # from another channel is shown only where it is safe whatever they turn out to be.
+    guests = {
+        member_id
+        for member_id, is_guest, real_name, display_name in session.execute(
+            select(Member.id, Member.is_guest, Member.real_name, Member.display_name).where(
+                Member.id.in_(members)
+            )
+        )
+        if is_guest or not (real_name or display_name)
+    } if members else set()  # fmt: skip
     return Audience(channel_id=channel.id, member_ids=frozenset(members), guest_ids=frozenset(guests))
 
 

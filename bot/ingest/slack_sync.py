@@ -15,6 +15,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.ingest.profiles import apply_profile, needs_profile
@@ -164,9 +165,17 @@ def ensure_channel(
         if not force and not needs_sync(channel, now):
             return
     facts = fetch_channel(client, slack_channel_id, channel_type)
-    with db.session() as session:
-        workspace = ensure_workspace(session, team_id)
-        store_channel(session, workspace, facts, now)
+    # Two events from one channel (a message and its app_mention) may sync it at once: the loser of the
+    # insert race retries once and then finds the winner's rows.
+    for attempt in (1, 2):
+        try:
+            with db.session() as session:
+                workspace = ensure_workspace(session, team_id)
+                store_channel(session, workspace, facts, now)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
 def add_channel_member(session: Session, workspace: Workspace, channel: Channel, member: Member) -> bool:

@@ -70,6 +70,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "views.publish": (),
     "views.open": (),
+    # The pass-it-on modal gets its LLM draft after it opened (issue 7).
+    "views.update": (),
     "auth.test": (),
 }
 

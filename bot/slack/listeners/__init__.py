@@ -34,6 +34,7 @@ def user_id_of(body: dict[str, Any]) -> str:
 
 def register_all(app: App, ctx: AppContext, *, installation_store: Any | None = None) -> None:
     from bot.slack.listeners import actions, commands, events, home, shortcuts, views
+    from bot.slack.listeners.answers import register_answer_listeners
 
     events.register(app, ctx, installation_store=installation_store)
     home.register(app, ctx)
@@ -41,6 +42,7 @@ def register_all(app: App, ctx: AppContext, *, installation_store: Any | None = 
     actions.register(app, ctx)
     views.register(app, ctx)
     shortcuts.register(app, ctx)
+    register_answer_listeners(app, ctx)
     try:  # the nudge DM buttons (nudges lane), when that lane is installed
         from bot.slack.listeners.nudge_actions import register_nudge_actions
     except ImportError:

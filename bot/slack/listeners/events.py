@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.ingest import events as ingest
 from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of
+from bot.slack.listeners.answers import answer_message
 from bot.slack.metrics import EVENTS
 
 
@@ -20,19 +21,25 @@ def register(app: App, ctx: AppContext, *, installation_store: Any | None = None
     @app.event("message")
     def on_message(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
         _count(body)
-        ingest.handle_message(
-            ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
-        )
+        try:
+            ingest.handle_message(
+                ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
+            )
+        finally:  # a question is answered even if storing it failed; the answer never raises
+            answer_message(ctx, client, team_id_of(body, context), context.bot_user_id, event)
 
     @app.event("app_mention")
     def on_mention(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
         # The same message also arrives as `message` when the app is subscribed to the channel; the
-        # item key makes the two one. Expertise answers to mentions are issue 7's.
+        # item key makes the two one, and the answer is claimed per message, so it is posted once.
         _count(body)
         event = {**event, "channel_type": event.get("channel_type") or "channel"}
-        ingest.handle_message(
-            ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
-        )
+        try:
+            ingest.handle_message(
+                ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
+            )
+        finally:
+            answer_message(ctx, client, team_id_of(body, context), context.bot_user_id, event)
 
     @app.event("member_joined_channel")
     def on_joined(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:

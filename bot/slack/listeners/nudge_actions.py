@@ -86,6 +86,7 @@ def register_nudge_actions(app: App, ctx: AppContext) -> None:
     def on_pass_on(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
         ack()
         from bot.slack.blocks.modals import open_pass_it_on_modal
+        from bot.slack.listeners.answers import offer_pass_it_on_draft
 
         nudge_id = _nudge_id(body)
         with ctx.db.session() as session:
@@ -103,8 +104,12 @@ def register_nudge_actions(app: App, ctx: AppContext) -> None:
                 return
             prefill = [target.slack_user_id] if target is not None and target.slack_user_id else []
             channel_name = channel.name if channel is not None else ""
-        open_pass_it_on_modal(
+        opened = open_pass_it_on_modal(
             client, body["trigger_id"], item, prefill, channel_name=channel_name, nudge_id=nudge_id
+        )
+        # With an LLM configured, an editable draft note follows into the open modal (issue 7).
+        offer_pass_it_on_draft(
+            ctx, client, opened, nudge_id=nudge_id, prefill=prefill, channel_name=channel_name
         )
 
     def on_continue(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
