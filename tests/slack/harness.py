@@ -167,7 +167,8 @@ class Slack:
 
     # -- waiting on after-ack work -----------------------------------------------------------------
 
-    def wait(self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    def wait(self, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+        """Poll until `predicate()` is truthy. Generous timeout: the whole suite shares two cores."""
         deadline = time.monotonic() + timeout
         while True:
             value = predicate()
@@ -180,3 +181,13 @@ class Slack:
     def settle(self, seconds: float = 0.3) -> None:
         """Give after-ack work a moment when asserting that something did NOT happen."""
         time.sleep(seconds)
+
+    def quiesce(self, quiet: float = 0.5, timeout: float = 15.0) -> None:
+        """Wait until the app has made no Slack call for `quiet` seconds (its after-ack work is done)."""
+        deadline = time.monotonic() + timeout
+        last, since = len(self.emu.calls()), time.monotonic()
+        while time.monotonic() - since < quiet and time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = len(self.emu.calls())
+            if now != last:
+                last, since = now, time.monotonic()

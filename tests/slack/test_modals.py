@@ -94,7 +94,7 @@ def test_question_reaches_an_expert_who_allows_weekends(slack: Slack) -> None:
         with slack.db.session() as s:
             return list(s.scalars(select(Nudge).where(Nudge.kind == "help")))
 
-    planned = slack.wait(nudges, timeout=10, what="help nudge")
+    planned = slack.wait(nudges, timeout=20, what="help nudge")
     assert [n.recipient_id for n in planned] == [_member(slack, "bob").id]
 
 
@@ -176,7 +176,7 @@ def test_forget_me_asks_first_then_deletes_everything(slack: Slack) -> None:
             return s.scalars(select(Item)).first() is not None
 
     slack.wait(item_stored, what="question stored")
-    slack.settle()  # let its help planning finish: forget-me is about what is stored
+    slack.quiesce()  # let the after-ack work on it finish: forget-me is about what is stored
     reply = slack.command("forget-me", "dana")
     assert "forget_me_confirm" in str(reply["blocks"])
     assert _member(slack, "dana")  # nothing deleted before the confirmation
@@ -194,7 +194,8 @@ def test_forget_me_asks_first_then_deletes_everything(slack: Slack) -> None:
 
     with slack.db.session() as s:
         assert s.scalars(select(MemberTopic)).first() is None
-        assert s.scalars(select(Item)).first() is None
+        # Only her item: a late after-ack write from the previous test may leave someone else's.
+        assert s.scalars(select(Item).where(Item.text.like("%Rust profiler%"))).first() is None
 
 
 def test_export_sends_the_members_data_by_dm(slack: Slack) -> None:

@@ -76,7 +76,13 @@ def test_oauth_install_serve_and_uninstall(oauth_emu: SlackEmulator, db: Databas
         slack.wait(lambda: emu.published_views("zed", TEAM2), what="home in the second workspace")
 
         slack.event(signing.app_uninstalled_event())
-        slack.wait(lambda: bot_token_for(db, settings, TEAM2) is None, what="tokens dropped")
+
+        def deactivated() -> bool:  # the last step of the uninstall, after the tokens are deleted
+            with db.session() as s:
+                return not s.scalars(select(Workspace).where(Workspace.team_id == TEAM2)).one().active
+
+        slack.wait(deactivated, what="workspace deactivated")
+        assert bot_token_for(db, settings, TEAM2) is None
         with db.engine.connect() as conn:
             assert conn.execute(text("select count(*) from slack_bots")).scalar() == 0
             assert conn.execute(text("select count(*) from slack_installations")).scalar() == 0
