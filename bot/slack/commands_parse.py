@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.matching.topics import normalise_topic, parse_topic_list
+from bot.matching.topics import MAX_TOPIC_CHARS, normalise_topic, parse_topic_list
 from bot.slack.mrkdwn import escape
 
 TopicKind = Literal["interest", "expertise", "muted"]
@@ -277,6 +277,8 @@ def _who_knows(rest: str) -> WhoKnows:
     topic = normalise_topic(topic_text)
     if not topic:
         raise ParseError(usage)
+    if len(topic) > MAX_TOPIC_CHARS:  # the same bound as a stated topic: nothing longer can match one
+        raise ParseError(f"That topic is long: keep it under {MAX_TOPIC_CHARS} characters. {usage}")
     return WhoKnows(topic)
 
 
