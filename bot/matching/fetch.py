@@ -5,8 +5,9 @@ host resolves to must pass `allow_address` (public addresses only by default: no
 link-local, multicast, reserved or unspecified); redirects are followed by hand, re-checking each hop, at
 most `max_redirects`; short timeouts; at most `max_bytes` read; only HTML is parsed.
 
-A resolver could answer differently between our check and httpx's own lookup (DNS rebinding); the window is
-small and the response is only ever parsed for a title, never returned to anyone, which bounds the harm.
+The connection goes to the address that was checked (the URL's host is replaced by it; Host header and TLS
+SNI keep the name), so a resolver that answers differently the second time (DNS rebinding) cannot steer the
+request to an address that was never checked.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ Resolver = Callable[[str, int], list[IPAddress]]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class FetchError(Exception):
@@ -47,8 +49,13 @@ class FetchLimits:
 
 def public_only(address: IPAddress) -> bool:
     """Only globally routable unicast addresses; IPv4-mapped IPv6 is judged as the IPv4 it carries."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address to a gateway are judged as the IPv4 they reach.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            address = embedded
     return bool(
         address.is_global
         and not address.is_private
@@ -69,9 +76,15 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
-def check_url(url: str, allow_address: AddressPolicy = public_only, resolver: Resolver = resolve) -> None:
-    """Raise FetchRefused unless url is http(s) and every address of its host is allowed."""
-    parts = urlsplit(url)
+def check_url(
+    url: str, allow_address: AddressPolicy = public_only, resolver: Resolver = resolve
+) -> list[IPAddress]:
+    """The host's addresses; FetchRefused unless url is http(s) and every one of them is allowed."""
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - raises ValueError on a malformed IPv6 literal
+    except ValueError as exc:
+        raise FetchRefused(f"malformed URL {url[:100]!r}") from exc
     if parts.scheme not in ("http", "https"):
         raise FetchRefused(f"scheme {parts.scheme!r} is not fetched")
     if not parts.hostname:
@@ -88,6 +101,7 @@ def check_url(url: str, allow_address: AddressPolicy = public_only, resolver: Re
     refused = [str(a) for a in addresses if not allow_address(a)]
     if refused:
         raise FetchRefused(f"{parts.hostname!r} resolves to a non-public address ({', '.join(refused)})")
+    return addresses
 
 
 def fetch_page(
@@ -107,12 +121,18 @@ def fetch_page(
     try:
         current = url
         for _hop in range(limits.max_redirects + 1):
-            check_url(current, allow_address, resolver)
+            address = check_url(current, allow_address, resolver)[0]
+            pinned, host, extensions = _pinned(current, address)
             try:
                 with http.stream(
                     "GET",
-                    current,
-                    headers={"User-Agent": limits.user_agent, "Accept": "text/html,application/xhtml+xml"},
+                    pinned,
+                    headers={
+                        "User-Agent": limits.user_agent,
+                        "Accept": "text/html,application/xhtml+xml",
+                        "Host": host,
+                    },
+                    extensions=extensions,
                     follow_redirects=False,
                     timeout=limits.timeout_seconds,
                 ) as response:
@@ -142,3 +162,14 @@ def fetch_page(
     finally:
         if own_client:
             http.close()
+
+
+def _pinned(url: str, address: IPAddress) -> tuple[httpx.URL, str, dict[str, str]]:
+    """The URL with its host replaced by the checked address, its Host header, and the TLS name to verify."""
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.netloc.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise FetchRefused(f"malformed URL {url[:100]!r}") from exc
+    extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
+    return parsed.copy_with(host=str(address)), host, extensions
