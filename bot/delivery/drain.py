@@ -25,6 +25,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -228,6 +229,7 @@ class Drainer:
 
     def process(self, message: ClaimedMessage, now: dt.datetime) -> str:
         """Send one claimed message and record the outcome; returns the outcome's name."""
+        started: float | None = None
         sender = self.registry.get(message.kind)
         if sender is None:  # unregistered since the claim; leave it for a process that has one
             self._finish(message, status="pending", now=now, last_error=None, next_at=now)
@@ -243,6 +245,7 @@ class Drainer:
                 reason_not_to_send = self._check(session, message, now)
             if reason_not_to_send is not None:
                 raise reason_not_to_send
+            started = time.monotonic()
             result = sender.send(message)
         except Cancelled as exc:
             return self._cancel(message, now, exc.reason)
@@ -252,14 +255,14 @@ class Drainer:
             self._finish(message, status="pending", now=now, last_error=exc.reason, next_at=exc.until)
             return "deferred"
         except RateLimited as exc:
-            return self._retry(message, now, exc, rate_limited=True)
+            return self._retry(message, _after(now, started), exc, rate_limited=True)
         except TransientError as exc:
-            return self._retry(message, now, exc, rate_limited=False)
+            return self._retry(message, _after(now, started), exc, rate_limited=False)
         except Exception as exc:  # a bug or an unexpected library error: bounded retries, maybe sent
             log.exception("sender raised", extra={"outbox_id": message.id, "kind": message.kind})
             return self._retry(
                 message,
-                now,
+                _after(now, started),
                 TransientError(f"error:{type(exc).__name__}", maybe_delivered=True),
                 rate_limited=False,
             )
@@ -474,6 +477,15 @@ class _Defer(Exception):
         super().__init__(reason)
         self.reason = reason
         self.until = until
+
+
+def _after(now: dt.datetime, started: float | None) -> dt.datetime:
+    """`now` moved on by the time the send took. A backoff counts from when the try ended: a post that
+    timed out after 10 s may still land at Slack a moment later, and a retry measured from before the
+    call would be due at once and post again before the history check could see the first one."""
+    if started is None:
+        return now
+    return now + dt.timedelta(seconds=max(0.0, time.monotonic() - started))
 
 
 def _state(result: dict[str, Any] | None) -> dict[str, Any]:
