@@ -68,6 +68,8 @@ PERMANENT_ERRORS = frozenset(
         "no_bot_token",
     }
 )
+# The token itself was refused. Permanent for that token, but a reinstall may have stored a new one.
+AUTH_ERRORS = frozenset({"invalid_auth", "token_revoked", "token_expired", "account_inactive", "not_authed"})
 # Errors after which Slack may or may not have acted on the request.
 UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout", "service_unavailable"})
 HISTORY_PAGES = 5
@@ -88,22 +90,32 @@ def token_lookup(db: Database, settings: Settings) -> TokenLookup:
         log.info("bot.slack.tokens not available; using SLACK_BOT_TOKEN for every workspace")
         return lambda _team_id: fallback
 
-    cache: dict[str, tuple[float, str | None]] = {}
-    lock = threading.Lock()
+    return _CachedTokens(lambda team_id: bot_token_for(db, settings, team_id))
 
-    def lookup(team_id: str) -> str | None:
-        # One query per workspace every TOKEN_TTL seconds, not one per message.
+
+class _CachedTokens:
+    """One query per workspace every TOKEN_TTL seconds, not one per message; `forget` drops a token
+    Slack refused so the next lookup reads the store again."""
+
+    def __init__(self, load: TokenLookup) -> None:
+        self._load = load
+        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, team_id: str) -> str | None:
         now = time.monotonic()
-        with lock:
-            hit = cache.get(team_id)
+        with self._lock:
+            hit = self._cache.get(team_id)
         if hit is not None and now - hit[0] < TOKEN_TTL:
             return hit[1]
-        token: str | None = bot_token_for(db, settings, team_id)
-        with lock:
-            cache[team_id] = (now, token)
+        token = self._load(team_id)
+        with self._lock:
+            self._cache[team_id] = (now, token)
         return token
 
-    return lookup
+    def forget(self, team_id: str) -> None:
+        with self._lock:
+            self._cache.pop(team_id, None)
 
 
 class _LRU:
@@ -159,13 +171,27 @@ class SlackSender:
 
     def send(self, message: ClaimedMessage) -> SendResult:
         client = self._client(message.team_id)
-        if message.kind == "slack_dm":
-            return self._send_dm(client, message)
-        if message.kind == "slack_post":
-            return self._send_post(client, message)
-        if message.kind == "slack_update":
-            return self._send_update(client, message)
+        try:
+            if message.kind == "slack_dm":
+                return self._send_dm(client, message)
+            if message.kind == "slack_post":
+                return self._send_post(client, message)
+            if message.kind == "slack_update":
+                return self._send_update(client, message)
+        except PermanentError as exc:
+            if exc.reason in AUTH_ERRORS and self._token_replaced(message.team_id, client.token):
+                # A reinstall stored a new token while we held the old one: try again with it.
+                raise TransientError(f"{exc.reason}:token_replaced", retry_after=0.5) from None
+            raise
         raise PermanentError(f"unsupported_kind:{message.kind}")
+
+    def _token_replaced(self, team_id: str, refused: str | None) -> bool:
+        forget = getattr(self.tokens, "forget", None)
+        if forget is None:
+            return False
+        forget(team_id)
+        current = self.tokens(team_id)
+        return bool(current) and current != refused
 
     # -- kinds -------------------------------------------------------------------------------
 
