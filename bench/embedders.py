@@ -60,7 +60,11 @@ class MiniLMEmbedder:
         if not len(texts):
             return np.zeros((0, 384), dtype=np.float32)
         raw = self._model.encode(
-            list(texts), batch_size=64, convert_to_numpy=True, normalize_embeddings=False
+            list(texts),
+            batch_size=64,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+            show_progress_bar=False,
         )
         return l2_normalise(raw)
 

@@ -207,6 +207,15 @@ def main() -> None:
         overall.append((len(task.questions), full))
         reduced.append((len(questions), less))
     if len(tasks) > 1:
+        # Calibration: questions from another site are unrelated to these members; they should match nobody.
+        rates = [
+            coverage(embedder, a.members, b.questions, config) for a in tasks for b in tasks if a is not b
+        ]
+        print(
+            f"\nUnrelated items (each site's questions against every other site's members): "
+            f"{np.mean(rates):.2f} get any suggestion at the default threshold (same-site: "
+            f"{np.mean([coverage(embedder, t.members, t.questions, config) for t in tasks]):.2f})"
+        )
         print(f"\n### All {len(tasks)} sites, question-weighted ({args.embedder} embedder)\n")
         print(table(pooled(overall)))
         print("\nWith the 10% most active members removed:\n")
