@@ -41,7 +41,8 @@ def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, migrated to head, dropped afterwards."""
     _require_pg()
     name = f"passiton_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # pre-ping: tests/hardening restarts the server mid-session; the DROP at the end must reconnect.
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
