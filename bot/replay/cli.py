@@ -21,7 +21,7 @@ EMBEDDERS = ("local", "hashing")
 
 
 def _fail(console: Console, message: str, code: int = 2) -> typer.Exit:
-    console.print(f"passiton replay: {message}", markup=False, highlight=False)
+    console.print(f"passiton replay: {message}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -145,4 +145,6 @@ def _run(
         write_outputs(result, out, json_out)
     print_summary(console, result)
     wrote = f"report: {out}" + (f", JSON lines: {json_out}" if json_out else "")
-    console.print(f"{wrote} ({time.monotonic() - began:.1f} s)", markup=False, highlight=False)
+    console.print(
+        f"{wrote} ({time.monotonic() - began:.1f} s)", markup=False, highlight=False, soft_wrap=True
+    )

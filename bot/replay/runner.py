@@ -574,12 +574,13 @@ class Replayer:
             on_message(done % 64)
         assert self.stats.last is not None
         self._advance(workspace, self.stats.last + RUN_ON)
+        workspace_id = workspace.id
         self.session.commit()
         self.session.close()
         for (file, what), count in sorted(self._problem_counts.items()):
             self.problems.append(Problem(file, what, count))
         return ReplayRun(
-            db=self.db, workspace_id=workspace.id, export=self.export, stats=self.stats, answers=self.answers,
+            db=self.db, workspace_id=workspace_id, export=self.export, stats=self.stats, answers=self.answers,
             sent=self.sender.sent, problems=self.problems, inferred=self.inferred,
             stated=frozenset(self.profiles.by_user) if self.profiles else frozenset(),
         )  # fmt: skip
