@@ -355,4 +355,3 @@ def test_bad_profiles_and_bad_options(tmp_path: Path) -> None:
     assert "nowhere" in _bad(tmp_path, tmp_path / "nowhere")
     result = replay(str(folder), "--out", str(tmp_path / "missing" / "r.html"))
     assert result.exit_code == 2 and "does not exist" in result.output
-
