@@ -43,7 +43,7 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
             BAD_REQUESTS.labels("signature").inc()
             return PlainTextResponse("invalid signature or stale timestamp", status_code=401)
         try:
-            check_body(body, request.headers.get("content-type"))
+            kind = check_body(body, request.headers.get("content-type"))
         except BadRequest as exc:
             BAD_REQUESTS.labels(str(exc)).inc()
             return PlainTextResponse(f"bad request: {exc}", status_code=400)
@@ -52,13 +52,25 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
             # database is down would be acked and lost. A 503 makes Slack deliver it again later.
             ERRORS.labels("database_down").inc()
             return PlainTextResponse("database unavailable", status_code=503)
-        bolt_request = to_bolt_request(request, body)
+        try:
+            # Bolt reads fields while building its request (user, channel, team ids) without checking
+            # their types; a body it cannot read is the sender's error, not a 500 for Slack to retry.
+            bolt_request = to_bolt_request(request, body)
+        except Exception as exc:
+            BAD_REQUESTS.labels("unreadable").inc()
+            log.warning("signed body Bolt cannot read: %s", type(exc).__name__)
+            return PlainTextResponse("bad request: unreadable", status_code=400)
         try:
             bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
         except Exception:
             ERRORS.labels("dispatch").inc()
             log.exception("Bolt dispatch failed")
             return PlainTextResponse("internal error", status_code=500)
+        if kind == "event" and bolt_response.status == 404:
+            # An event no listener takes (a type we don't handle, app_rate_limited): Bolt answers 404,
+            # and Slack retries any non-2xx event, then flags the app. Ack it; the log says what it was.
+            log.info("event acked without a listener: %s", _event_type(bolt_request.body))
+            return Response(status_code=200)
         return to_starlette_response(bolt_response)
 
     async def oauth(request: Request) -> Response:
@@ -114,6 +126,12 @@ def _database_up(ctx: AppContext) -> bool:
             "database unavailable; event refused for Slack to retry", extra={"error": type(exc).__name__}
         )
         return False
+
+
+def _event_type(body: dict[str, Any]) -> str:
+    event = body.get("event")
+    inner = event.get("type") if isinstance(event, dict) else None
+    return f"{body.get('type')}/{inner}" if inner else str(body.get("type"))
 
 
 def _email_routes(ctx: AppContext) -> list[Any]:

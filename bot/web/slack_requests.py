@@ -42,7 +42,7 @@ def signature_ok(secret: str, body: bytes, headers: Any, now: float | None = Non
 def _json_object(text: str, label: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise BadRequest(f"{label}_not_json") from None
     if not isinstance(value, dict):
         raise BadRequest(f"{label}_not_object")
@@ -61,8 +61,10 @@ def _check_interactive(payload: dict[str, Any]) -> None:
         raise BadRequest("payload_bad_team")
     if kind in ("view_submission", "view_closed"):
         view = payload.get("view")
-        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
-            raise BadRequest("payload_bad_view")
+        if not isinstance(view, dict) or not all(
+            isinstance(view.get(k), str) for k in ("callback_id", "type")
+        ):
+            raise BadRequest("payload_bad_view")  # Bolt reads view.type itself, unguarded
         state = view.get("state", {})
         if kind == "view_submission" and not (
             isinstance(state, dict) and isinstance(state.get("values"), dict)
@@ -103,8 +105,12 @@ def _check_event_envelope(body: dict[str, Any]) -> None:
     raise BadRequest("unknown_type")
 
 
-def check_body(body: bytes, content_type: str | None) -> None:
-    """Raise BadRequest unless `body` is one of the shapes Slack posts to an app's request URL."""
+def check_body(body: bytes, content_type: str | None) -> str:
+    """Raise BadRequest unless `body` is one of the shapes Slack posts to an app's request URL.
+
+    Returns which one: "event" (Events API, incl. url_verification and app_rate_limited), "interactive",
+    "ssl_check" or "command".
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -114,16 +120,16 @@ def check_body(body: bytes, content_type: str | None) -> None:
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media == "application/json" or text.lstrip().startswith("{"):
         _check_event_envelope(_json_object(text, "body"))
-        return
+        return "event"
     form = dict(parse_qsl(text, keep_blank_values=True))
     if "payload" in form:
         _check_interactive(_json_object(form["payload"], "payload"))
-        return
+        return "interactive"
     if form.get("ssl_check") == "1":
-        return
+        return "ssl_check"
     if "command" in form:
         for field in ("command", "user_id", "team_id"):
             if not form.get(field):
                 raise BadRequest(f"command_without_{field}")
-        return
+        return "command"
     raise BadRequest("unknown_form")
