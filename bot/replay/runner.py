@@ -233,16 +233,20 @@ def slack_event(m: ExportMessage) -> dict[str, Any]:
     return event
 
 
-def initial_members(export: Export, conv: ExportChannel) -> tuple[str, ...]:
+def membership_events(export: Export) -> dict[str, dict[str, str]]:
+    """By channel id: each member's first membership event in the export ("join" or "leave")."""
+    first: dict[str, dict[str, str]] = {}
+    for m in export.messages:
+        if m.user and (m.subtype in JOIN_SUBTYPES or m.subtype in LEAVE_SUBTYPES):
+            first.setdefault(m.channel_id, {}).setdefault(
+                m.user, "join" if m.subtype in JOIN_SUBTYPES else "leave"
+            )
+    return first
+
+
+def initial_members(conv: ExportChannel, first: dict[str, str]) -> tuple[str, ...]:
     """Who was in the channel when the export begins: its final members, minus those whose first
     membership event in the export is a join, plus those whose first is a leave."""
-    first: dict[str, str] = {}
-    for m in export.messages:
-        if m.channel_id == conv.id and m.user and m.user not in first:
-            if m.subtype in JOIN_SUBTYPES:
-                first[m.user] = "join"
-            elif m.subtype in LEAVE_SUBTYPES:
-                first[m.user] = "leave"
     members = [u for u in conv.members if first.get(u) != "join"]
     members += [u for u, what in first.items() if what == "leave" and u not in conv.members]
     return tuple(dict.fromkeys(members))
@@ -281,6 +285,7 @@ class Replayer:
         self.next_due: dt.datetime | None = None
         self.ticks: list[dt.datetime] = []
         self.known: set[str] = set()
+        self.members: dict[str, Member] = {}
         self._floor: dt.datetime | None = None
         self._problem_counts: dict[tuple[str, str], int] = {}
 
@@ -294,11 +299,12 @@ class Replayer:
             apply_profile(s, workspace, slack_user(user))
             self.known.add(user.id)
         s.flush()
+        events = membership_events(self.export)
         for conv in self.export.channels.values():
             if conv.kind not in READ_KINDS:
                 continue
             facts = ChannelFacts(conv.id, conv.name, conv.is_private, conv.is_archived,
-                                 initial_members(self.export, conv))  # fmt: skip
+                                 initial_members(conv, events.get(conv.id, {})))  # fmt: skip
             self.channels[conv.id] = store_channel(s, workspace, facts, start)
         stated = self.profiles.by_user if self.profiles else {}
         members = {
@@ -312,6 +318,7 @@ class Replayer:
                 add_member_topics(s, workspace, member, "interest", profile.interests)
             if profile.expertise:
                 add_member_topics(s, workspace, member, "expertise", profile.expertise)
+        self.members = {uid: m for uid, m in members.items() if uid}
         if self.options.infer_interests:
             self._infer(workspace, members, set(stated))
         s.commit()
@@ -491,9 +498,14 @@ class Replayer:
     def _member(self, workspace: Workspace, user_id: str | None) -> Member | None:
         if not user_id:
             return None
-        return self.session.scalars(
-            select(Member).where(Member.workspace_id == workspace.id, Member.slack_user_id == user_id)
-        ).first()
+        member = self.members.get(user_id)
+        if member is None:
+            member = self.session.scalars(
+                select(Member).where(Member.workspace_id == workspace.id, Member.slack_user_id == user_id)
+            ).first()
+            if member is not None:
+                self.members[user_id] = member
+        return member
 
     def _reactions(self, workspace: Workspace, m: ExportMessage, channel: Channel, now: dt.datetime) -> None:
         """Reactions as the live reaction listener records them (a tie between reactor and author); the
