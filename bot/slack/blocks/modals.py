@@ -277,7 +277,7 @@ def who_could_help_modal(found: dict[str, list[str]], topics_seen: list[str]) ->
         tail = "Asking in a channel, or `/passiton ask …`, may still find someone."
     else:
         body = "I couldn't tell what this message is about from the topics people listed."
-        tail = "`/passiton who knows <topic>` looks a topic up directly."
+        tail = "`/passiton who knows &lt;topic&gt;` looks a topic up directly."  # escaped: Slack reads <…> as a link
     return {
         "type": "modal",
         "callback_id": WHO_COULD_HELP,
