@@ -141,8 +141,9 @@ class Emulator:
         out: JSON = r.json()
         return out
 
-    def calls(self, method: str, ok: bool | None = True) -> list[JSON]:
-        params: dict[str, Any] = {"method": method}
+    def calls(self, method: str | None, ok: bool | None = True) -> list[JSON]:
+        """Web API calls the emulator answered (all methods when `method` is None)."""
+        params: dict[str, Any] = {} if method is None else {"method": method}
         if ok is not None:
             params["ok"] = "1" if ok else "0"
         calls: list[JSON] = self.get("calls", **params)["calls"]
