@@ -16,6 +16,7 @@ from bot.store.models import (
     Base,
     Channel,
     ChannelMember,
+    EmbeddingCache,
     Feedback,
     Item,
     Member,
@@ -66,10 +67,29 @@ def forget_member(session: Session, member: Member) -> dict[str, int]:
     if nudge_ids:
         session.execute(delete(OutboxMessage).where(OutboxMessage.nudge_id.in_(nudge_ids)))
         session.execute(update(Feedback).where(Feedback.nudge_id.in_(nudge_ids)).values(nudge_id=None))
+    workspace_id = member.workspace_id
+    their_topics = list(
+        session.scalars(select(MemberTopic.topic_id).where(MemberTopic.member_id == member_id))
+    )
     session.expunge(member)
     for model in MEMBER_TABLES:
         result = session.execute(delete(model).where(_about(model, member_id)))
         deleted[model.__tablename__] = _count(result)
+    # Topics only they had named: the label is their wording.
+    deleted["topics(orphaned)"] = _count(
+        session.execute(
+            delete(Topic).where(
+                Topic.id.in_(their_topics),
+                ~select(MemberTopic.id).where(MemberTopic.topic_id == Topic.id).exists(),
+            )
+        )
+    )
+    # Stored vectors are keyed by a hash of the text they came from: their items, topics, the bodies of
+    # questions they answered, in forms that vary by caller. Rather than guess every form, the
+    # workspace's vector cache is dropped; it is only a cache and refills at the next planning.
+    deleted["embedding_cache"] = _count(
+        session.execute(delete(EmbeddingCache).where(EmbeddingCache.workspace_id == workspace_id))
+    )
     session.flush()
     return deleted
 
