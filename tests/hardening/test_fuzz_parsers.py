@@ -240,3 +240,38 @@ def test_slack_text_cleaning_never_raises(text: str) -> None:
 def test_parse_mail_sizes(size: int) -> None:
     data = b"From: a@b.example\r\nSubject: s\r\n\r\n" + b"x" * size
     assert parse_mail(data).from_address == "a@b.example"
+
+
+# -- files an admin hands over (profiles for replay, members to import) ----------------------------
+
+FILE_JUNK = st.sampled_from(
+    ['{"U1": {"interests": ', "[", "]", "{", "}", '"', ",", "\n", "user,interests,expertise", "U1;x|y", "\x00",
+     "\ufeff", '{"U1": {"interests": 5}}', '[{"user": null}]', '{"a@b.example": {"helped": [1, {}]}}',
+     "email,interests\n", "a@b.example,\"unterminated", "[" * 3000, ",".join(["x"] * 300)]
+)  # fmt: skip
+file_text = st.lists(FILE_JUNK | st.text(max_size=20), max_size=12).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=file_text, suffix=st.sampled_from([".json", ".csv", ".txt"]))
+def test_profiles_loader_raises_only_its_own_error(text: str, suffix: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from bot.replay.profiles import ProfileError, load_profiles
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"profiles{suffix}"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        with contextlib.suppress(ProfileError):
+            load_profiles(path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=file_text)
+def test_members_csv_reader_raises_only_its_own_error(text: str) -> None:
+    from bot.email.members_import import ImportFileError, read_members_csv
+
+    with contextlib.suppress(ImportFileError):
+        rows, problems = read_members_csv(text)
+        assert isinstance(rows, list) and isinstance(problems, list)
