@@ -3,6 +3,8 @@
 - Item text and description go after PASSITON_RETENTION_DAYS (questions and asks lose their title
   too, since it is their text); the row stays so nudges, feedback and "already reached" keep their
   references. Nudges pointing at a purged item expire at send time.
+- Stored vectors older than PASSITON_RETENTION_DAYS: a vector is derived from the text it was computed
+  from (keyed by its hash), so it goes with that text; topic vectors are recomputed at the next planning.
 - Slack event ids older than EVENT_DAYS (Slack retries within minutes; a few days is ample).
 - Finished outbox rows (sent, cancelled, failed) older than PASSITON_OUTBOX_KEEP_DAYS: their payload
   holds message text. Their idempotency keys are only needed while a retry could still come.
@@ -16,7 +18,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.store.models import Item, OutboxMessage, ProcessedEvent
+from bot.store.models import EmbeddingCache, Item, OutboxMessage, ProcessedEvent
 
 EVENT_DAYS = 3
 FINISHED = ("sent", "cancelled", "failed")
@@ -41,6 +43,11 @@ def apply_retention(session: Session, settings: Settings, now: dt.datetime) -> d
         .values(text="", description="", text_purged_at=now)
         .execution_options(synchronize_session=False)
     )
+    vectors = session.execute(
+        delete(EmbeddingCache)
+        .where(EmbeddingCache.created_at < items_before)
+        .execution_options(synchronize_session=False)
+    )
     events = session.execute(
         delete(ProcessedEvent)
         .where(ProcessedEvent.received_at < now - dt.timedelta(days=EVENT_DAYS))
@@ -54,4 +61,9 @@ def apply_retention(session: Session, settings: Settings, now: dt.datetime) -> d
         )
         .execution_options(synchronize_session=False)
     )
-    return {"items_purged": _count(items), "events_pruned": _count(events), "outbox_pruned": _count(outbox)}
+    return {
+        "items_purged": _count(items),
+        "vectors_pruned": _count(vectors),
+        "events_pruned": _count(events),
+        "outbox_pruned": _count(outbox),
+    }

@@ -79,7 +79,7 @@ def test_retention_drops_old_text_and_prunes(db: Database, db_url: str) -> None:
     ids = _seed_retention(db)
     with db.session() as session:
         counts = apply_retention(session, load_settings(database_url=db_url, passiton_retention_days=90), NOW)
-    assert counts == {"items_purged": 2, "events_pruned": 1, "outbox_pruned": 1}
+    assert counts == {"items_purged": 2, "vectors_pruned": 0, "events_pruned": 1, "outbox_pruned": 1}
     _check_retention(db, ids)
 
 
@@ -98,7 +98,12 @@ def test_jobs_run_with_now_from_the_command_line(
                "PASSITON_RETENTION_DAYS": "90"}  # fmt: skip
 
         out = _run(["retention", "--now", NOW.isoformat()], env, tmp_path)
-        assert out["result"] == {"items_purged": 2, "events_pruned": 1, "outbox_pruned": 1}
+        assert out["result"] == {
+            "items_purged": 2,
+            "vectors_pruned": 0,
+            "events_pruned": 1,
+            "outbox_pruned": 1,
+        }
         _check_retention(sqlite_db, ids)
 
         # The message is not due before --now reaches its time; then it is sent, once.
