@@ -367,15 +367,17 @@ def _route_privately(
     this reply already named in public."""
     if item.kind not in ("question", "ask") or embedder is None:
         return
+    # Experts named in public were perhaps nudged already by ingest: cancel those first so their slots go
+    # to people who were not named, then plan without them.
+    if named:
+        cancel_help_nudges(session, item, recipients=named)
     try:
         from bot.nudges.planner import plan_help_nudges
 
         with session.begin_nested():
-            plan_help_nudges(session, workspace, item, now, settings, embedder)
+            plan_help_nudges(session, workspace, item, now, settings, embedder, exclude=named)
     except Exception:
         log.exception("planning help nudges for an answered question failed", extra={"item_id": item.id})
-    if named:
-        cancel_help_nudges(session, item, recipients=named)
 
 
 def cancel_help_nudges(session: Session, item: Item, recipients: Iterable[int] | None = None) -> int:

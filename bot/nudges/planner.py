@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select, update
@@ -75,21 +76,25 @@ def plan_help_nudges(
     now: dt.datetime,
     settings: Settings,
     embedder: Embedder,
+    exclude: Collection[int] = (),
 ) -> list[Nudge]:
-    """Pick at most K helpers for a question or ask and queue their nudges (idempotent per helper)."""
+    """Pick at most K helpers for a question or ask and queue their nudges (idempotent per helper).
+
+    `exclude` names members who must not be asked (e.g. experts the in-channel answer already named in
+    public); a nudge cancelled for that reason frees its slot for someone else.
+    """
     if item.workspace_id != workspace.id:
         raise ValueError("item belongs to another workspace")
     if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
         return []
-    # Planning again (a retried event, an edit) tops up to K at most; it never asks more people.
-    asked = set(
-        session.scalars(
-            select(Nudge.recipient_id).where(
-                Nudge.workspace_id == workspace.id, Nudge.item_id == item.id, Nudge.kind == "help"
-            )
+    # Planning again (a retried event, an edit) tops up to K at most; it never asks anyone twice.
+    previous = session.execute(
+        select(Nudge.recipient_id, Nudge.status).where(
+            Nudge.workspace_id == workspace.id, Nudge.item_id == item.id, Nudge.kind == "help"
         )
-    )
-    k = settings.passiton_helpers_per_question - len(asked)
+    ).all()
+    asked = {r.recipient_id for r in previous} | set(exclude)
+    k = settings.passiton_helpers_per_question - sum(1 for r in previous if r.status != "cancelled")
     if k <= 0:
         return []
     emb = with_store_cache(embedder, session, workspace.id)

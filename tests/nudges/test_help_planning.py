@@ -41,6 +41,23 @@ def test_help_goes_to_at_most_k_awake_helpers_never_the_asker(db: Database) -> N
         assert again == []
 
 
+def test_excluded_helpers_are_not_asked_and_their_cancelled_slots_are_refilled(db: Database) -> None:
+    """An in-channel answer names some experts in public: they are not nudged, and others take their place."""
+    with db.session() as s:
+        w = small_team(s)
+        member(s, w, "gus", "Europe/Lisbon", expertise=("postgres",))
+        member(s, w, "ivy", "Europe/Madrid", expertise=("postgres",))
+        channel(s, w, "help", ["ann", "bob", "cy", "dana", "eve", "gus", "ivy"])
+        q = item(s, w, "question", "help", "bob", "", "How do I tune postgres autovacuum?", NOON_UTC)
+        cfg = settings(passiton_helpers_per_question=1)
+        [first] = plan_help_nudges(s, w.ws, q, NOON_UTC, cfg, embedder())
+        first.status = "cancelled"  # as the answer service does for an expert it named
+        s.flush()
+        [second] = plan_help_nudges(s, w.ws, q, NOON_UTC, cfg, embedder(), exclude=[first.recipient_id])
+        assert second.recipient_id != first.recipient_id
+        assert plan_help_nudges(s, w.ws, q, NOON_UTC, cfg, embedder()) == [], "K open nudges: nothing more"
+
+
 def test_private_question_only_reaches_channel_members(db: Database) -> None:
     with db.session() as s:
         w = small_team(s)
