@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -202,6 +203,10 @@ def main() -> None:
         f"per-pair Python loop (stated topics only, no helped texts): timed on {len(sample)} items, "
         f"extrapolated to {args.items}: {loop_seconds:.0f} s; vectorised ranker (all signals) is "
         f"{loop_seconds / seconds:,.0f}x faster"
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(
+        f"peak memory of the whole process (ru_maxrss, model and {args.members} profiles included): {peak:.0f} MiB"
     )
 
 

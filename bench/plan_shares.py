@@ -4,7 +4,9 @@
 
 Prints the cold tick (every text embedded once and stored), warm ticks (vectors from the store, member
 index rebuilt), and hot ticks (member index reused in-process), medians of `--repeat` runs, plus the
-number of nudges planned. Numbers, not pass/fail.
+number of nudges planned, CPU time beside wall time (the machine is shared) and the process's peak
+memory (ru_maxrss). `--due all` plans every member at once: a whole day of share nudges in one tick.
+Numbers, not pass/fail.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -160,9 +163,13 @@ def tick(db: Database, embedder: CachedEmbedder, due_all: bool) -> tuple[float, 
         ws = s.get(Workspace, 1)
         assert ws is not None
         when = NOW if not due_all else NOW.replace(hour=23)  # 23:30 UTC: morning has come nearly everywhere
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         planned = plan_share_nudges(s, ws, when, settings, embedder)
+        CPU.append(time.process_time() - cpu)
         return time.perf_counter() - start, len(planned)
+
+
+CPU: list[float] = []  # CPU seconds of each tick, in order
 
 
 def main() -> None:
@@ -193,7 +200,10 @@ def main() -> None:
         tick(db, emb, due_all)
         hot = [tick(db, emb, due_all)[0] for _ in range(args.repeat)]
         print(f"hot tick (index reused in-process): median {statistics.median(hot):.2f}s")
+        print(f"hot tick CPU time: median {statistics.median(CPU[-len(hot) :]):.2f}s")
         print(f"ratio cold/hot: {cold / statistics.median(hot):.1f}x")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        print(f"peak memory (ru_maxrss, whole process incl. model): {peak:.0f} MiB")
 
 
 if __name__ == "__main__":
