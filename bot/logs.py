@@ -36,7 +36,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in self._STANDARD and not key.startswith("_"):
-                payload[key] = value
+                # An extra named like a core field (a Slack message's `ts`) must not replace it.
+                payload[f"extra_{key}" if key in payload else key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return redact(json.dumps(payload, default=str))

@@ -195,3 +195,16 @@ def _email_refused(db: Database) -> bool:
     with db.session() as s:
         row = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "email")).one()
     return row.attempts >= 1 and bool(row.last_error)
+
+
+def test_an_extra_named_like_a_core_field_does_not_replace_it() -> None:
+    import logging
+
+    from bot.logs import JsonFormatter
+
+    record = logging.makeLogRecord({"msg": "outbox sent", "levelname": "INFO", "name": "x"})
+    record.ts = "1795307311.342159"  # a Slack message ts, as the drain logs it
+    record.token = "xoxb-1-secret"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["ts"] != "1795307311.342159" and line["extra_ts"] == "1795307311.342159"
+    assert line["token"] == "[redacted]"
