@@ -119,7 +119,8 @@ def verify(secret: str, token: str, *, now: dt.datetime) -> LinkToken:
             nudge_id=None if body["n"] is None else int(body["n"]),
             expires_at=dt.datetime.fromtimestamp(int(body["e"]), dt.UTC),
         )
-    except (binascii.Error, ValueError, KeyError, TypeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError):
+        # OverflowError/OSError: an expiry beyond what the platform's time_t holds.
         raise BadToken("malformed payload") from None
     if claims.action not in ACTIONS:
         raise BadToken("unknown action")

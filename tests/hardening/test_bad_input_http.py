@@ -260,7 +260,7 @@ def test_huge_bodies_are_refused_before_parsing(slack: Slack) -> None:
     )
 
 
-def test_oversized_message_is_acked_and_stored_bounded(
+def test_oversized_message_is_acked_stored_and_rendered_inert(
     slack: Slack, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Slack's own limit is 40,000 characters; such a message is acked fast and stored, not crashed on."""

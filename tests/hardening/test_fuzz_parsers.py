@@ -4,6 +4,7 @@ raises its own typed error, never anything else, whatever the input."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import email.policy
 import json
 from email.message import EmailMessage
@@ -275,3 +276,44 @@ def test_members_csv_reader_raises_only_its_own_error(text: str) -> None:
     with contextlib.suppress(ImportFileError):
         rows, problems = read_members_csv(text)
         assert isinstance(rows, list) and isinstance(problems, list)
+
+
+# -- signed email links ------------------------------------------------------------------------------
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+SECRET = "k" * 32
+
+
+@FUZZ
+@given(
+    token=st.text(max_size=200)
+    | st.from_regex(r"v1\.[A-Za-z0-9_\-=]{0,80}\.[A-Za-z0-9_\-=]{0,60}", fullmatch=True)
+)
+def test_link_tokens_from_strangers_only_raise_token_errors(token: str) -> None:
+    from bot.email.tokens import TokenError, verify
+
+    with contextlib.suppress(TokenError):
+        verify(SECRET, token, now=NOW)
+
+
+@FUZZ
+@given(body=json_values | st.fixed_dictionaries(
+    {"w": json_values, "m": json_values, "a": st.sampled_from(["unsubscribe", "not_now", "x"]) | json_values,
+     "n": json_values, "e": st.integers(min_value=-(10**30), max_value=10**30) | json_values}))  # fmt: skip
+@example(body={"w": 1, "m": 1, "a": "unsubscribe", "n": None, "e": 10**30})
+def test_correctly_signed_but_odd_claims_only_raise_token_errors(body: object) -> None:
+    """Belt and braces: a token we would never mint (old version, bug), signed with the real key."""
+    import base64
+    import hashlib
+    import hmac
+
+    from bot.email import tokens
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    version = tokens._VERSION
+    payload = b64(json.dumps(body).encode())
+    signature = b64(hmac.new(tokens._key(SECRET), f"{version}.{payload}".encode(), hashlib.sha256).digest())
+    with contextlib.suppress(tokens.TokenError):
+        tokens.verify(SECRET, f"{version}.{payload}.{signature}", now=NOW)
