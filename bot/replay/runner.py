@@ -55,7 +55,7 @@ from bot.replay.infer import Inferred, infer_topics, vocabulary
 from bot.replay.model import Export, ExportChannel, ExportMessage, ExportUser, Problem
 from bot.replay.profiles import LoadedProfiles
 from bot.store.db import Database, make_engine
-from bot.store.models import Channel, Item, Member, OutboxMessage, Workspace
+from bot.store.models import Channel, Item, Member, Nudge, OutboxMessage, Workspace
 from bot.store.queries.members import add_member_topics
 from bot.store.queries.relationships import record_interaction
 from bot.store.queries.workspaces import ensure_workspace
@@ -354,12 +354,15 @@ class Replayer:
         self.next_due = self.session.scalar(query)
 
     def _deliver(self, now: dt.datetime) -> None:
-        """The live drain at `now`; our session commits first (SQLite has one writer) and forgets what
-        it held, since the drain changes nudge rows behind its back."""
+        """The live drain at `now`; our session commits first (SQLite has one writer) and forgets the nudge
+        and outbox rows it held, since the drain changes them behind its back."""
         self.session.commit()
         self.sender.now = now
         self.drainer.drain(now)
-        self.session.expire_all()
+        # The drain writes nudge and outbox rows only; what else the session holds is still current.
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, Nudge | OutboxMessage):
+                self.session.expire(obj)
         self._refresh_due()
 
     def _ticks(self, first: dt.datetime, last: dt.datetime) -> list[dt.datetime]:
