@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from slack_sdk.oauth.installation_store import Installation
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.slack.installation import installation_store
 from bot.store.db import Database
@@ -104,8 +104,18 @@ def two_teams(db: Database, db_url: str) -> Iterator[tuple[Team, Team, str, Any]
             emu, db_url, slack_bot_token=None, slack_client_id=client_id, slack_client_secret=client_secret
         )
         ctx = make_context(settings)
-        with running_server(create_web_app(ctx)) as url:
-            yield Team(emu, url, emu.team.id), Team(emu, url, TEAM_B), grid_id, ctx
+        try:
+            with running_server(create_web_app(ctx)) as url:
+                yield Team(emu, url, emu.team.id), Team(emu, url, TEAM_B), grid_id, ctx
+        finally:
+            _drop_installations(db)
+
+
+def _drop_installations(db: Database) -> None:
+    """conftest empties passiton's tables between tests, not slack_sdk's; other tests count them."""
+    with db.engine.begin() as conn:
+        for table in ("slack_bots", "slack_installations"):
+            conn.execute(text(f"DELETE FROM {table}"))
 
 
 def _wait(predicate: Any, what: str, timeout: float = 15.0) -> Any:
