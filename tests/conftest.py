@@ -65,7 +65,11 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _truncate(database: Database) -> None:
+    # slack_sdk's installation tables too: a test that installs a workspace must not leak it into the next.
+    from bot.slack.installation import slack_metadata
+
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    tables += [t.name for t in slack_metadata().sorted_tables]
     with database.engine.begin() as conn:
         if database.is_postgres:
             conn.execute(
