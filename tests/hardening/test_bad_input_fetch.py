@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -206,3 +207,41 @@ def test_a_name_httpx_cannot_encode_is_refused_not_crashed() -> None:
             resolver=lambda h, p: [ipaddress.ip_address("93.184.216.34")],
             limits=LIMITS,
         )
+
+
+def test_https_to_the_checked_address_still_verifies_the_name(tmp_path: Path) -> None:
+    """Pinning the address must keep TLS honest: SNI and certificate checks use the URL's name."""
+    import shutil
+    import ssl
+    import subprocess
+
+    import httpx
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    site = Site("tls page")
+    httpd = _serve(CHECKED, 0, site)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    httpd.socket = server_ctx.wrap_socket(httpd.socket, server_side=True)
+    port = httpd.server_address[1]
+    try:
+        client_ctx = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(verify=client_ctx, trust_env=False) as client:
+            meta = fetch_page(f"https://localhost:{port}/page", client=client, allow_address=only_checked,
+                              resolver=Rebinder(CHECKED), limits=LIMITS)  # fmt: skip
+            assert meta.title == "tls page"
+            # The same server reached under a name its certificate does not carry is refused.
+            with pytest.raises(FetchError):
+                fetch_page(f"https://other.example:{port}/page", client=client, allow_address=only_checked,
+                           resolver=Rebinder(CHECKED), limits=LIMITS)  # fmt: skip
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert site.hits == [("/page", f"localhost:{port}")]
