@@ -104,7 +104,7 @@ def handle_admin(
         body = parsed
     try:
         result = _route(emu, verb, route, q, body)
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+    except (LookupError, ValueError, TypeError, AttributeError) as exc:
         return 400, {"ok": False, "error": type(exc).__name__, "detail": str(exc)}
     if result is None:
         return 404, {"ok": False, "error": "unknown_admin_route", "route": route}
@@ -112,6 +112,10 @@ def handle_admin(
 
 
 def _route(emu: SlackEmulator, verb: str, route: str, q: dict[str, str], body: JSON) -> JSON | None:
+    if route.startswith("socket/"):
+        from tests.support.socket_mode import handle_socket_admin
+
+        return handle_socket_admin(emu.socket_mode, verb, route, q, body)
     if verb == "GET":
         if route == "health":
             return {}
@@ -137,6 +141,8 @@ def _route(emu: SlackEmulator, verb: str, route: str, q: dict[str, str], body: J
         if route == "faults":
             return {"faults": [f.to_json() for f in emu.faults.pending()]}
         return None
+    if route == "app_tokens":
+        return {"token": emu.add_app_token(body.get("token"))}
     if route == "fail":
         return {"fault": emu.fail_next(**body).to_json()}
     if route == "drop_after_commit":

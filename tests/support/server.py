@@ -109,7 +109,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         raw = self._read_body()
         try:
-            if parts.path.startswith("/api/"):
+            if parts.path == "/link/" and verb == "GET":  # Socket Mode's WebSocket (socket_mode.py)
+                self.server.emulator.socket_mode.serve(self, parts.query)
+            elif parts.path.startswith("/api/"):
                 self._web_api(verb, parts.path[len("/api/") :], parts.query, raw)
             elif parts.path.startswith("/_emulator/"):
                 from tests.support.admin_api import handle_admin
@@ -208,7 +210,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         if method == "apps.connections.open":
             if rec.kind != "app":
                 raise SlackError("not_allowed_token_type")
-            raise SlackError("socket_mode_not_supported_by_emulator")
+            return {"ok": True, "url": emu.socket_mode.issue_url()}, None
         if rec.kind == "app":
             raise SlackError("not_allowed_token_type")
         if emu.rate_limiter is not None:

@@ -28,6 +28,7 @@ from typing import Any
 from tests.support.faults import Fault, FaultBook, RateLimiter, make_fault
 from tests.support.model import JSON, CallRecord, Channel, Message, Team, User
 from tests.support.server import EmulatorServer
+from tests.support.socket_mode import SocketModeHub
 from tests.support.workspace import DEFAULT_BOT_SCOPES, Workspace
 
 DEFAULT_TEAM = "T0EMU0001"
@@ -58,6 +59,7 @@ class SlackEmulator:
         self._calls: list[CallRecord] = []
         self._calls_cv = threading.Condition()
         self._default_team: str | None = None
+        self.socket_mode = SocketModeHub(self.workspace.app_id, lambda: self.root_url)
         if default_team:
             self.add_team(id=team_id, name=team_name, domain=team_domain)
 
@@ -77,6 +79,7 @@ class SlackEmulator:
 
     def stop(self) -> None:
         if self._server is not None:
+            self.socket_mode.close_all()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
@@ -289,7 +292,7 @@ class SlackEmulator:
         return self.workspace.install_bot(team_id or self.team.id).token
 
     def add_app_token(self, token: str | None = None) -> str:
-        """An xapp- token (apps.connections.open accepts it but Socket Mode is not emulated)."""
+        """An xapp- token: apps.connections.open gives it a Socket Mode URL (see `emu.socket_mode`)."""
         return self.workspace.add_app_token(token).token
 
     # -- interactivity plumbing ----------------------------------------------------------------
