@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import signal
+import threading
 from typing import Any
 
 import typer
@@ -49,8 +51,10 @@ def serve(
 
 
 def run() -> None:
-    """One process for one team: Socket Mode (SLACK_APP_TOKEN) with the scheduler in-process."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    """One process for one team: Socket Mode (SLACK_APP_TOKEN) with the scheduler in-process.
+
+    Runs until SIGTERM or SIGINT, then closes the WebSocket and stops the scheduler (exit status 0)."""
+    from slack_sdk.errors import SlackApiError
 
     from bot.cli import settings_or_exit
     from bot.config import SettingsError
@@ -69,12 +73,44 @@ def run() -> None:
     except SettingsError as exc:
         typer.echo(f"passiton: {exc}", err=True)
         raise typer.Exit(2) from None
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     scheduler = start_scheduler(ctx)
+    handler = socket_mode_handler(app, app_token)
     try:
-        SocketModeHandler(app, app_token).start()  # type: ignore[no-untyped-call]
+        try:
+            handler.connect()
+        except SlackApiError as exc:  # a wrong or revoked app token: say so in one line, not a traceback
+            typer.echo(f"passiton: Socket Mode: apps.connections.open: {exc.response.get('error')}", err=True)
+            raise typer.Exit(2) from None
+        log.info("socket mode connected")
+        stop.wait()
+        log.info("stopping")
     finally:
+        handler.close()
         if scheduler is not None and hasattr(scheduler, "shutdown"):
             scheduler.shutdown()
+
+
+def socket_mode_handler(app: Any, app_token: str) -> Any:
+    """Bolt's Socket Mode handler on websocket-client when it is installed, else slack_sdk's built-in one.
+
+    The built-in client does not notice a connection that ends without a close frame: its reader spins on
+    the closed socket until its pings have failed five times (about a minute at Bolt's 10 s interval, one
+    CPU core busy meanwhile), and after a `disconnect` message it stalls 3 s before reading the new link.
+    websocket-client sees the end of the stream at once and reconnects within a second. The fallback pings
+    every 2 s so a dead link is at least replaced within about 10 s."""
+    if importlib.util.find_spec("websocket") is not None:
+        from slack_bolt.adapter.socket_mode.websocket_client import (
+            SocketModeHandler as WebSocketClientHandler,
+        )
+
+        return WebSocketClientHandler(app, app_token)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    log.warning("websocket-client not installed: using slack_sdk's built-in Socket Mode client")
+    return SocketModeHandler(app, app_token, ping_interval=2)
 
 
 def start_scheduler(ctx: Any) -> Any:
