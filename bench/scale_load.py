@@ -127,8 +127,17 @@ class _Pool:
         target = self.targets[index]
         async with self.slots:
             idle = self.idle[index]
+            reused = bool(idle)
             conn = idle.pop() if idle else _Connection(target.hostname or "127.0.0.1", target.port or 80)
             try:
+                status = await conn.post(target.path or "/", body, headers)
+            except (OSError, asyncio.IncompleteReadError, IndexError):
+                conn.close()
+                if not reused:
+                    raise
+                # The server closed an idle keep-alive connection as we reused it: nothing was
+                # processed, so send once more on a fresh connection, as HTTP clients do.
+                conn = _Connection(target.hostname or "127.0.0.1", target.port or 80)
                 status = await conn.post(target.path or "/", body, headers)
             except BaseException:
                 conn.close()

@@ -77,9 +77,22 @@ def fresh_database(prefix: str = "passiton_scale") -> Iterator[str]:
         from bot.store.db import dispose_engines
 
         dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(admin, name)
         admin.dispose()
+
+
+def _drop_database(admin: Any, name: str) -> None:
+    # Another suite may restart PostgreSQL (fault tests do); a dropped admin connection gets one more try.
+    for attempt in (1, 2, 3):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except Exception:
+            if attempt == 3:
+                raise
+            admin.dispose()
+            time.sleep(2)
 
 
 def _base_env() -> dict[str, str]:

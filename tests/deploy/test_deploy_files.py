@@ -544,3 +544,12 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         ["systemd-analyze", "verify", "--man=no", *copies], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_scaling_notes_quote_the_benchmarks_that_produced_their_numbers() -> None:
+    text = (DEPLOY / "SCALING.md").read_text()
+    commands = re.findall(r"^\s+\.venv/bin/python (bench/\S+\.py)", text, re.M)
+    assert {"bench/scale_out.py", "bench/ack_latency.py"} <= set(commands)
+    for rel in commands:
+        assert (ROOT / rel).is_file(), rel
+    assert re.search(r"\| 1 \| [\d.]+ \|", text), "the measured table is missing"
