@@ -34,6 +34,7 @@ from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, plan_shares
 from bot.policy.time import local_date, morning_has_come, next_send_time
 from bot.slack.blocks.nudges import NudgeView
+from bot.store.locks import lock_workspace
 from bot.store.models import Channel, Item, Member, Nudge, ThreadReply, Workspace
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ def plan_help_nudges(
         raise ValueError("item belongs to another workspace")
     if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
         return []
+    # Helpers' recent nudges are read below and decide who is free: one help planner per workspace at a time.
+    lock_workspace(session, workspace.id, "plan-help")
     # Planning again (a retried event, an edit) tops up to K at most; it never asks anyone twice.
     previous = session.execute(
         select(Nudge.recipient_id, Nudge.status).where(

@@ -299,13 +299,6 @@ def test_the_standby_took_the_lead_and_the_rest_stop_cleanly(outcome: Outcome) -
     assert all(outcome.serve_finished.values()), outcome.serve_finished
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planner race: help planning on several replicas (or Bolt threads) at once reads each helper's "
-    "history before the others commit, so the 20-hour help recency and the weekly budget are exceeded "
-    "(one at a time: 1 nudge per helper; concurrently: up to 5). Needs planning serialised per workspace "
-    "(e.g. pg_advisory_xact_lock) or the candidates' member rows locked before the caps are checked.",
-)
 def test_no_helper_is_asked_twice_within_the_help_recency(outcome: Outcome) -> None:
     per_helper = Counter(n.recipient_id for n in outcome.nudges if n.kind == "help")
     assert max(per_helper.values()) == 1, per_helper.most_common(3)

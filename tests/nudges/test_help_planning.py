@@ -129,3 +129,57 @@ def test_fairness_over_many_questions_across_time_zones(db: Database) -> None:
                 )
                 weekly[(iso[0], iso[1])] += 1
             assert max(weekly.values()) <= 5
+
+
+def test_concurrent_help_planners_do_not_ask_a_helper_twice(db: Database) -> None:
+    """Replicas (or Bolt's listener threads) planning at the same moment still respect the help recency."""
+    import threading
+
+    with db.session() as s:
+        w = small_team(s)
+        member(s, w, "gus", "Europe/Lisbon", expertise=("postgres",))
+        channel(s, w, "help", ["ann", "bob", "cy", "dana", "eve", "gus"])
+        questions = [
+            item(
+                s,
+                w,
+                "question",
+                "help",
+                "bob",
+                "",
+                f"How do I tune postgres autovacuum, case {i}?",
+                NOON_UTC + dt.timedelta(seconds=i),
+            )
+            for i in range(4)
+        ]
+        ids = [q.id for q in questions]
+        ws_id = w.ws.id
+    cfg = settings(passiton_helpers_per_question=1)
+    emb = embedder()
+    emb.embed(["warm the model up before the race"])
+    barrier = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def plan(item_id: int) -> None:
+        try:
+            with db.session() as s:
+                from bot.store.models import Item, Workspace
+
+                it = s.get(Item, item_id)
+                ws = s.get(Workspace, ws_id)
+                assert it is not None and ws is not None
+                barrier.wait()
+                plan_help_nudges(s, ws, it, NOON_UTC, cfg, emb)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=plan, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with db.session() as s:
+        per_helper = Counter(s.scalars(select(Nudge.recipient_id).where(Nudge.kind == "help")).all())
+    assert per_helper, "someone should have been asked"
+    assert max(per_helper.values()) == 1, per_helper
