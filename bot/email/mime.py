@@ -171,7 +171,7 @@ def _segments(part: Message, forwarded: bool, depth: int = 0) -> list[_Segment]:
             segments[0].subject = subject
         return segments
     if part.is_multipart():
-        children = [p for p in part.get_payload() if isinstance(p, Message)]  # type: ignore[union-attr]
+        children = [p for p in part.get_payload() if isinstance(p, Message)]  # type: ignore[union-attr, unused-ignore]
         if ctype == "multipart/alternative":
             return _alternative(children, forwarded, depth)
         out: list[_Segment] = []

@@ -30,7 +30,7 @@ def slack_metadata() -> MetaData:
     return metadata
 
 
-class PassitonInstallationStore(SQLAlchemyInstallationStore):  # type: ignore[misc]
+class PassitonInstallationStore(SQLAlchemyInstallationStore):  # type: ignore[misc, unused-ignore]
     def __init__(self, client_id: str, db: Database) -> None:
         super().__init__(client_id=client_id, engine=db.engine)
         self._db = db
