@@ -85,12 +85,26 @@ def run() -> None:
             typer.echo(f"passiton: Socket Mode: apps.connections.open: {exc.response.get('error')}", err=True)
             raise typer.Exit(2) from None
         log.info("socket mode connected")
-        stop.wait()
+        # With a timeout: a signal the kernel hands to another thread only runs its Python handler once the
+        # main thread wakes up, and a plain wait() would sleep through it.
+        while not stop.wait(0.5):
+            pass
         log.info("stopping")
     finally:
-        handler.close()
+        close_within(handler, seconds=3.0)
         if scheduler is not None and hasattr(scheduler, "shutdown"):
             scheduler.shutdown()
+
+
+def close_within(handler: Any, *, seconds: float) -> None:
+    """Close the Socket Mode link, waiting at most `seconds`. The close frame goes out first; what can
+    linger is websocket-client's reader, which only notices its closed socket when its select times out
+    (the ping interval, 10 s). Its threads are daemons, so the process exits without them."""
+    closer = threading.Thread(target=handler.close, name="socket-mode-close", daemon=True)
+    closer.start()
+    closer.join(seconds)
+    if closer.is_alive():
+        log.info("socket mode client still closing; exiting without waiting for it")
 
 
 def socket_mode_handler(app: Any, app_token: str) -> Any:
