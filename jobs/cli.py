@@ -68,7 +68,10 @@ def jobs(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     scheduler = JobsScheduler(ctx, role=role).start()  # type: ignore[arg-type]
     try:
-        stop.wait()
+        # Short waits, not one long one: a signal delivered to a worker thread only runs its Python handler
+        # when the main thread next executes bytecode.
+        while not stop.wait(0.5):
+            pass
     finally:
         scheduler.shutdown()
 
