@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.ingest import slack_sync
+from bot.ingest import pages, slack_sync
 from bot.ingest.messages import action_for, ingest_changed, ingest_deleted, ingest_new
 from bot.ingest.planning import cancel_help, plan_help
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
@@ -78,6 +78,9 @@ def handle_message(
         result = ingest(session, workspace, channel, message, is_private=private)
         item_id = result.item.id if result.item is not None else None
         answered_id = result.answered.id if result.answered is not None else None
+        page_url = pages.page_to_fetch(ctx.settings, result.item) if result.created else None
+    if page_url is not None and item_id is not None:
+        pages.fill_from_page(ctx, item_id, page_url)  # committed item first: a slow page never holds it back
     if result.created and result.item is not None:
         ITEMS.labels(result.item.kind).inc()
     if result.became_routable and item_id is not None:
