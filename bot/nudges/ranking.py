@@ -37,33 +37,31 @@ def with_store_cache(embedder: Embedder, session: Session, workspace_id: int) ->
 
 
 def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.datetime) -> tuple[Any, ...]:
-    topics = session.execute(
-        select(func.count(MemberTopic.id), func.max(MemberTopic.id), func.max(MemberTopic.created_at)).where(
-            MemberTopic.workspace_id == workspace_id
-        )
-    ).one()
+    """What the index is built from, read in one round trip (planning a question asks for it every time)."""
+    topics = select(
+        func.count(MemberTopic.id), func.max(MemberTopic.id), func.max(MemberTopic.created_at)
+    ).where(MemberTopic.workspace_id == workspace_id)
     # Not updated_at: every tick writes last_planned_on, which must not invalidate the index.
-    members = session.execute(
-        select(func.count(Member.id), func.sum(Member.id)).where(
-            Member.workspace_id == workspace_id,
-            Member.opted_in.is_(True),
-            Member.is_bot.is_(False),
-            Member.is_deleted.is_(False),
-        )
-    ).one()
-    replies: tuple[Any, ...] = ()
-    if field == "expertise":
-        replies = tuple(
-            session.execute(
-                select(func.count(ThreadReply.id), func.max(ThreadReply.id)).where(
-                    ThreadReply.workspace_id == workspace_id, ThreadReply.replied_at >= since
-                )
-            ).one()
-        )
-    # The activity window slides daily; within a day the index stays valid.
+    members = select(func.count(Member.id), func.sum(Member.id)).where(
+        Member.workspace_id == workspace_id,
+        Member.opted_in.is_(True),
+        Member.is_bot.is_(False),
+        Member.is_deleted.is_(False),
+    )
+    replies = select(func.count(ThreadReply.id), func.max(ThreadReply.id)).where(
+        ThreadReply.workspace_id == workspace_id, ThreadReply.replied_at >= since
+    )
     # The workspace's creation time tells apart two databases that reuse the same ids.
-    created = session.scalar(select(Workspace.created_at).where(Workspace.id == workspace_id))
-    return (workspace_id, created, field, tuple(topics), tuple(members), replies, since.date())
+    created = select(Workspace.created_at).where(Workspace.id == workspace_id)
+    parts = [*(topics.subquery().c), *(members.subquery().c)]
+    if field == "expertise":
+        parts += [*(replies.subquery().c)]
+    row = session.execute(select(created.scalar_subquery(), *parts)).one()
+    n_replies = 2 if field == "expertise" else 0
+    values = tuple(row)
+    reply_part = values[6 : 6 + n_replies]
+    # The activity window slides daily; within a day the index stays valid.
+    return (workspace_id, values[0], field, values[1:4], values[4:6], reply_part, since.date())
 
 
 def profiles(session: Session, workspace_id: int, field: str, now: dt.datetime) -> list[MemberProfile]:
