@@ -26,7 +26,7 @@ from bot.matching.rank import RankConfig, named_topics, rank_items
 from bot.matching.topics import topic_label
 from bot.nudges import loading as ld
 from bot.nudges.ranking import member_index, with_store_cache
-from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudge, write_nudges
+from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
 from bot.policy.caps import backoff_state
 from bot.policy.help import HelpItem, plan_help
 from bot.policy.model import Candidate, MemberPrefs
@@ -146,7 +146,7 @@ def plan_help_nudges(
         help_item, candidates, state, now, k=k, asker_name=asker_name,
         min_score=RankConfig().threshold,
     )  # fmt: skip
-    out: list[Nudge] = []
+    specs: list[NudgeSpec] = []
     for p in proposals:
         topic_id, label = _label(labels, p.topic)
         view = NudgeView(
@@ -160,13 +160,11 @@ def plan_help_nudges(
             topic_label=label,
             asker_name=asker_name,
         )
-        nudge = write_nudge(
-            session, workspace, kind="help", recipient=rows[p.helper_id], item=item, target_id=None,
-            topic_id=topic_id, reason=p.reason, score=p.score, send_at=p.send_at, view=view, now=now,
-        )  # fmt: skip
-        if nudge is not None:
-            out.append(nudge)
-    return out
+        specs.append(
+            NudgeSpec("help", rows[p.helper_id], item, None, topic_id, p.reason, p.score, p.send_at, view)
+        )
+    # One savepoint for all of them; on a conflict (a concurrent planner) it falls back to one at a time.
+    return write_nudges(session, workspace, specs, now)
 
 
 def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
