@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +13,8 @@ from bot.config import Settings
 from bot.matching.fetch import fetch_page
 from bot.matching.items import PageMeta
 from bot.store.db import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,6 +32,28 @@ class AppContext:
     page_fetcher: Callable[[str], PageMeta] = fetch_page
     _embedder: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _workers: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+
+    def submit(self, fn: Callable[..., None], /, *args: Any) -> Future[None]:
+        """Run posted-message work on this process's small event pool.
+
+        Bolt's own listener pool also runs slash commands and button presses, which Slack wants
+        acknowledged within three seconds; keeping the heavy ingest/match/plan work off that pool
+        means a backlog of messages never delays a member's command.
+        """
+        if self._workers is None:
+            with self._lock:
+                if self._workers is None:
+                    self._workers = ThreadPoolExecutor(
+                        max_workers=self.settings.passiton_event_workers, thread_name_prefix="passiton-event"
+                    )
+        future = self._workers.submit(fn, *args)
+        future.add_done_callback(_log_failure)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._workers is not None:
+            self._workers.shutdown(wait=wait)
 
     @property
     def embedder(self) -> Any:
@@ -38,3 +64,9 @@ class AppContext:
                         raise RuntimeError("no embedder configured for this process")
                     self._embedder = self.embedder_factory()
         return self._embedder
+
+
+def _log_failure(future: Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("event work failed", exc_info=exc)

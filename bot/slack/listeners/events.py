@@ -14,6 +14,20 @@ from bot.slack.listeners.answers import answer_message
 from bot.slack.metrics import EVENTS
 
 
+def _ingest_and_answer(
+    ctx: AppContext,
+    client: WebClient,
+    team_id: str,
+    bot_user_id: str | None,
+    event: dict[str, Any],
+    event_id: str | None,
+) -> None:
+    try:
+        ingest.handle_message(ctx, client, team_id, bot_user_id, event, event_id)
+    finally:  # a question is answered even if storing it failed; the answer never raises
+        answer_message(ctx, client, team_id, bot_user_id, event)
+
+
 def register(app: App, ctx: AppContext, *, installation_store: Any | None = None) -> None:
     def _count(body: dict[str, Any]) -> None:
         EVENTS.labels(str((body.get("event") or {}).get("type") or "unknown")).inc()
@@ -21,12 +35,8 @@ def register(app: App, ctx: AppContext, *, installation_store: Any | None = None
     @app.event("message")
     def on_message(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
         _count(body)
-        try:
-            ingest.handle_message(
-                ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
-            )
-        finally:  # a question is answered even if storing it failed; the answer never raises
-            answer_message(ctx, client, team_id_of(body, context), context.bot_user_id, event)
+        ctx.submit(_ingest_and_answer, ctx, client, team_id_of(body, context), context.bot_user_id, event,
+                   body.get("event_id"))  # fmt: skip
 
     @app.event("app_mention")
     def on_mention(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
@@ -34,12 +44,8 @@ def register(app: App, ctx: AppContext, *, installation_store: Any | None = None
         # item key makes the two one, and the answer is claimed per message, so it is posted once.
         _count(body)
         event = {**event, "channel_type": event.get("channel_type") or "channel"}
-        try:
-            ingest.handle_message(
-                ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
-            )
-        finally:
-            answer_message(ctx, client, team_id_of(body, context), context.bot_user_id, event)
+        ctx.submit(_ingest_and_answer, ctx, client, team_id_of(body, context), context.bot_user_id, event,
+                   body.get("event_id"))  # fmt: skip
 
     @app.event("member_joined_channel")
     def on_joined(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
