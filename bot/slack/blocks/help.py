@@ -24,6 +24,6 @@ def help_blocks() -> list[Block]:
     return [
         section(HELP_TEXT),
         context(
-            "The Home tab of the passiton app shows and edits the same settings. Messages shortcuts: “Pass it on…” and “Who could help with this?”."
+            "The Home tab of the passiton app shows and edits the same settings. Message shortcuts: “Pass it on…” and “Who could help with this?”."
         ),
     ]
