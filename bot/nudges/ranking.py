@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ from bot.store.queries.embeddings import StoreEmbeddingCache
 
 ACTIVITY_WINDOW = dt.timedelta(days=90)
 _CACHE_SIZE = 8
-_cache: OrderedDict[tuple[Any, ...], MemberIndex] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -64,27 +65,46 @@ def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.date
     return (workspace_id, values[0], field, values[1:4], values[4:6], reply_part, since.date())
 
 
-def profiles(session: Session, workspace_id: int, field: str, now: dt.datetime) -> list[MemberProfile]:
-    """Opted-in people with something to match on, for `field` interest (shares) or expertise (help)."""
-    eligible = {
-        mid
-        for (mid,) in session.execute(
-            select(Member.id).where(
-                Member.workspace_id == workspace_id,
-                Member.opted_in.is_(True),
-                Member.is_bot.is_(False),
-                Member.is_deleted.is_(False),
-            )
+@dataclass(frozen=True)
+class _Parts:
+    """The part of the profiles that only changes with the members and their topics (not with replies)."""
+
+    eligible: tuple[int, ...]  # sorted
+    stated: dict[int, list[str]]
+    muted: dict[int, list[str]]
+
+
+@dataclass(frozen=True)
+class _Built:
+    base: tuple[Any, ...]  # the fingerprint without the replies: same workspace, field and topics
+    embedder: str
+    profiles: list[MemberProfile]
+    index: MemberIndex
+
+
+_parts: OrderedDict[tuple[Any, ...], _Parts] = OrderedDict()
+
+
+def _load_parts(session: Session, workspace_id: int, field: str) -> _Parts:
+    eligible = session.scalars(
+        select(Member.id).where(
+            Member.workspace_id == workspace_id,
+            Member.opted_in.is_(True),
+            Member.is_bot.is_(False),
+            Member.is_deleted.is_(False),
         )
-    }
-    stated = topics_by_member(session, workspace_id, field)
-    muted = topics_by_member(session, workspace_id, "muted")
-    helped: dict[int, list[str]] = {}
-    if field == "expertise":
-        helped = helped_texts(session, workspace_id, now - ACTIVITY_WINDOW)
+    )
+    return _Parts(
+        eligible=tuple(sorted(set(eligible))),
+        stated=topics_by_member(session, workspace_id, field),
+        muted=topics_by_member(session, workspace_id, "muted"),
+    )
+
+
+def _assemble(parts: _Parts, helped: dict[int, list[str]]) -> list[MemberProfile]:
     out = []
-    for member_id in sorted(eligible):
-        topics, did = stated.get(member_id, []), helped.get(member_id, [])
+    for member_id in parts.eligible:
+        topics, did = parts.stated.get(member_id, []), helped.get(member_id, [])
         if topics or did:
             out.append(
                 MemberProfile(
@@ -92,25 +112,59 @@ def profiles(session: Session, workspace_id: int, field: str, now: dt.datetime) 
                     topics=tuple(topics),
                     helped=tuple(did),
                     activity=float(len(did)),
-                    muted=tuple(muted.get(member_id, ())),
+                    muted=tuple(parts.muted.get(member_id, ())),
                 )
             )
     return out
 
 
+def _helped(session: Session, workspace_id: int, field: str, now: dt.datetime) -> dict[int, list[str]]:
+    return helped_texts(session, workspace_id, now - ACTIVITY_WINDOW) if field == "expertise" else {}
+
+
+def profiles(session: Session, workspace_id: int, field: str, now: dt.datetime) -> list[MemberProfile]:
+    """Opted-in people with something to match on, for `field` interest (shares) or expertise (help)."""
+    return _assemble(_load_parts(session, workspace_id, field), _helped(session, workspace_id, field, now))
+
+
 def member_index(
     session: Session, workspace_id: int, field: str, embedder: Embedder, now: dt.datetime
 ) -> MemberIndex:
-    """The ranker's member index for `field`, reused while the members' topics and replies are unchanged."""
-    key = (*_fingerprint(session, workspace_id, field, now - ACTIVITY_WINDOW), embedder.name)
+    """The ranker's member index for `field`, reused while the members' topics and replies are unchanged.
+
+    A thread reply changes the fingerprint (the helped questions are evidence of expertise) but not the
+    members or their topics: those are kept under the fingerprint without the replies, and only the helped
+    texts are read again. When the profiles come out the same as an index already built (the replier is
+    not opted in, or the question is private), that index is reused: the same input builds the same index.
+    """
+    fingerprint = _fingerprint(session, workspace_id, field, now - ACTIVITY_WINDOW)
+    key = (*fingerprint, embedder.name)
+    base = (*fingerprint[:5], fingerprint[6])
     with _lock:
-        index = _cache.get(key)
-        if index is not None:
+        built = _cache.get(key)
+        if built is not None:
             _cache.move_to_end(key)
-            return index
-    index = build_member_index(profiles(session, workspace_id, field, now), embedder)
+            return built.index
+        parts = _parts.get(base)
+    if parts is None:
+        parts = _load_parts(session, workspace_id, field)
+    members = _assemble(parts, _helped(session, workspace_id, field, now))
     with _lock:
-        _cache[key] = index
+        _parts[base] = parts
+        _parts.move_to_end(base)
+        while len(_parts) > _CACHE_SIZE:
+            _parts.popitem(last=False)
+        same = next(
+            (
+                b
+                for b in _cache.values()
+                if b.base == base and b.embedder == embedder.name and b.profiles == members
+            ),
+            None,
+        )
+    index = same.index if same is not None else build_member_index(members, embedder)
+    with _lock:
+        _cache[key] = _Built(base, embedder.name, members, index)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return index
@@ -119,3 +173,4 @@ def member_index(
 def clear_index_cache() -> None:
     with _lock:
         _cache.clear()
+        _parts.clear()
