@@ -225,10 +225,15 @@ def _lapse_unanswered(session: Session, workspace_id: int, now: dt.datetime) -> 
         per_member[member_id] += 1
     for part in ld.chunks([nid for nid, _ in stale]):
         session.execute(update(Nudge).where(Nudge.id.in_(part)).values(status="lapsed"))
+    # One statement per distinct count, not per member: each ORM update also walks the session's objects.
+    by_count: dict[int, list[int]] = defaultdict(list)
     for member_id, count in per_member.items():
-        session.execute(
-            update(Member).where(Member.id == member_id).values(unanswered=Member.unanswered + count)
-        )
+        by_count[count].append(member_id)
+    for count, members in sorted(by_count.items()):
+        for part in ld.chunks(sorted(members)):
+            session.execute(
+                update(Member).where(Member.id.in_(part)).values(unanswered=Member.unanswered + count)
+            )
 
 
 def _due(rows: list[Any], now: dt.datetime, morning: int) -> tuple[list[Any], dict[dt.date, list[int]]]:
