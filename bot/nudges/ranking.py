@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.matching.embedders import CachedEmbedder, Embedder
@@ -37,30 +37,42 @@ def with_store_cache(embedder: Embedder, session: Session, workspace_id: int) ->
     return CachedEmbedder(embedder, store)
 
 
-def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.datetime) -> tuple[Any, ...]:
-    """What the index is built from, read in one round trip (planning a question asks for it every time)."""
+def _fingerprint_statement(with_replies: bool) -> Select[Any]:
+    ws: Any = bindparam("workspace_id", type_=Member.workspace_id.type)
+    since: Any = bindparam("since", type_=ThreadReply.replied_at.type)
     topics = select(
         func.count(MemberTopic.id), func.max(MemberTopic.id), func.max(MemberTopic.created_at)
-    ).where(MemberTopic.workspace_id == workspace_id)
+    ).where(MemberTopic.workspace_id == ws)
     # Not updated_at: every tick writes last_planned_on, which must not invalidate the index.
     members = select(func.count(Member.id), func.sum(Member.id)).where(
-        Member.workspace_id == workspace_id,
+        Member.workspace_id == ws,
         Member.opted_in.is_(True),
         Member.is_bot.is_(False),
         Member.is_deleted.is_(False),
     )
     replies = select(func.count(ThreadReply.id), func.max(ThreadReply.id)).where(
-        ThreadReply.workspace_id == workspace_id, ThreadReply.replied_at >= since
+        ThreadReply.workspace_id == ws, ThreadReply.replied_at >= since
     )
     # The workspace's creation time tells apart two databases that reuse the same ids.
-    created = select(Workspace.created_at).where(Workspace.id == workspace_id)
+    created = select(Workspace.created_at).where(Workspace.id == ws)
     parts = [*(topics.subquery().c), *(members.subquery().c)]
-    if field == "expertise":
+    if with_replies:
         parts += [*(replies.subquery().c)]
-    row = session.execute(select(created.scalar_subquery(), *parts)).one()
-    n_replies = 2 if field == "expertise" else 0
-    values = tuple(row)
-    reply_part = values[6 : 6 + n_replies]
+    return select(created.scalar_subquery(), *parts)
+
+
+# Built once: constructing the subqueries costs more than running them, and planning asks every time.
+_FINGERPRINT = {True: _fingerprint_statement(True), False: _fingerprint_statement(False)}
+
+
+def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.datetime) -> tuple[Any, ...]:
+    """What the index is built from, read in one round trip (planning a question asks for it every time)."""
+    expertise = field == "expertise"
+    params: dict[str, Any] = {"workspace_id": workspace_id}
+    if expertise:
+        params["since"] = since
+    values = tuple(session.execute(_FINGERPRINT[expertise], params).one())
+    reply_part = values[6:8] if expertise else ()
     # The activity window slides daily; within a day the index stays valid.
     return (workspace_id, values[0], field, values[1:4], values[4:6], reply_part, since.date())
 
