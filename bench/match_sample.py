@@ -27,11 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sample_content  # the hand-written content the sample export was generated from
 
 from bot.matching.classify import classify
-from bot.matching.embedders import make_embedder
+from bot.matching.embedders import Embedder, make_embedder
 from bot.matching.rank import ItemMatches, MemberProfile, RankConfig, build_member_index, rank_items
 from bot.replay.export import load_export
 from bot.replay.profiles import load_profiles
@@ -75,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--embedder", default="local")
+    parser.add_argument("--embedder", default="local", help="local, hashing, or minilm (bench venv only)")
     parser.add_argument("--thresholds", type=float, nargs="*", default=[5.0, 3.0])
     args = parser.parse_args()
     export_dir = ROOT / "examples" / "sample-export"
@@ -89,7 +90,12 @@ def main() -> None:
         for m in sample_content.MEMBERS
         if m["handle"] in by_name
     }
-    embedder = make_embedder(args.embedder).inner
+    if args.embedder == "minilm":
+        from embedders import MiniLMEmbedder  # bench-only: needs sentence-transformers + torch
+
+        embedder: Embedder = MiniLMEmbedder()
+    else:
+        embedder = make_embedder(args.embedder).inner
     print(
         f"sample export: {len(members)} profiles ({sum(1 for m in members if m.topics)} with expertise), "
         f"{len(on)} on-topic questions, {len(off)} off-topic messages "
