@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 # Kinds addressed to one person: pause and deactivation apply to them.
 PERSONAL_KINDS = frozenset({"slack_dm", "email"})
 NUDGE_OPEN = ("planned", "queued")
+# Never spin: a row due now that another sender claimed first would otherwise loop without pause.
+MIN_IDLE_SECONDS = 0.02
 
 # (session, nudge_id, now) -> a reason to cancel the nudge's message, or None to send it.
 NudgeCheck = Callable[[Session, int, dt.datetime], str | None]
@@ -455,17 +457,38 @@ class Drainer:
                 break
         return total
 
+    def next_due(self) -> dt.datetime | None:
+        """When the earliest pending row of a kind we send is due (None when there is none)."""
+        kinds = self.registry.kinds()
+        if not kinds:
+            return None
+        with self.db.session() as session:
+            return session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == "pending", OutboxMessage.kind.in_(kinds)
+                )
+            )
+
+    def idle_wait(self, idle_seconds: float) -> float:
+        """How long to pause after a short batch: `idle_seconds`, or less when a row falls due sooner.
+        Rows held for a rate-limit bucket come back in about a second; sleeping the full idle time past
+        that would cut a busy workspace's rate."""
+        due = self.next_due()
+        if due is None:
+            return idle_seconds
+        until = (due - utcnow()).total_seconds()
+        return min(idle_seconds, max(MIN_IDLE_SECONDS, until))
+
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
         """Drain until `stop` is set: straight on while there is work, pausing when there is none."""
         log.info("outbox sender started", extra={"worker": self.worker_id, "kinds": self.registry.kinds()})
         while not stop.is_set():
             try:
                 stats = self.drain_once()
+                if stats.claimed < self.batch_size:
+                    stop.wait(self.idle_wait(idle_seconds))
             except Exception:  # the database went away: wait and try again, never exit
                 log.exception("outbox drain pass failed")
-                stop.wait(idle_seconds)
-                continue
-            if stats.claimed < self.batch_size:
                 stop.wait(idle_seconds)
         log.info("outbox sender stopped", extra={"worker": self.worker_id})
 

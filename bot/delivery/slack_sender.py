@@ -149,14 +149,16 @@ class SlackSender:
         tokens: TokenLookup,
         limits: SlackRateLimits | None = None,
         timeout: float = 10.0,
-        max_wait: float = 3.0,
+        max_wait: float = 0.05,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.api_url = api_url
         self.tokens = tokens
         self.limits = limits or SlackRateLimits()
         self.timeout = timeout
-        self.max_wait = max_wait  # wait this long for a bucket in-process; longer means reschedule
+        # Wait this long for a bucket in-process; longer means the row is rescheduled to when the bucket
+        # refills. Short on purpose: a sender sleeping on one workspace's bucket serves no other workspace.
+        self.max_wait = max_wait
         self._sleep = sleep
         self._clients: dict[str, WebClient] = {}
         self._clients_lock = threading.Lock()
@@ -330,7 +332,11 @@ class SlackSender:
         posting: bool = False,
         **args: Any,
     ) -> dict[str, Any]:
-        """One Web API call, paced by the buckets, with every failure mapped to a senders.py error."""
+        """One Web API call, paced by the buckets, with every failure mapped to a senders.py error.
+
+        A bucket that is not ready within `max_wait` raises a client-side `RateLimited` at once (before
+        anything is sent, so it is no attempt): the drain reschedules the row to when the bucket refills
+        and goes on with the next claimed row, which may be another workspace's."""
         state = state or {}
         team = message.team_id
         channel = args.get("channel") if posting else None

@@ -65,9 +65,16 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def make_drainer(db: Database, settings: Settings, clock: FakeClock) -> Callable[..., Drainer]:
-    def make(**kwargs: Any) -> Drainer:
+    def make(*, max_wait: float = 3.0, **kwargs: Any) -> Drainer:
+        # Tests about outcomes, not pacing, let the sender wait out its buckets on the fake clock, so one
+        # drain at a frozen `now` sends everything; the production default reschedules instead.
         sender = SlackSender.from_settings(
-            db, settings, limits=SlackRateLimits(clock=clock), timeout=2.0, sleep=clock.advance
+            db,
+            settings,
+            limits=SlackRateLimits(clock=clock),
+            timeout=2.0,
+            sleep=clock.advance,
+            max_wait=max_wait,
         )
         registry = build_registry(db, settings, slack=sender)
         kwargs.setdefault("base_backoff", 2.0)
