@@ -4,7 +4,6 @@ matters, the official OpenAI client against the local compatible server."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -153,16 +152,23 @@ def test_llm_trouble_falls_back_in_the_same_reply(
 ) -> None:
     w = build(session)
     if fault == "slow":
-        openai_server.slow(5.0)
+        openai_server.hold()
     elif fault == "429":
         openai_server.fail(429, retry_after=20)
     elif fault == "500":
         openai_server.fail(500)
     else:
         openai_server.reply("Everything is at https://evil.example/phish")
-    started = time.monotonic()
-    reply = ask(session, w, settings, "who knows about postgres?", llm=llm_for(openai_server, timeout=0.5))
-    assert time.monotonic() - started < 3.0
+    try:
+        reply = ask(
+            session, w, settings, "who knows about postgres?", llm=llm_for(openai_server, timeout=0.5)
+        )
+        # Slow: the reply came while the server still held the request (the client's timeout, not an answer);
+        # the others: one request, no retry after the 429's Retry-After.
+        assert openai_server.held == (1 if fault == "slow" else 0)
+        assert len(openai_server.chat_requests()) == 1
+    finally:
+        openai_server.release()
     assert reply is not None and not reply.summarised
     assert reply.expert_ids == (w.m["alice"].id,) and w.items["vacuum"].id in reply.item_ids
     assert "evil" not in json.dumps(reply.blocks)

@@ -109,6 +109,8 @@ class OpenAIServer:
     _slow: list[_Slow] = field(default_factory=list)
     _requests: list[Recorded] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _gate: threading.Event | None = None
+    _held: int = 0
     _httpd: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -137,6 +139,7 @@ class OpenAIServer:
         return self
 
     def stop(self) -> None:
+        self.release()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -191,7 +194,26 @@ class OpenAIServer:
         with self._lock:
             self._slow.append(_Slow(endpoint, _matcher(when), delay, times))
 
+    def hold(self) -> None:
+        """Chat requests wait, unanswered, until `release()`: a client that returns meanwhile gave up on
+        its own timeout rather than getting an answer (no clock needed to tell)."""
+        with self._lock:
+            self._gate = threading.Event()
+
+    def release(self) -> None:
+        with self._lock:
+            gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.set()
+
+    @property
+    def held(self) -> int:
+        """Chat requests being held right now."""
+        with self._lock:
+            return self._held
+
     def clear(self) -> None:
+        self.release()
         with self._lock:
             self._rules.clear()
             self._faults.clear()
@@ -235,6 +257,14 @@ class OpenAIServer:
         if method != "POST" or endpoint is None:
             self._send(handler, 404, _error(f"no route {method} {path}", "invalid_request_error"))
             return
+        with self._lock:
+            gate = self._gate if endpoint == "chat" else None
+            if gate is not None:
+                self._held += 1
+        if gate is not None:
+            gate.wait(60)
+            with self._lock:
+                self._held -= 1
         fault, delay = self._take_fault_and_delay(endpoint, body)
         if delay:
             time.sleep(delay)
