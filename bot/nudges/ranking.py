@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.matching.embedders import CachedEmbedder, Embedder
@@ -55,10 +55,13 @@ def _fingerprint_statement(with_replies: bool) -> Select[Any]:
     )
     # The workspace's creation time tells apart two databases that reuse the same ids.
     created = select(Workspace.created_at).where(Workspace.id == ws)
-    parts = [*(topics.subquery().c), *(members.subquery().c)]
+    # Each aggregate is one row: joining them on TRUE is the intended cross product of single rows.
+    t, m = topics.subquery(), members.subquery()
+    parts, joined = [*t.c, *m.c], t.join(m, true())
     if with_replies:
-        parts += [*(replies.subquery().c)]
-    return select(created.scalar_subquery(), *parts)
+        r = replies.subquery()
+        parts, joined = [*parts, *r.c], joined.join(r, true())
+    return select(created.scalar_subquery(), *parts).select_from(joined)
 
 
 # Built once: constructing the subqueries costs more than running them, and planning asks every time.
