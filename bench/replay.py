@@ -1,17 +1,20 @@
 """How fast `passiton replay` goes through a large export (default 100,000 messages).
 
-    .venv/bin/python bench/replay.py [--messages 100000] [--runs 3] [--embedder local|hashing]
+    .venv/bin/python bench/replay.py [--messages 100000] [--runs 3] [--embedder local|hashing] [--keep DIR]
 
-Writes a synthetic export in a temporary folder — 400 people in 8 time zones, 28 channels (3 private),
-two months of chatter, questions on a dozen topics answered in threads, articles with link unfurls,
-mentions, reactions, rich-text blocks, bot messages, joins — and a profiles file for 60% of the people.
-Then, in the same process, prints the median wall and CPU time of:
+Writes a synthetic export — 400 people in 8 time zones, 28 channels (3 private), two months of chatter,
+questions on a dozen topics answered in threads, articles with link unfurls, mentions, reactions, rich-text
+blocks, bot messages, joins — and a profiles file for 60% of the people (in a temporary folder, or in DIR with
+`--keep`, reused by the next run with the same size). Then runs, each as its own process, `--runs` times:
 
-- the baseline: parsing the export (`load_export`), the part of a replay that cannot be avoided;
-- the whole replay (`Replayer.run` + collecting the results + writing the HTML report and JSON lines),
-  which includes the parse, the migrated temporary database and the model load,
+- the baseline: a process that imports passiton and parses the export (`load_export`), the part of a replay
+  that cannot be avoided;
+- the command a user runs: `passiton replay EXPORT --profiles P --out report.html --json report.jsonl`, which
+  includes interpreter start, imports, the model load, the migrated temporary database, the replay, the
+  summary and writing both reports;
 
-their ratio, the nudges and answers produced, and the peak memory (ru_maxrss) of the process.
+and prints the median wall time and CPU time (user + system of the child, threads included) of each, their
+ratio, the nudges and answers the command produced (from its JSON lines) and its peak memory.
 """
 
 from __future__ import annotations
@@ -20,23 +23,15 @@ import argparse
 import json
 import random
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bot.config import load_settings
-from bot.matching.embedders import make_embedder
-from bot.replay import load_export, load_profiles
-from bot.replay.report import write_outputs
-from bot.replay.results import collect
-from bot.replay.runner import Replayer, ReplayOptions, temporary_database
 
 ZONES = [
     ("America/Los_Angeles", -25200), ("America/New_York", -14400), ("Europe/London", 3600),
@@ -177,28 +172,39 @@ def build(root: Path, messages: int, seed: int = 7) -> tuple[Path, Path]:
     return root, profiles_path
 
 
-def timed(call: Callable[[], Any]) -> tuple[float, float, Any]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = call()
-    return time.perf_counter() - wall, time.process_time() - cpu, out
+def run_child(argv: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one child process, which must succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_maxrss // 1024
 
 
-def replay(export_dir: Path, profiles_path: Path, embedder_kind: str, out: Path) -> tuple[int, int, int]:
-    export = load_export(export_dir)
-    profiles = load_profiles(profiles_path, export.users)
-    emb = make_embedder(embedder_kind)
-    with temporary_database() as db:
-        run = Replayer(
-            export,
-            db,
-            load_settings(database_url="sqlite://"),
-            emb,
-            profiles=profiles,
-            options=ReplayOptions(),
-        ).run()
-        result = collect(run, export_dir.name)
-    write_outputs(result, out / "report.html", out / "report.jsonl")
-    return len(export.messages), len(result.delivered), len(result.answers)
+def produced(jsonl: Path) -> tuple[int, int]:
+    nudges = answers = 0
+    for line in jsonl.read_text().splitlines():
+        kind = json.loads(line).get("type")
+        nudges += kind == "nudge"
+        answers += kind == "answer"
+    return nudges, answers
+
+
+def prepare(folder: Path, messages: int) -> tuple[Path, Path]:
+    """The export and profiles for `messages`, built once per folder and size."""
+    export_dir, profiles_path = folder / "export", folder / "profiles.json"
+    stamp = folder / "messages.txt"
+    if not (stamp.exists() and stamp.read_text() == str(messages) and profiles_path.exists()):
+        if export_dir.exists():
+            shutil.rmtree(export_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        build(export_dir, messages)
+        stamp.write_text(str(messages))
+    return export_dir, profiles_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,32 +214,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--embedder", default="local", choices=("local", "hashing"))
+    parser.add_argument("--keep", type=Path, help="build the export here and reuse it next time")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="passiton-bench-replay-") as tmp:
         root = Path(tmp)
-        export_dir, profiles_path = build(root / "export", args.messages)
-        base_wall, base_cpu, full_wall, full_cpu = [], [], [], []
-        produced = (0, 0, 0)
+        export_dir, profiles_path = prepare(args.keep or root / "data", args.messages)
+        parse = [
+            sys.executable,
+            "-c",
+            f"from bot.replay import load_export; load_export({str(export_dir)!r})",
+        ]
+        command = [
+            str(Path(sys.executable).with_name("passiton")), "replay", str(export_dir), "--profiles", str(profiles_path),
+            "--out", str(root / "report.html"), "--json", str(root / "report.jsonl"), "--embedder", args.embedder,
+        ]  # fmt: skip
+        base: list[tuple[float, float, int]] = []
+        full: list[tuple[float, float, int]] = []
         for _ in range(args.runs):
-            w, c, _export = timed(lambda: load_export(export_dir))
-            base_wall.append(w)
-            base_cpu.append(c)
-            w, c, produced = timed(lambda: replay(export_dir, profiles_path, args.embedder, root))
-            full_wall.append(w)
-            full_cpu.append(c)
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    messages, nudges, answers = produced
-    bw, bc = statistics.median(base_wall), statistics.median(base_cpu)
-    fw, fc = statistics.median(full_wall), statistics.median(full_cpu)
-    print(f"export: {messages:,} messages, embedder {args.embedder}, {args.runs} runs (medians)")
-    print(f"baseline (parse only):  wall {bw:6.1f} s   cpu {bc:6.1f} s")
+            base.append(run_child(parse))
+            full.append(run_child(command))
+        nudges, answers = produced(root / "report.jsonl")
+    bw, bc = statistics.median(b[0] for b in base), statistics.median(b[1] for b in base)
+    fw, fc = statistics.median(f[0] for f in full), statistics.median(f[1] for f in full)
+    print(f"export: {args.messages:,} messages, embedder {args.embedder}, {args.runs} runs (medians)")
+    print(f"baseline (import + parse):  wall {bw:6.1f} s   cpu {bc:6.1f} s")
     print(
-        f"replay (parse..report): wall {fw:6.1f} s   cpu {fc:6.1f} s   ({fw / bw:.1f}x / {fc / bc:.1f}x the parse)"
+        f"passiton replay (command):  wall {fw:6.1f} s   cpu {fc:6.1f} s   ({fw / bw:.1f}x / {fc / bc:.1f}x the baseline)"
     )
     print(
-        f"per message: {fc / max(messages, 1) * 1e6:.0f} µs cpu; produced {nudges:,} nudges, {answers:,} answers"
+        f"per message: {fc / max(args.messages, 1) * 1e6:.0f} µs cpu; produced {nudges:,} nudges, {answers:,} answers"
     )
-    print(f"peak memory (ru_maxrss): {peak_mb:.0f} MB")
+    print(f"peak memory of the replay process: {max(f[2] for f in full):.0f} MB")
     return 0
 
 
