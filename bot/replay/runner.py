@@ -489,9 +489,10 @@ class Replayer:
             self._reactions(workspace, m, channel, now)
         item = result.item
         if result.became_routable and item is not None:
-            self._guarded("planning help nudges", m.file, lambda: plan_help_nudges(
+            planned = self._guarded("planning help nudges", m.file, lambda: plan_help_nudges(
                 s, workspace, item, now, self.settings, self.embedder))  # fmt: skip
-            self._refresh_due()
+            if planned:  # no nudge planned, no outbox row written: the next due time stands
+                self._refresh_due()
         if result.answered is not None:
             answered = result.answered
             self._guarded("cancelling answered help", m.file, lambda: cancel_answered_help(s, answered, now))
