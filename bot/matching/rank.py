@@ -21,8 +21,10 @@ index, never a Python loop over pairs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -105,6 +107,8 @@ class _FlatIndex:
     # Owners grouped by entry count (1, 2, 3-4, 5-8, ...): (owners, table of unique indices padded with -1)
     buckets: tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...] = ()
     bucket_owners: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    # The members' non-empty entry lists in member order, kept so a rebuild can tell it is unchanged.
+    entries: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def empty(self) -> bool:
@@ -132,6 +136,150 @@ class MemberIndex:
     @property
     def size(self) -> int:
         return len(self.member_ids)
+
+
+class TextMemo:
+    """Per text, its vector and its calibration against the background texts, for one embedder.
+
+    The calibration is computed one text at a time (an elementwise product summed along each row), so a
+    text's mean and scale never depend on which other texts were embedded with it or where its row sits:
+    an index assembled from remembered texts equals one built from scratch. A matrix product would not
+    promise that (BLAS blocking changes the last bits with the row's position).
+    """
+
+    def __init__(self, embedder_name: str) -> None:
+        self.embedder_name = embedder_name
+        self.slot: dict[str, int] = {}
+        self.texts: list[str] = []
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._mean = np.zeros(0, np.float32)
+        self._scale = np.zeros(0, np.float32)
+        self._lock = threading.Lock()  # planners of several workspaces may share one memo
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def slots(self, texts: Sequence[str], embedder: Embedder, background: Matrix) -> list[int]:
+        """Slot of each text, embedding and calibrating the ones not seen before in one call."""
+        if embedder.name != self.embedder_name:
+            raise ValueError("a text memo serves one embedder")
+        with self._lock:
+            return self._slots(texts, embedder, background)
+
+    def _slots(self, texts: Sequence[str], embedder: Embedder, background: Matrix) -> list[int]:
+        new = [t for t in dict.fromkeys(texts) if t not in self.slot]
+        if new:
+            vectors = np.ascontiguousarray(embedder.embed(new), dtype=np.float32)
+            mean, scale = calibration(vectors, background)
+            start = len(self.texts)
+            if start == 0:
+                self._vectors, self._mean, self._scale = vectors, mean, scale
+            else:
+                self._vectors = np.concatenate([self._vectors, vectors])
+                self._mean = np.concatenate([self._mean, mean])
+                self._scale = np.concatenate([self._scale, scale])
+            for offset, text in enumerate(new):
+                self.slot[text] = start + offset
+            self.texts.extend(new)
+        return [self.slot[t] for t in texts]
+
+    def take(
+        self, slots: npt.NDArray[np.int64]
+    ) -> tuple[Matrix, npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        return self._vectors[slots], self._mean[slots], self._scale[slots]
+
+    def compacted(self, keep: Sequence[str]) -> TextMemo:
+        """A memo holding only `keep` (same numbers: rows are copied, not recomputed)."""
+        out = TextMemo(self.embedder_name)
+        kept = [t for t in dict.fromkeys(keep) if t in self.slot]
+        if kept:
+            rows = np.asarray([self.slot[t] for t in kept], dtype=np.int64)
+            out._vectors, out._mean, out._scale = self.take(rows)
+            out.texts = kept
+            out.slot = {t: i for i, t in enumerate(kept)}
+        return out
+
+
+def calibration(
+    vectors: Matrix, background: Matrix
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Per row of `vectors`: mean and (floored) std of its cosines to the background texts, row by row."""
+    n = len(vectors)
+    sims = np.empty((n, len(background)), dtype=np.float32)
+    step = 64
+    for lo in range(0, n, step):
+        part = vectors[lo : lo + step]
+        np.sum(part[:, None, :] * background[None, :, :], axis=2, out=sims[lo : lo + len(part)])
+    if not n:
+        return np.zeros(0, np.float32), np.zeros(0, np.float32)
+    mean = sims.mean(axis=1).astype(np.float32)
+    scale = np.maximum(sims.std(axis=1), 0.05).astype(np.float32)
+    return mean, scale
+
+
+def _memo_flat_index(
+    per_member: Sequence[Sequence[str]], embedder: Embedder, background: Matrix, memo: TextMemo
+) -> _FlatIndex:
+    """`_flat_index`'s layout (unique texts in order of first appearance, members in order), with the
+    vectors and calibration taken from `memo`; no Python loop over the entries."""
+    lengths = np.fromiter((len(e) for e in per_member), dtype=np.int64, count=len(per_member))
+    owners = np.flatnonzero(lengths)
+    texts_flat = [t for entries in per_member for t in entries]
+    if not texts_flat:
+        return _FlatIndex(
+            texts=[],
+            vectors=np.zeros((0, embedder.dim), dtype=np.float32),
+            mean=np.zeros(0, np.float32),
+            scale=np.zeros(0, np.float32),
+            flat=np.zeros(0, np.int64),
+            owners=np.zeros(0, np.int64),
+            starts=np.zeros(0, np.int64),
+        )
+    slots = np.asarray(memo.slots(texts_flat, embedder, background), dtype=np.int64)
+    unique, first, inverse = np.unique(slots, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # unique slots in order of first appearance
+    position = np.empty(len(unique), dtype=np.int64)
+    position[order] = np.arange(len(unique), dtype=np.int64)
+    flat = position[inverse.reshape(-1)]
+    in_order = unique[order]
+    vectors, mean, scale = memo.take(in_order)
+    starts = np.concatenate([[0], np.cumsum(lengths[owners])[:-1]]).astype(np.int64)
+    buckets = _buckets(owners.astype(np.int64), flat, starts)
+    return _FlatIndex(
+        texts=[memo.texts[i] for i in in_order.tolist()],
+        vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+        mean=mean,
+        scale=scale,
+        flat=flat,
+        owners=owners.astype(np.int64),
+        starts=starts,
+        buckets=buckets,
+        bucket_owners=np.concatenate([o for o, _ in buckets]) if buckets else np.zeros(0, np.int64),
+    )
+
+
+def _reowned(previous: _FlatIndex, per_member: Sequence[Sequence[str]]) -> _FlatIndex | None:
+    """`previous` for members whose non-empty entries are the same, in the same order, only at other
+    positions (someone without entries joined or left): same texts, vectors and flat index, new owners."""
+    owners = [i for i, entries in enumerate(per_member) if entries]
+    if previous.entries is None or len(owners) != len(previous.entries):
+        return None
+    if any(tuple(per_member[i]) != e for i, e in zip(owners, previous.entries, strict=True)):
+        return None
+    owners_arr = np.asarray(owners, dtype=np.int64)
+    buckets = _buckets(owners_arr, previous.flat, previous.starts)
+    return _FlatIndex(
+        texts=previous.texts,
+        vectors=previous.vectors,
+        mean=previous.mean,
+        scale=previous.scale,
+        flat=previous.flat,
+        owners=owners_arr,
+        starts=previous.starts,
+        buckets=buckets,
+        bucket_owners=np.concatenate([o for o, _ in buckets]) if buckets else np.zeros(0, np.int64),
+        entries=previous.entries,
+    )
 
 
 def _flat_index(per_member: Sequence[Sequence[str]], embedder: Embedder, background: Matrix) -> _FlatIndex:
@@ -165,6 +313,7 @@ def _flat_index(per_member: Sequence[Sequence[str]], embedder: Embedder, backgro
         starts=starts_arr,
         buckets=buckets,
         bucket_owners=np.concatenate([o for o, _ in buckets]) if buckets else np.zeros(0, np.int64),
+        entries=tuple(tuple(e) for e in per_member if e),
     )
 
 
@@ -188,24 +337,40 @@ def _buckets(
     return tuple(out)
 
 
-def _dedupe_topics(raw: Sequence[str]) -> tuple[str, ...]:
+@lru_cache(maxsize=65536)
+def _dedupe_topics(raw: tuple[str, ...]) -> tuple[str, ...]:
+    # Members' topic lists repeat from build to build: normalising them once is enough.
     return tuple(dict.fromkeys(t for t in (normalise_topic(x) for x in raw) if t))
 
 
 def build_member_index(
-    members: Sequence[MemberProfile], embedder: Embedder, config: RankConfig | None = None
+    members: Sequence[MemberProfile],
+    embedder: Embedder,
+    config: RankConfig | None = None,
+    *,
+    memo: TextMemo | None = None,
+    previous: MemberIndex | None = None,
 ) -> MemberIndex:
-    """Embed every member's topics, helped questions and muted topics (deduplicated across members)."""
+    """Embed every member's topics, helped questions and muted topics (deduplicated across members).
+
+    `memo` remembers helped questions' vectors and calibration between builds (one is made for this build
+    when not given); `previous`, an index built before with the same embedder, lends its topic and muted
+    arrays when those entries did not change. Either way the index is the one built from scratch.
+    """
     config = config or RankConfig()
     background = embedder.embed(list(BACKGROUND_TEXTS))
-    topics = [_dedupe_topics(m.topics) for m in members]
-    muted = [_dedupe_topics(m.muted) for m in members]
+    topics = [_dedupe_topics(tuple(m.topics)) for m in members]
+    muted = [_dedupe_topics(tuple(m.muted)) for m in members]
     helped = [
         tuple(dict.fromkeys(h for h in m.helped if h.strip()))[: config.max_helped_per_member]
         for m in members
     ]
-    topic_index = _flat_index(topics, embedder, background)
-    muted_index = _flat_index(muted, embedder, background)
+    topic_index = (previous is not None and _reowned(previous.topics, topics)) or _flat_index(
+        topics, embedder, background
+    )
+    muted_index = (previous is not None and _reowned(previous.muted, muted)) or _flat_index(
+        muted, embedder, background
+    )
     max_words = max((len(t.split()) for t in topic_index.texts + muted_index.texts), default=1)
     helped_count = np.array([len(h) for h in helped], dtype=np.float32)
     pair_members = np.repeat(
@@ -219,7 +384,7 @@ def build_member_index(
         log_helped_count=np.log(np.maximum(helped_count, 1.0)),
         no_evidence=np.flatnonzero((helped_count == 0) & np.array([not t for t in topics], dtype=bool)),
         topics=topic_index,
-        helped=_flat_index(helped, embedder, background),
+        helped=_memo_flat_index(helped, embedder, background, memo or TextMemo(embedder.name)),
         muted=muted_index,
         log_activity=np.log1p(np.maximum([m.activity for m in members], 0.0)).astype(np.float32)
         if members

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -311,30 +311,60 @@ def public_channel_names(session: Session, workspace_id: int) -> dict[int, str]:
     }
 
 
-def helped_texts(
-    session: Session, workspace_id: int, since: dt.datetime, per_member: int = 50
-) -> dict[int, list[str]]:
-    """Per member, the texts of questions and asks they replied to in threads, most recent first."""
-    out: dict[int, list[str]] = defaultdict(list)
+HELP_KINDS = ("question", "ask")
+HELPED_PER_MEMBER = 50
+
+
+def help_replies(
+    session: Session, workspace_id: int, since: dt.datetime, after_id: int = 0
+) -> list[tuple[int, int, dt.datetime, str]]:
+    """Every thread reply since `since` (with an id above `after_id`): (reply id, member, replied at, text
+    of the question it helped with). The text is empty when the reply is not observed help: the item is not
+    a public, live question or ask, or the member replied to their own question."""
+    counts = and_(
+        Item.kind.in_(HELP_KINDS),
+        Item.deleted_at.is_(None),
+        Item.is_private.is_(False),
+        or_(Item.author_id.is_(None), Item.author_id != ThreadReply.member_id),
+    )
     rows = session.execute(
-        select(ThreadReply.member_id, Item.title, Item.text)
-        .join(Item, Item.id == ThreadReply.item_id)
+        select(ThreadReply.id, ThreadReply.member_id, ThreadReply.replied_at, counts, Item.title, Item.text)
+        .outerjoin(Item, Item.id == ThreadReply.item_id)
         .where(
             ThreadReply.workspace_id == workspace_id,
             ThreadReply.replied_at >= since,
-            Item.kind.in_(("question", "ask")),
-            Item.deleted_at.is_(None),
-            Item.is_private.is_(False),
-            or_(Item.author_id.is_(None), Item.author_id != ThreadReply.member_id),
+            ThreadReply.id > after_id,
         )
-        .order_by(ThreadReply.member_id, ThreadReply.replied_at.desc())
     )
-    for member_id, title, text in rows:
-        if len(out[member_id]) < per_member:
-            body = ". ".join(p for p in (title, text) if p)
-            if body:
-                out[member_id].append(body)
-    return dict(out)
+    return [
+        (rid, member_id, at, ". ".join(p for p in (title, text) if p) if ok else "")
+        for rid, member_id, at, ok, title, text in rows
+    ]
+
+
+def most_recent_help(
+    replies: Iterable[tuple[dt.datetime, int, str]], per_member: int = HELPED_PER_MEMBER
+) -> list[str]:
+    """One member's helped texts, most recent first (the later reply first on equal times), at most
+    `per_member`, from their (replied at, reply id, text) triples."""
+    out: list[str] = []
+    for _at, _rid, body in sorted(replies, reverse=True):
+        if body:
+            out.append(body)
+            if len(out) == per_member:
+                break
+    return out
+
+
+def helped_texts(
+    session: Session, workspace_id: int, since: dt.datetime, per_member: int = HELPED_PER_MEMBER
+) -> dict[int, list[str]]:
+    """Per member, the texts of questions and asks they replied to in threads, most recent first."""
+    by_member: dict[int, list[tuple[dt.datetime, int, str]]] = defaultdict(list)
+    for rid, member_id, at, body in help_replies(session, workspace_id, since):
+        if body:
+            by_member[member_id].append((at, rid, body))
+    return {m: most_recent_help(replies, per_member) for m, replies in sorted(by_member.items())}
 
 
 def item_text(item: Any) -> str:

@@ -8,17 +8,18 @@ by a cheap fingerprint of the rows it was built from.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.matching.embedders import CachedEmbedder, Embedder
-from bot.matching.rank import MemberIndex, MemberProfile, build_member_index
-from bot.nudges.loading import helped_texts, topics_by_member
+from bot.matching.rank import MemberIndex, MemberProfile, TextMemo, build_member_index
+from bot.nudges.loading import help_replies, helped_texts, most_recent_help, topics_by_member
 from bot.store.models import Member, MemberTopic, ThreadReply, Workspace
 from bot.store.queries.embeddings import StoreEmbeddingCache
 
@@ -91,13 +92,88 @@ class _Parts:
 
 @dataclass(frozen=True)
 class _Built:
-    base: tuple[Any, ...]  # the fingerprint without the replies: same workspace, field and topics
-    embedder: str
-    profiles: list[MemberProfile]
     index: MemberIndex
+    helped: int  # version of the helped texts it was built from (0: none, shares)
 
 
+@dataclass
+class _HelpLog:
+    """The thread replies of one workspace's activity window read so far, so that the next planning reads
+    only the replies stored since (by id) instead of every reply in the window.
+
+    It is checked against the fingerprint's count and highest id of the replies in the window: anything
+    else (a reply or question deleted, an id committed out of order by another process) makes the numbers
+    disagree and the window is read again from scratch. A new day reads it afresh too, which also picks up
+    edited questions.
+    """
+
+    day: dt.date
+    since: dt.datetime
+    max_id: int = 0
+    oldest: dt.datetime | None = None  # the earliest replied_at in `replies`
+    # Every reply in the window: id -> (member, replied at), counted or not, as the fingerprint counts them.
+    replies: dict[int, tuple[int, dt.datetime]] = field(default_factory=dict)
+    # Per member, their observed help as (replied at, reply id, question text).
+    by_member: dict[int, list[tuple[dt.datetime, int, str]]] = field(default_factory=dict)
+    helped: dict[int, list[str]] = field(default_factory=dict)  # most_recent_help of by_member
+    version: int = 0  # changes whenever `helped` does
+
+    def add(self, rows: list[tuple[int, int, dt.datetime, str]]) -> set[int]:
+        changed: set[int] = set()
+        for rid, member_id, at, body in rows:
+            self.replies[rid] = (member_id, at)
+            self.max_id = max(self.max_id, rid)
+            self.oldest = at if self.oldest is None else min(self.oldest, at)
+            if body:
+                self.by_member.setdefault(member_id, []).append((at, rid, body))
+                changed.add(member_id)
+        return changed
+
+    def slide(self, since: dt.datetime) -> set[int]:
+        """Forget the replies that left the window."""
+        self.since = since
+        if self.oldest is None or self.oldest >= since:
+            return set()
+        gone = {rid for rid, (_m, at) in self.replies.items() if at < since}
+        self.oldest = min((at for _m, at in self.replies.values() if at >= since), default=None)
+        changed: set[int] = set()
+        for rid in gone:
+            member_id, _at = self.replies.pop(rid)
+            entries = self.by_member.get(member_id)
+            if entries is not None:
+                kept = [e for e in entries if e[1] != rid]
+                if len(kept) != len(entries):
+                    changed.add(member_id)
+                    self.by_member[member_id] = kept
+        return changed
+
+    def refresh(self, changed: set[int]) -> None:
+        if not changed:
+            return
+        for member_id in changed:
+            texts = most_recent_help(self.by_member.get(member_id, ()))
+            if texts:
+                self.helped[member_id] = texts
+            else:
+                self.helped.pop(member_id, None)
+        self.version = next(_versions)
+
+
+_versions = itertools.count(1)
 _parts: OrderedDict[tuple[Any, ...], _Parts] = OrderedDict()
+_logs: OrderedDict[tuple[Any, ...], _HelpLog] = OrderedDict()
+# Per (base fingerprint, embedder): the index last built, lent to the next build (topics, muted arrays).
+_last: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
+# Per embedder: helped questions' vectors and calibration (a pure function of the text).
+_memos: dict[str, TextMemo] = {}
+_log_lock = threading.Lock()
+
+
+def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
 
 
 def _load_parts(session: Session, workspace_id: int, field: str) -> _Parts:
@@ -138,8 +214,37 @@ def _helped(session: Session, workspace_id: int, field: str, now: dt.datetime) -
 
 
 def profiles(session: Session, workspace_id: int, field: str, now: dt.datetime) -> list[MemberProfile]:
-    """Opted-in people with something to match on, for `field` interest (shares) or expertise (help)."""
+    """Opted-in people with something to match on, for `field` interest (shares) or expertise (help).
+
+    Read from scratch: what `member_index` keeps up to date must always equal this."""
     return _assemble(_load_parts(session, workspace_id, field), _helped(session, workspace_id, field, now))
+
+
+def _help_log(
+    session: Session, workspace_id: int, fingerprint: tuple[Any, ...], since: dt.datetime
+) -> tuple[dict[int, list[str]], int]:
+    """The helped texts per member and their version, reading only the replies not read before."""
+    count, max_id = fingerprint[5]
+    count, max_id = int(count or 0), int(max_id or 0)
+    key = (workspace_id, fingerprint[1])  # the workspace's creation time tells databases apart
+    with _log_lock:
+        log = _logs.get(key)
+        fresh = log is None or log.day != since.date() or since < log.since
+        if log is not None and not fresh:
+            changed = log.slide(since) if since > log.since else set()
+            if max_id > log.max_id:
+                changed |= log.add(help_replies(session, workspace_id, since, log.max_id))
+            if len(log.replies) == count and log.max_id == max_id:
+                log.refresh(changed)
+            else:
+                fresh = True
+        if fresh:
+            log = _HelpLog(day=since.date(), since=since)
+            log.refresh(log.add(help_replies(session, workspace_id, since)))
+            log.version = log.version or next(_versions)
+        assert log is not None
+        _remember(_logs, key, log)
+        return dict(log.helped), log.version
 
 
 def member_index(
@@ -148,44 +253,57 @@ def member_index(
     """The ranker's member index for `field`, reused while the members' topics and replies are unchanged.
 
     A thread reply changes the fingerprint (the helped questions are evidence of expertise) but not the
-    members or their topics: those are kept under the fingerprint without the replies, and only the helped
-    texts are read again. When the profiles come out the same as an index already built (the replier is
-    not opted in, or the question is private), that index is reused: the same input builds the same index.
+    members or their topics: those are kept under the fingerprint without the replies, only the replies
+    stored since the last planning are read, and only the helped part of the index is assembled again
+    (from remembered vectors). The result always equals `build_member_index(profiles(...))`.
     """
-    fingerprint = _fingerprint(session, workspace_id, field, now - ACTIVITY_WINDOW)
+    since = now - ACTIVITY_WINDOW
+    fingerprint = _fingerprint(session, workspace_id, field, since)
     key = (*fingerprint, embedder.name)
-    base = (*fingerprint[:5], fingerprint[6])
+    base = (*fingerprint[:5], fingerprint[6], embedder.name)
     with _lock:
         built = _cache.get(key)
         if built is not None:
             _cache.move_to_end(key)
             return built.index
         parts = _parts.get(base)
+        last = _last.get(base)
     if parts is None:
         parts = _load_parts(session, workspace_id, field)
-    members = _assemble(parts, _helped(session, workspace_id, field, now))
-    with _lock:
-        _parts[base] = parts
-        _parts.move_to_end(base)
-        while len(_parts) > _CACHE_SIZE:
-            _parts.popitem(last=False)
-        same = next(
-            (
-                b
-                for b in _cache.values()
-                if b.base == base and b.embedder == embedder.name and b.profiles == members
-            ),
-            None,
+    helped: dict[int, list[str]] = {}
+    version = 0
+    if field == "expertise":
+        helped, version = _help_log(session, workspace_id, fingerprint, since)
+    if last is not None and last.helped == version:
+        index = last.index  # the same inputs: e.g. the new reply was not observed help
+    else:
+        with _lock:
+            memo = _memos.get(embedder.name)
+            if memo is None:
+                memo = _memos[embedder.name] = TextMemo(embedder.name)
+        index = build_member_index(
+            _assemble(parts, helped), embedder, memo=memo, previous=last.index if last is not None else None
         )
-    index = same.index if same is not None else build_member_index(members, embedder)
+        _trim(memo, index)
     with _lock:
-        _cache[key] = _Built(base, embedder.name, members, index)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        _remember(_parts, base, parts)
+        _remember(_last, base, _Built(index, version))
+        _remember(_cache, key, _Built(index, version))
     return index
+
+
+def _trim(memo: TextMemo, index: MemberIndex) -> None:
+    """Keep the memo from growing without bound: when most of it is no longer used, keep what is."""
+    if len(memo) > 4 * max(len(index.helped.texts), 1024):
+        with _lock:
+            _memos[memo.embedder_name] = memo.compacted(index.helped.texts)
 
 
 def clear_index_cache() -> None:
     with _lock:
         _cache.clear()
         _parts.clear()
+        _last.clear()
+        _memos.clear()
+    with _log_lock:
+        _logs.clear()
