@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Executable, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -88,21 +88,98 @@ def prefs_of(row: Any) -> MemberPrefs:
     )
 
 
-def member_rows(session: Session, workspace_id: int, ids: Collection[int] | None = None) -> list[Any]:
-    query = select(*MEMBER_COLUMNS).where(Member.workspace_id == workspace_id)
+def _rows(session: Session, statement: Executable, params: dict[str, Any]) -> Iterable[Any]:
+    """Plain rows of a Core select, run on the session's connection without the ORM's per-row machinery.
+
+    Pending ORM changes are flushed first, as the session's autoflush would have done (and not inside
+    `no_autoflush`)."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
+def _each(
+    session: Session,
+    statements: dict[bool, Executable],
+    params: dict[str, Any],
+    ids: Collection[int] | None,
+) -> Iterator[Any]:
+    """Rows of `statements[True]` for `ids` in chunks (bound as "ids"), or of `statements[False]` for the
+    whole workspace when `ids` is None."""
     if ids is None:
-        return list(session.execute(query))
-    out: list[Any] = []
+        yield from _rows(session, statements[False], params)
+        return
     for part in chunks(sorted(ids)):
-        out.extend(session.execute(query.where(Member.id.in_(part))))
-    return out
+        yield from _rows(session, statements[True], {**params, "ids": list(part)})
 
 
-def _in(column: Any, ids: Collection[int] | None) -> Iterable[Any]:
-    """One `IN` clause per chunk, or a single always-true clause when `ids` is None (whole workspace)."""
-    if ids is None:
-        return [True]
-    return [column.in_(part) for part in chunks(sorted(ids))]
+def _both(make: Callable[[Any], Any], column: Any) -> dict[bool, Executable]:
+    """A statement built once with and once without `column IN :ids` (constructing a statement costs more
+    than running it on the small reads of one planning)."""
+    return {True: make(column.in_(bindparam("ids", expanding=True))), False: make(None)}
+
+
+def _where(statement: Any, clause: Any) -> Any:
+    return statement if clause is None else statement.where(clause)
+
+
+_WS: Any = bindparam("ws", type_=Member.workspace_id.type)
+_SINCE: Any = bindparam("since", type_=Nudge.send_after.type)
+_MEMBERS = _both(lambda c: _where(select(*MEMBER_COLUMNS).where(Member.workspace_id == _WS), c), Member.id)
+_HISTORY = _both(
+    lambda c: _where(
+        select(
+            Nudge.recipient_id,
+            Nudge.kind,
+            Nudge.send_after,
+            Nudge.sent_at,
+            Nudge.item_id,
+            Nudge.target_id,
+            Nudge.status,
+        ).where(Nudge.workspace_id == _WS, Nudge.send_after >= _SINCE),
+        c,
+    ),
+    Nudge.recipient_id,
+)
+_FEEDBACK = _both(
+    lambda c: _where(
+        select(
+            Feedback.member_id,
+            Feedback.kind,
+            Feedback.created_at,
+            Topic.name,
+            Feedback.other_member_id,
+            Nudge.kind.label("nudge_kind"),
+        )
+        .outerjoin(Topic, Topic.id == Feedback.topic_id)
+        .outerjoin(Nudge, Nudge.id == Feedback.nudge_id)
+        .where(Feedback.workspace_id == _WS, Feedback.created_at >= _SINCE),
+        c,
+    ),
+    Feedback.member_id,
+)
+_MUTED_PEOPLE = _both(
+    lambda c: _where(
+        select(Feedback.member_id, Feedback.other_member_id).where(
+            Feedback.workspace_id == _WS, Feedback.kind == "mute_person"
+        ),
+        c,
+    ),
+    Feedback.member_id,
+)
+_TOPICS = _both(
+    lambda c: _where(
+        select(MemberTopic.member_id, Topic.name)
+        .join(Topic, Topic.id == MemberTopic.topic_id)
+        .where(MemberTopic.workspace_id == _WS, MemberTopic.kind == bindparam("kind")),
+        c,
+    ).order_by(MemberTopic.member_id, Topic.name),
+    MemberTopic.member_id,
+)
+
+
+def member_rows(session: Session, workspace_id: int, ids: Collection[int] | None = None) -> list[Any]:
+    return list(_each(session, _MEMBERS, {"ws": workspace_id}, ids))
 
 
 def load_state(
@@ -116,54 +193,25 @@ def load_state(
     """Preferences of `rows`, plus history, feedback and mutes of `ids` (None: the whole workspace)."""
     state = PolicyState(prefs={int(r.id): prefs_of(r) for r in rows}, caps=caps)
     history: dict[int, list[PastNudge]] = defaultdict(list)
-    for clause in _in(Nudge.recipient_id, ids):
-        for n in session.execute(
-            select(
-                Nudge.recipient_id,
-                Nudge.kind,
-                Nudge.send_after,
-                Nudge.sent_at,
-                Nudge.item_id,
-                Nudge.target_id,
-                Nudge.status,
-            ).where(Nudge.workspace_id == workspace_id, Nudge.send_after >= now - HISTORY, clause)
-        ):
-            history[n.recipient_id].append(
-                PastNudge(n.recipient_id, n.kind, n.sent_at or n.send_after, n.item_id, n.target_id, n.status)
-            )
+    for recipient, kind, send_after, sent_at, item_id, target_id, status in _each(
+        session, _HISTORY, {"ws": workspace_id, "since": now - HISTORY}, ids
+    ):
+        history[recipient].append(
+            PastNudge(recipient, kind, sent_at or send_after, item_id, target_id, status)
+        )
     state.history = dict(history)
     feedback: dict[int, list[FeedbackEvent]] = defaultdict(list)
-    for clause in _in(Feedback.member_id, ids):
-        for f in session.execute(
-            select(
-                Feedback.member_id,
-                Feedback.kind,
-                Feedback.created_at,
-                Topic.name,
-                Feedback.other_member_id,
-                Nudge.kind.label("nudge_kind"),
-            )
-            .outerjoin(Topic, Topic.id == Feedback.topic_id)
-            .outerjoin(Nudge, Nudge.id == Feedback.nudge_id)
-            .where(
-                Feedback.workspace_id == workspace_id, Feedback.created_at >= now - FEEDBACK_HISTORY, clause
-            )
-        ):
-            if f.kind == "mute_person" and f.other_member_id is not None:
-                state.muted_people.add((f.member_id, f.other_member_id))
-            feedback[f.member_id].append(
-                FeedbackEvent(f.member_id, f.kind, f.created_at, f.name, f.other_member_id, f.nudge_kind)
-            )
+    for f in _each(session, _FEEDBACK, {"ws": workspace_id, "since": now - FEEDBACK_HISTORY}, ids):
+        if f.kind == "mute_person" and f.other_member_id is not None:
+            state.muted_people.add((f.member_id, f.other_member_id))
+        feedback[f.member_id].append(
+            FeedbackEvent(f.member_id, f.kind, f.created_at, f.name, f.other_member_id, f.nudge_kind)
+        )
     state.feedback = dict(feedback)
     # A person mute lasts: read them all, not only the last year's.
-    for clause in _in(Feedback.member_id, ids):
-        for who, whom in session.execute(
-            select(Feedback.member_id, Feedback.other_member_id).where(
-                Feedback.workspace_id == workspace_id, Feedback.kind == "mute_person", clause
-            )
-        ):
-            if whom is not None:
-                state.muted_people.add((who, whom))
+    for who, whom in _each(session, _MUTED_PEOPLE, {"ws": workspace_id}, ids):
+        if whom is not None:
+            state.muted_people.add((who, whom))
     state.muted_topics = {
         m: frozenset(t) for m, t in topics_by_member(session, workspace_id, "muted", ids).items()
     }
@@ -174,86 +222,94 @@ def topics_by_member(
     session: Session, workspace_id: int, kind: str, ids: Collection[int] | None = None
 ) -> dict[int, list[str]]:
     out: dict[int, list[str]] = defaultdict(list)
-    for clause in _in(MemberTopic.member_id, ids):
-        for member_id, name in session.execute(
-            select(MemberTopic.member_id, Topic.name)
-            .join(Topic, Topic.id == MemberTopic.topic_id)
-            .where(MemberTopic.workspace_id == workspace_id, MemberTopic.kind == kind, clause)
-            .order_by(MemberTopic.member_id, Topic.name)
-        ):
-            out[member_id].append(name)
+    for member_id, name in _each(session, _TOPICS, {"ws": workspace_id, "kind": kind}, ids):
+        out[member_id].append(name)
     return dict(out)
+
+
+_LABELS = select(Topic.id, Topic.name, Topic.label).where(Topic.workspace_id == _WS)
+_CHANNEL_MEMBERS = _both(
+    lambda c: _where(
+        select(ChannelMember.channel_id, ChannelMember.member_id).where(ChannelMember.workspace_id == _WS), c
+    ),
+    ChannelMember.channel_id,
+)
+_CHANNELS = _both(
+    lambda c: _where(
+        select(Channel.id, Channel.name, Channel.is_private, Channel.slack_channel_id).where(
+            Channel.workspace_id == _WS
+        ),
+        c,
+    ),
+    Channel.id,
+)
+_REACHES = _both(
+    lambda c: _where(select(ItemReach.item_id, ItemReach.member_id).where(ItemReach.workspace_id == _WS), c),
+    ItemReach.item_id,
+)
+_REPLIERS = _both(
+    lambda c: _where(
+        select(ThreadReply.item_id, ThreadReply.member_id).where(ThreadReply.workspace_id == _WS), c
+    ),
+    ThreadReply.item_id,
+)
+_NUDGED = _both(
+    lambda c: _where(
+        select(Nudge.item_id, Nudge.target_id).where(
+            Nudge.workspace_id == _WS, Nudge.kind == "share", Nudge.target_id.is_not(None)
+        ),
+        c,
+    ),
+    Nudge.item_id,
+)
+_IDS: Any = bindparam("ids", expanding=True)
+_TIES = select(
+    Relationship.member_a_id,
+    Relationship.member_b_id,
+    Relationship.channel_id,
+    Relationship.weight,
+    Relationship.updated_at,
+).where(
+    Relationship.workspace_id == _WS,
+    or_(Relationship.member_a_id.in_(_IDS), Relationship.member_b_id.in_(_IDS)),
+)
+_PUBLIC_CHANNELS = select(Channel.id, Channel.name).where(
+    Channel.workspace_id == _WS, Channel.is_private.is_(False), Channel.name != ""
+)
 
 
 def topic_labels(session: Session, workspace_id: int) -> dict[str, tuple[int, str]]:
     """Normalised topic name -> (topic id, label as first typed)."""
-    return {
-        name: (tid, label)
-        for tid, name, label in session.execute(
-            select(Topic.id, Topic.name, Topic.label).where(Topic.workspace_id == workspace_id)
-        )
-    }
+    return {name: (tid, label) for tid, name, label in _rows(session, _LABELS, {"ws": workspace_id})}
 
 
 def channel_members(session: Session, workspace_id: int, channel_ids: Collection[int]) -> dict[int, set[int]]:
     out: dict[int, set[int]] = defaultdict(set)
-    for clause in _in(ChannelMember.channel_id, channel_ids):
-        for channel_id, member_id in session.execute(
-            select(ChannelMember.channel_id, ChannelMember.member_id).where(
-                ChannelMember.workspace_id == workspace_id, clause
-            )
-        ):
-            out[channel_id].add(member_id)
+    for channel_id, member_id in _each(session, _CHANNEL_MEMBERS, {"ws": workspace_id}, channel_ids):
+        out[channel_id].add(member_id)
     return dict(out)
 
 
 def channels(session: Session, workspace_id: int, channel_ids: Collection[int]) -> dict[int, Any]:
-    out: dict[int, Any] = {}
-    for clause in _in(Channel.id, channel_ids):
-        for row in session.execute(
-            select(Channel.id, Channel.name, Channel.is_private, Channel.slack_channel_id).where(
-                Channel.workspace_id == workspace_id, clause
-            )
-        ):
-            out[row.id] = row
-    return out
+    return {row.id: row for row in _each(session, _CHANNELS, {"ws": workspace_id}, channel_ids)}
 
 
 def reached(session: Session, workspace_id: int, item_ids: Collection[int]) -> dict[int, set[int]]:
     """Per item, the members it already reached: reactions, passed on, thread replies, earlier nudges."""
     out: dict[int, set[int]] = defaultdict(set)
-    for clause in _in(ItemReach.item_id, item_ids):
-        for item_id, member_id in session.execute(
-            select(ItemReach.item_id, ItemReach.member_id).where(
-                ItemReach.workspace_id == workspace_id, clause
-            )
-        ):
-            out[item_id].add(member_id)
-    for clause in _in(ThreadReply.item_id, item_ids):
-        for item_id, member_id in session.execute(
-            select(ThreadReply.item_id, ThreadReply.member_id).where(
-                ThreadReply.workspace_id == workspace_id, clause
-            )
-        ):
+    for statements in (_REACHES, _REPLIERS):
+        for item_id, member_id in _each(session, statements, {"ws": workspace_id}, item_ids):
             out[item_id].add(member_id)
     return dict(out)
 
 
 def nudged_pairs(session: Session, workspace_id: int, item_ids: Collection[int]) -> set[tuple[int, int]]:
     """(item, target) pairs that already have a share nudge, whatever became of it."""
-    out: set[tuple[int, int]] = set()
-    for clause in _in(Nudge.item_id, item_ids):
-        for item_id, target_id in session.execute(
-            select(Nudge.item_id, Nudge.target_id).where(
-                Nudge.workspace_id == workspace_id,
-                Nudge.kind == "share",
-                Nudge.target_id.is_not(None),
-                clause,
-            )
-        ):
-            if target_id is not None:
-                out.add((item_id, target_id))
-    return out
+    return {
+        (item_id, target_id)
+        for item_id, target_id in _each(session, _NUDGED, {"ws": workspace_id}, item_ids)
+        if target_id is not None
+    }
 
 
 def ties_for(
@@ -267,48 +323,31 @@ def ties_for(
 
     A private channel's name is never used in a reason: the giver might not be in it.
     """
+    wanted = set(targets)
     weight: dict[tuple[int, int], float] = defaultdict(float)
     best: dict[tuple[int, int], tuple[float, int | None]] = {}
     for part in chunks(sorted(targets)):
-        query = select(
-            Relationship.member_a_id,
-            Relationship.member_b_id,
-            Relationship.channel_id,
-            Relationship.weight,
-            Relationship.updated_at,
-        ).where(
-            Relationship.workspace_id == workspace_id,
-            or_(Relationship.member_a_id.in_(part), Relationship.member_b_id.in_(part)),
-        )
-        for a, b, channel_id, w, updated in session.execute(query):
+        for a, b, channel_id, w, updated in _rows(session, _TIES, {"ws": workspace_id, "ids": list(part)}):
             value = decayed(w, updated, now)
-            for target, other in ((a, b), (b, a)):
-                key = (target, other)
+            named = channel_id in channel_names
+            # Only the orientations that start at a target are reported: summing the others was waste.
+            for key in ((a, b), (b, a)):
+                if key[0] not in wanted:
+                    continue
                 weight[key] += value
-                if channel_id in channel_names and value > best.get(key, (0.0, None))[0]:
+                if named and value > best.get(key, (0.0, None))[0]:
                     best[key] = (value, channel_id)
-    wanted = set(targets)
     out: dict[int, list[Tie]] = defaultdict(list)
     for (target, other), w in weight.items():
-        if target in wanted:
-            channel_id = best.get((target, other), (0.0, None))[1]
-            out[target].append(
-                Tie(other, w, channel_names.get(channel_id) if channel_id is not None else None)
-            )
+        channel_id = best.get((target, other), (0.0, None))[1]
+        out[target].append(Tie(other, w, channel_names.get(channel_id) if channel_id is not None else None))
     for ties in out.values():
         ties.sort(key=lambda t: (-t.weight, t.other_id))
     return dict(out)
 
 
 def public_channel_names(session: Session, workspace_id: int) -> dict[int, str]:
-    return {
-        cid: name
-        for cid, name in session.execute(
-            select(Channel.id, Channel.name).where(
-                Channel.workspace_id == workspace_id, Channel.is_private.is_(False), Channel.name != ""
-            )
-        )
-    }
+    return {cid: name for cid, name in _rows(session, _PUBLIC_CHANNELS, {"ws": workspace_id})}
 
 
 HELP_KINDS = ("question", "ask")
