@@ -8,6 +8,7 @@ the message, through the same normalisation as stated topics ("PostgreSQL" finds
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -97,9 +98,30 @@ def detect(text: str, bot_user_id: str | None = None) -> Detected | None:
     return None
 
 
+# Texts longer than this are normalised every time rather than kept: bounds the cache to ~16 MB.
+CACHED_TEXT_CHARS = 8000
+
+
+def padded_words(text: str) -> str:
+    """The normalised words of `text` between spaces, so a topic is found as " topic ".
+
+    Cached by the text itself (normalisation is a pure function of it, so nothing another process writes
+    can make an entry wrong): an in-channel answer looks through the same few hundred recent items for every
+    question, and normalising their texts again was most of its time.
+    """
+    return _padded_cached(text) if len(text) <= CACHED_TEXT_CHARS else _padded(text)
+
+
+def _padded(text: str) -> str:
+    return f" {' '.join(normalised_words(text))} "
+
+
+_padded_cached = functools.lru_cache(maxsize=2048)(_padded)
+
+
 def find_topics(text: str, known_topics: Iterable[str]) -> list[str]:
     """Known (normalised) topics that occur in `text` as whole words, longest first, then by position."""
-    padded = f" {' '.join(normalised_words(text))} "
+    padded = padded_words(text)
     hits: list[tuple[int, int, str]] = []
     for topic in set(known_topics):
         if not topic:

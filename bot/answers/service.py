@@ -177,7 +177,11 @@ def member_audience(member: Member) -> Audience:
 
 
 def _item_words(item: Item) -> str:
-    return " ".join(p for p in (item.title, item.description, item.text, item.url or "") if p)
+    return _words_of(item.title, item.description, item.text, item.url)
+
+
+def _words_of(title: str | None, description: str | None, text: str | None, url: str | None) -> str:
+    return " ".join(p for p in (title, description, text, url or "") if p)
 
 
 def related_candidates(
@@ -192,8 +196,10 @@ def related_candidates(
     """Items shared before that name one of the topics, best first (topic hits, then embedding similarity)."""
     if not topics:
         return []
-    rows = session.scalars(
-        select(Item)
+    # Only the words of the recent items are read to find the topics in them; the (at most EMBED_AT_MOST)
+    # hits are then loaded whole. Loading every scanned item as an object cost more than the answer.
+    rows = session.execute(
+        select(Item.id, Item.title, Item.description, Item.text, Item.url)
         .where(
             Item.workspace_id == workspace.id,
             Item.kind.in_(RELATED_KINDS),
@@ -205,10 +211,19 @@ def related_candidates(
         .order_by(Item.posted_at.desc(), Item.id.desc())
         .limit(CANDIDATE_SCAN)
     ).all()
-    hits = [(item, len(find_topics(_item_words(item), topics))) for item in rows if item.id != exclude_item]
-    hits = [(item, n) for item, n in hits if n][:EMBED_AT_MOST]
-    if not hits:
+    counts: dict[int, int] = {}
+    for item_id, title, description, text, url in rows:
+        if item_id == exclude_item:
+            continue
+        n = len(find_topics(_words_of(title, description, text, url), topics))
+        if n:
+            counts[item_id] = n
+            if len(counts) == EMBED_AT_MOST:
+                break
+    if not counts:
         return []
+    loaded = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(list(counts))))}
+    hits = [(loaded[item_id], n) for item_id, n in counts.items() if item_id in loaded]
     similarity = [0.0] * len(hits)
     if embedder is not None:
         try:

@@ -60,3 +60,18 @@ def test_find_topics_prefers_longer_and_whole_words() -> None:
     ]
     assert find_topics("trusty old tools", ["rust"]) == []
     assert find_topics("PostgreSQL 17 notes", ["postgres"]) == ["postgres"]
+
+
+def test_find_topics_gives_the_same_from_the_cache_as_cold() -> None:
+    from bot.answers.detect import CACHED_TEXT_CHARS, _padded, padded_words
+
+    texts = [
+        "Intro to Machine Learning with Rust",
+        "PostgreSQL on k8s",
+        "x " * CACHED_TEXT_CHARS + " postgres",
+    ]
+    for text in texts:
+        cold = _padded(text)
+        assert padded_words(text) == cold and padded_words(text) == cold  # miss, then hit
+    assert find_topics(texts[1], KNOWN) == ["postgres", "kubernetes"] == find_topics(texts[1], KNOWN)
+    assert find_topics(texts[2], KNOWN) == ["postgres"]

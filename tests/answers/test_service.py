@@ -241,3 +241,27 @@ def test_asks_belong_to_their_workspace_and_author(session: Session, settings: S
     assert question is not None
     with pytest.raises(AskError):
         close_ask(session, w.ws, question, w.m["alice"], NOW)
+
+
+def test_an_edited_item_is_found_by_its_new_words_not_its_old_ones(
+    session: Session, settings: Settings
+) -> None:
+    # The topic scan keeps normalised item texts in a cache keyed by the text itself: an edit (here in the
+    # same session, as another process's would be after commit) is seen at once.
+    w = build(session)
+
+    def related(ts: str) -> tuple[int, ...]:
+        text = "who knows about postgres?"
+        item = ask_question(session, w, text, "help", ts=ts)
+        question = ChannelQuestion(w.ch["help"].slack_channel_id, item.slack_ts or "", "U0DANA", text)
+        reply = answer_in_channel(session, w.ws, question, NOW, settings, EMBEDDER, None)
+        return reply.item_ids if reply is not None else ()
+
+    vacuum = w.items["vacuum"]
+    assert vacuum.id in related("1749031200.000100")
+    vacuum.title, vacuum.description, vacuum.text = "Tuning the office coffee machine", "", "beans"
+    session.flush()
+    assert vacuum.id not in related("1749031200.000200")
+    vacuum.title = "Tuning Postgres autovacuum again"
+    session.flush()
+    assert vacuum.id in related("1749031200.000300")
