@@ -27,4 +27,11 @@ def lock_workspace(session: Session, workspace_id: int, purpose: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_key(purpose), workspace_id)))
     else:
-        session.execute(update(Workspace).where(Workspace.id == workspace_id).values(active=Workspace.active))
+        # SET active = active changes nothing the session holds, so there is nothing to synchronise: the
+        # default ("evaluate") walked every object in the identity map on every help planning.
+        session.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace_id)
+            .values(active=Workspace.active)
+            .execution_options(synchronize_session=False)
+        )
