@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+_BUILT: dict[tuple[str, Any, tuple[str, ...]], Any] = {}
 
 
 def dialect_of(session: Session) -> str:
@@ -22,11 +25,21 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def insert_ignoring_conflict(dialect: str, target: Any, index_elements: list[str]) -> Any:
-    """An INSERT into `target` (a mapped class or a table) that skips a row conflicting on
-    `index_elements`, which must be the columns of a unique constraint."""
-    if dialect == "postgresql":
-        return postgresql.insert(target).on_conflict_do_nothing(index_elements=index_elements)
-    if dialect == "sqlite":
-        return sqlite.insert(target).on_conflict_do_nothing(index_elements=index_elements)
-    raise NotImplementedError(f"no ON CONFLICT support for the {dialect!r} dialect")
+def insert_ignoring_conflict(session: Session, target: Any, index_elements: tuple[str, ...]) -> Any:
+    """An INSERT into `target` that skips a row conflicting on `index_elements` (the columns of a unique
+    constraint), RETURNING the new row: as an ORM object for a mapped class (pass the values as a
+    one-element list to `session.scalars`), its id for a table. Nothing is returned on a conflict.
+    Built once per dialect and target; the values come as parameters."""
+    dialect = dialect_of(session)
+    key = (dialect, target, index_elements)
+    stmt = _BUILT.get(key)
+    if stmt is None:
+        insert: Any
+        if dialect == "postgresql":
+            insert = postgresql.insert(target).on_conflict_do_nothing(index_elements=list(index_elements))
+        elif dialect == "sqlite":
+            insert = sqlite.insert(target).on_conflict_do_nothing(index_elements=list(index_elements))
+        else:
+            raise NotImplementedError(f"no ON CONFLICT support for the {dialect!r} dialect")
+        stmt = _BUILT[key] = insert.returning(target.c.id if isinstance(target, Table) else target)
+    return stmt

@@ -9,49 +9,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store.models import Member, MemberTopic, Topic, Workspace
-from bot.store.queries.conflicts import dialect_of, insert_ignoring_conflict
+from bot.store.queries.conflicts import insert_ignoring_conflict
+from bot.store.queries.remembered import Remembered
 
 TOPIC_KINDS = ("interest", "expertise", "muted")
 
-# Session-scoped: (workspace id, Slack user id) -> members.id of members this session has seen.
-# The ingest asks for the same few authors over and over (a replay asked SQLite for the same author
-# tens of thousands of times); the session's identity map already holds them, so `session.get` by
-# primary key answers without SQL. A live session lives for one event, so what it remembers is as
-# fresh as the row it read. A remembered key is checked on every use: `session.get` drops a member
-# deleted in this session (forget-me) or rolled back, and the ids must still match (SQLite reuses the
-# primary key of a rolled-back insert), otherwise the member is looked up afresh.
-_MEMBER_IDS = "passiton.member_ids"
+# The ingest asks for the same authors over and over (a replay asked SQLite for the same author tens of
+# thousands of times): members found by Slack id are remembered for the session (see `Remembered`).
+_BY_SLACK = Remembered("member_by_slack_id", Member)
 _BY_SLACK_ID = select(Member).where(
     Member.workspace_id == bindparam("workspace_id"), Member.slack_user_id == bindparam("slack_user_id")
 )
 
 
-def _member_ids(session: Session) -> dict[tuple[int, str], int]:
-    ids: dict[tuple[int, str], int] | None = session.info.get(_MEMBER_IDS)
-    if ids is None:
-        ids = session.info[_MEMBER_IDS] = {}
-    return ids
-
-
 def member_by_slack_id(session: Session, workspace: Workspace, slack_user_id: str) -> Member | None:
-    ids = _member_ids(session)
     key = (workspace.id, slack_user_id)
-    member_id = ids.get(key)
-    if member_id is not None:
-        member = session.get(Member, member_id)
-        if (
-            member is not None
-            and member.slack_user_id == slack_user_id
-            and member.workspace_id == workspace.id
-            and not (session.deleted and member in session.deleted)
-        ):
-            return member
-        del ids[key]
-    member = session.scalars(
-        _BY_SLACK_ID, {"workspace_id": workspace.id, "slack_user_id": slack_user_id}
-    ).first()
-    if member is not None:
-        ids[key] = member.id
+    member = _BY_SLACK.get(
+        session, key, lambda m: m.slack_user_id == slack_user_id and m.workspace_id == key[0]
+    )
+    if member is None:
+        member = session.scalars(
+            _BY_SLACK_ID, {"workspace_id": key[0], "slack_user_id": slack_user_id}
+        ).first()
+        if member is not None:
+            _BY_SLACK.remember(session, key, member)
     return member
 
 
@@ -65,15 +46,15 @@ def ensure_member(session: Session, workspace: Workspace, slack_user_id: str, **
     """The member for a Slack user id, created on first sight, profile fields refreshed if given."""
     member = member_by_slack_id(session, workspace, slack_user_id)
     if member is None:
-        insert = insert_ignoring_conflict(dialect_of(session), Member, ["workspace_id", "slack_user_id"])
         member = session.scalars(
-            insert.values(workspace_id=workspace.id, slack_user_id=slack_user_id).returning(Member)
+            insert_ignoring_conflict(session, Member, ("workspace_id", "slack_user_id")),
+            [{"workspace_id": workspace.id, "slack_user_id": slack_user_id}],
         ).first()
         if member is None:  # created concurrently by another listener thread or replica
             member = member_by_slack_id(session, workspace, slack_user_id)
             assert member is not None
         else:
-            _member_ids(session)[(workspace.id, slack_user_id)] = member.id
+            _BY_SLACK.remember(session, (workspace.id, slack_user_id), member)
     for key, value in profile.items():
         if value is not None and getattr(member, key) != value:
             setattr(member, key, value)

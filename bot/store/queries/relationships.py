@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from bot.policy.relationships import bumped, pair
 from bot.store.models import Base
-from bot.store.queries.conflicts import dialect_of, insert_ignoring_conflict
+from bot.store.queries.conflicts import insert_ignoring_conflict
 
 _T: Table = Base.metadata.tables["relationships"]
 _CACHE = "passiton.relationship_rows"
+_UNIQUE = ("member_a_id", "member_b_id", "channel_id")
 
 # (member_a_id, member_b_id, channel_id) -> (id, weight, updated_at) as last read or written.
 _Key = tuple[int, int, int | None]
@@ -46,19 +47,8 @@ _WRITE = {
     .values(weight=bindparam("new_weight"), updated_at=bindparam("new_at"))
     for is_null in (False, True)
 }
-_INSERTS: dict[str, Any] = {}
 # Each attempt loses only to a concurrent write of the same row, so a few always suffice.
 _ATTEMPTS = 5
-
-
-def _insert(session: Session) -> Any:
-    dialect = dialect_of(session)
-    stmt = _INSERTS.get(dialect)
-    if stmt is None:
-        stmt = _INSERTS[dialect] = insert_ignoring_conflict(
-            dialect, _T, ["member_a_id", "member_b_id", "channel_id"]
-        ).returning(_T.c.id)
-    return stmt
 
 
 def _rows(session: Session) -> dict[_Key, _Row]:
@@ -97,7 +87,7 @@ def record_interaction(
             weight = bumped(0.0, at, at, kind)  # a new tie: the bump of an empty one
             values = {"workspace_id": workspace_id, "member_a_id": a, "member_b_id": b,
                       "channel_id": channel_id, "weight": weight, "updated_at": at}  # fmt: skip
-            row_id = session.execute(_insert(session), values).scalar()
+            row_id = session.execute(insert_ignoring_conflict(session, _T, _UNIQUE), values).scalar()
             if row_id is not None:
                 rows[key] = (int(row_id), weight, at)
                 return
