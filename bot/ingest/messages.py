@@ -13,16 +13,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.ingest.profiles import SLACKBOT_ID
 from bot.matching.classify import classify
 from bot.matching.items import understand_message
-from bot.store.models import Channel, Item, Member, ThreadReply, Workspace
+from bot.store.models import Base, Channel, Item, Member, Workspace
+from bot.store.queries.conflicts import insert_ignoring_conflict
 from bot.store.queries.members import ensure_member
 from bot.store.queries.relationships import record_interaction
+from bot.store.queries.remembered import Remembered
 
 # Subtypes that are a person saying something. Everything else (joins, topic changes, bot posts,
 # pins, reminders, huddles...) is noise for our purposes.
@@ -30,6 +31,7 @@ USER_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"}
 EDIT_SUBTYPES = frozenset({"message_changed"})
 DELETE_SUBTYPES = frozenset({"message_deleted"})
 ROUTED_KINDS = frozenset({"question", "ask"})
+_THREAD_REPLIES: Table = Base.metadata.tables["thread_replies"]
 _MENTION_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 Action = Literal["new", "changed", "deleted", "ignore"]
@@ -119,10 +121,21 @@ def slack_time(ts: str) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
 
+# Every thread reply looks up its question by key; the session remembers the items it found or made.
+_BY_KEY = Remembered("item_by_key", Item, limit=5_000)
+_ITEM_BY_KEY = select(Item).where(
+    Item.workspace_id == bindparam("workspace_id"), Item.source_key == bindparam("source_key")
+)
+
+
 def item_by_key(session: Session, workspace: Workspace, source_key: str) -> Item | None:
-    return session.scalars(
-        select(Item).where(Item.workspace_id == workspace.id, Item.source_key == source_key)
-    ).first()
+    key = (workspace.id, source_key)
+    item = _BY_KEY.get(session, key, lambda i: i.source_key == source_key and i.workspace_id == key[0])
+    if item is None:
+        item = session.scalars(_ITEM_BY_KEY, {"workspace_id": key[0], "source_key": source_key}).first()
+        if item is not None:
+            _BY_KEY.remember(session, key, item)
+    return item
 
 
 @dataclass
@@ -188,26 +201,27 @@ def ingest_new(
     existing = item_by_key(session, workspace, message.source_key)
     if existing is not None:
         return IngestResult(item=existing)
-    item = Item(
-        workspace_id=workspace.id,
-        source_key=message.source_key,
-        source="slack",
-        kind=understood.kind,
-        channel_id=channel.id if channel else None,
-        slack_ts=message.ts,
-        author_id=author.id,
-        url=understood.url,
-        title=understood.title,
-        description=understood.description,
-        text=understood.text,
-        is_private=is_private or bool(channel and channel.is_private),
-        posted_at=at,
-    )
-    try:
-        with session.begin_nested():
-            session.add(item)
-    except IntegrityError:  # the same message through another event (app_mention) or replica
+    values = {
+        "workspace_id": workspace.id,
+        "source_key": message.source_key,
+        "source": "slack",
+        "kind": understood.kind,
+        "channel_id": channel.id if channel else None,
+        "slack_ts": message.ts,
+        "author_id": author.id,
+        "url": understood.url,
+        "title": understood.title,
+        "description": understood.description,
+        "text": understood.text,
+        "is_private": is_private or bool(channel and channel.is_private),
+        "posted_at": at,
+    }
+    item = session.scalars(
+        insert_ignoring_conflict(session, Item, ("workspace_id", "source_key")), [values]
+    ).first()
+    if item is None:  # the same message through another event (app_mention) or replica
         return IngestResult(item=item_by_key(session, workspace, message.source_key))
+    _BY_KEY.remember(session, (workspace.id, message.source_key), item)
     return IngestResult(item=item, created=True, became_routable=item.kind in ROUTED_KINDS)
 
 
@@ -230,13 +244,11 @@ def _ingest_reply(
         )
     if parent is None or parent.kind not in ROUTED_KINDS or parent.author_id == replier.id:
         return IngestResult()
-    try:
-        with session.begin_nested():
-            session.add(
-                ThreadReply(workspace_id=workspace.id, item_id=parent.id, member_id=replier.id, replied_at=at)
-            )
-    except IntegrityError:
-        pass  # this member already replied in this thread
+    # A member's later replies in the same thread add nothing (the first one stands).
+    session.execute(
+        insert_ignoring_conflict(session, _THREAD_REPLIES, ("item_id", "member_id")),
+        {"workspace_id": workspace.id, "item_id": parent.id, "member_id": replier.id, "replied_at": at},
+    )
     first_answer = parent.answered_at is None
     if first_answer:
         parent.answered_at = at
