@@ -37,6 +37,7 @@ from bot.matching.topics import normalise_topic, normalised_words
 Driver = Literal["named", "similar", "helped"]
 _NEG = np.float32(-1e9)
 _MAX_NGRAM = 6
+_MAX_RUNS = 16_384  # remembered per-member entry lists in a TextMemo before it starts afresh
 _MAX_ITEM_WORDS = 600
 
 
@@ -154,7 +155,29 @@ class TextMemo:
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._mean = np.zeros(0, np.float32)
         self._scale = np.zeros(0, np.float32)
+        self._runs: dict[tuple[str, ...], npt.NDArray[np.int64]] = {}  # a member's entries -> their slots
+        self._background: Matrix | None = None
         self._lock = threading.Lock()  # planners of several workspaces may share one memo
+
+    def background(self, embedder: Embedder) -> Matrix:
+        """The background texts' vectors (the same for every build with this embedder)."""
+        if self._background is None:
+            self._background = embedder.embed(list(BACKGROUND_TEXTS))
+        return self._background
+
+    def runs(
+        self, per_member: Sequence[tuple[str, ...]], embedder: Embedder, background: Matrix
+    ) -> list[npt.NDArray[np.int64]]:
+        """Slots of each member's entries; the entries not seen before are embedded in one call."""
+        with self._lock:
+            if len(self._runs) > _MAX_RUNS:
+                self._runs.clear()
+            new = [e for e in per_member if e not in self._runs]
+            if new:
+                self._slots([t for e in new for t in e], embedder, background)
+                for e in new:
+                    self._runs[e] = np.asarray([self.slot[t] for t in e], dtype=np.int64)
+            return [self._runs[e] for e in per_member]
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -195,6 +218,7 @@ class TextMemo:
         if kept:
             rows = np.asarray([self.slot[t] for t in kept], dtype=np.int64)
             out._vectors, out._mean, out._scale = self.take(rows)
+            out._background = self._background
             out.texts = kept
             out.slot = {t: i for i, t in enumerate(kept)}
         return out
@@ -224,8 +248,8 @@ def _memo_flat_index(
     vectors and calibration taken from `memo`; no Python loop over the entries."""
     lengths = np.fromiter((len(e) for e in per_member), dtype=np.int64, count=len(per_member))
     owners = np.flatnonzero(lengths)
-    texts_flat = [t for entries in per_member for t in entries]
-    if not texts_flat:
+    runs = memo.runs([tuple(e) for e in per_member if e], embedder, background)
+    if not runs:
         return _FlatIndex(
             texts=[],
             vectors=np.zeros((0, embedder.dim), dtype=np.float32),
@@ -235,7 +259,7 @@ def _memo_flat_index(
             owners=np.zeros(0, np.int64),
             starts=np.zeros(0, np.int64),
         )
-    slots = np.asarray(memo.slots(texts_flat, embedder, background), dtype=np.int64)
+    slots = np.concatenate(runs)
     unique, first, inverse = np.unique(slots, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")  # unique slots in order of first appearance
     position = np.empty(len(unique), dtype=np.int64)
@@ -343,6 +367,12 @@ def _dedupe_topics(raw: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in (normalise_topic(x) for x in raw) if t))
 
 
+@lru_cache(maxsize=65536)
+def _dedupe_helped(raw: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    # A member's helped list is the same from build to build until they help again.
+    return tuple(dict.fromkeys(h for h in raw if h.strip()))[:limit]
+
+
 def build_member_index(
     members: Sequence[MemberProfile],
     embedder: Embedder,
@@ -358,13 +388,11 @@ def build_member_index(
     arrays when those entries did not change. Either way the index is the one built from scratch.
     """
     config = config or RankConfig()
-    background = embedder.embed(list(BACKGROUND_TEXTS))
+    memo = memo or TextMemo(embedder.name)
+    background = memo.background(embedder)
     topics = [_dedupe_topics(tuple(m.topics)) for m in members]
     muted = [_dedupe_topics(tuple(m.muted)) for m in members]
-    helped = [
-        tuple(dict.fromkeys(h for h in m.helped if h.strip()))[: config.max_helped_per_member]
-        for m in members
-    ]
+    helped = [_dedupe_helped(tuple(m.helped), config.max_helped_per_member) for m in members]
     topic_index = (previous is not None and _reowned(previous.topics, topics)) or _flat_index(
         topics, embedder, background
     )
@@ -384,7 +412,7 @@ def build_member_index(
         log_helped_count=np.log(np.maximum(helped_count, 1.0)),
         no_evidence=np.flatnonzero((helped_count == 0) & np.array([not t for t in topics], dtype=bool)),
         topics=topic_index,
-        helped=_memo_flat_index(helped, embedder, background, memo or TextMemo(embedder.name)),
+        helped=_memo_flat_index(helped, embedder, background, memo),
         muted=muted_index,
         log_activity=np.log1p(np.maximum([m.activity for m in members], 0.0)).astype(np.float32)
         if members

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, and_, bindparam, or_, select
+from sqlalchemy import Executable, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -131,8 +131,8 @@ _HISTORY = _both(
         select(
             Nudge.recipient_id,
             Nudge.kind,
-            Nudge.send_after,
-            Nudge.sent_at,
+            # When it was (or will be) sent; one date to convert per row instead of two.
+            func.coalesce(Nudge.sent_at, Nudge.send_after),
             Nudge.item_id,
             Nudge.target_id,
             Nudge.status,
@@ -193,12 +193,10 @@ def load_state(
     """Preferences of `rows`, plus history, feedback and mutes of `ids` (None: the whole workspace)."""
     state = PolicyState(prefs={int(r.id): prefs_of(r) for r in rows}, caps=caps)
     history: dict[int, list[PastNudge]] = defaultdict(list)
-    for recipient, kind, send_after, sent_at, item_id, target_id, status in _each(
+    for recipient, kind, at, item_id, target_id, status in _each(
         session, _HISTORY, {"ws": workspace_id, "since": now - HISTORY}, ids
     ):
-        history[recipient].append(
-            PastNudge(recipient, kind, sent_at or send_after, item_id, target_id, status)
-        )
+        history[recipient].append(PastNudge(recipient, kind, at, item_id, target_id, status))
     state.history = dict(history)
     feedback: dict[int, list[FeedbackEvent]] = defaultdict(list)
     for f in _each(session, _FEEDBACK, {"ws": workspace_id, "since": now - FEEDBACK_HISTORY}, ids):
