@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, and_, bindparam, func, or_, select
+from sqlalchemy import Executable, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -261,12 +261,13 @@ _NUDGED = _both(
     Nudge.item_id,
 )
 _IDS: Any = bindparam("ids", expanding=True)
+_UPDATED = Relationship.updated_at
 _TIES = select(
     Relationship.member_a_id,
     Relationship.member_b_id,
     Relationship.channel_id,
     Relationship.weight,
-    Relationship.updated_at,
+    type_coerce(Relationship.updated_at, _UPDATED.type.impl),
 ).where(
     Relationship.workspace_id == _WS,
     or_(Relationship.member_a_id.in_(_IDS), Relationship.member_b_id.in_(_IDS)),
@@ -316,22 +317,30 @@ def ties_for(
     targets: Collection[int],
     now: dt.datetime,
     channel_names: dict[int, str],
+    others: Collection[int] | None = None,
 ) -> dict[int, list[Tie]]:
     """Per target, their decayed ties (summed over channels), strongest first, naming the main channel.
 
+    `others` (if given) keeps only the ties to those members (the givers of a share run: a tie to anyone
+    else is never used), which spares decaying every relationship of every target on each tick.
     A private channel's name is never used in a reason: the giver might not be in it.
     """
     wanted = set(targets)
+    keep = None if others is None else set(others)
     weight: dict[tuple[int, int], float] = defaultdict(float)
     best: dict[tuple[int, int], tuple[float, int | None]] = {}
+    to_utc = _UPDATED.type.process_result_value  # the column is read raw: only kept rows are converted
+    dialect = session.get_bind().dialect
     for part in chunks(sorted(targets)):
-        for a, b, channel_id, w, updated in _rows(session, _TIES, {"ws": workspace_id, "ids": list(part)}):
+        for a, b, channel_id, w, raw in _rows(session, _TIES, {"ws": workspace_id, "ids": list(part)}):
+            keys = [(t, o) for t, o in ((a, b), (b, a)) if t in wanted and (keep is None or o in keep)]
+            if not keys:
+                continue
+            updated = to_utc(raw, dialect)
+            assert updated is not None
             value = decayed(w, updated, now)
             named = channel_id in channel_names
-            # Only the orientations that start at a target are reported: summing the others was waste.
-            for key in ((a, b), (b, a)):
-                if key[0] not in wanted:
-                    continue
+            for key in keys:
                 weight[key] += value
                 if named and value > best.get(key, (0.0, None))[0]:
                     best[key] = (value, channel_id)

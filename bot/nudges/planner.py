@@ -348,7 +348,8 @@ def _plan_for(
         for r in ranked
     }
     targets = {c.member_id for cands in matches.values() for c in cands}
-    ties = ld.ties_for(session, ws, targets, now, ld.public_channel_names(session, ws))
+    # Only this run's givers can pass an item on: their ties are the only ones plan_shares can use.
+    ties = ld.ties_for(session, ws, targets, now, ld.public_channel_names(session, ws), others=due_ids)
     muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
     share_items = [
         ShareItem(
