@@ -14,15 +14,15 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.ingest.profiles import apply_profile, needs_profile
 from bot.store.db import Database
-from bot.store.models import Channel, ChannelMember, Member, Workspace, utcnow
+from bot.store.models import Base, Channel, ChannelMember, Member, Workspace, utcnow
 from bot.store.queries.members import ensure_member, member_by_slack_id
-from bot.store.queries.relationships import record_interaction
+from bot.store.queries.relationships import record_interactions
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ MAX_SYNCED_MEMBERS = 10_000
 # Sharing a channel counts as a (light) tie only where a channel is small enough to mean something.
 SHARED_CHANNEL_MAX = 50
 PRIVATE_CHANNEL_TYPES = frozenset({"group", "im", "mpim", "G", "D"})
+_CHANNEL_MEMBERS: Table = Base.metadata.tables["channel_members"]
 
 
 @dataclass(frozen=True)
@@ -124,24 +125,27 @@ def store_channel(session: Session, workspace: Workspace, facts: ChannelFacts, n
     gone = [cm_id for uid, cm_id in have.items() if uid not in want]
     if gone:
         session.execute(delete(ChannelMember).where(ChannelMember.id.in_(gone)))
-    new_ids = []
-    for uid in facts.members:
-        if uid not in have:
-            member = ensure_member(session, workspace, uid)
-            session.add(ChannelMember(workspace_id=workspace.id, channel_id=channel.id, member_id=member.id))
-            new_ids.append(member.id)
+    new_ids = [ensure_member(session, workspace, uid).id for uid in facts.members if uid not in have]
+    if new_ids:
+        # Plain rows (nobody holds them as objects): one INSERT for all, not a unit-of-work flush.
+        session.execute(
+            insert(_CHANNEL_MEMBERS),
+            [{"workspace_id": workspace.id, "channel_id": channel.id, "member_id": m} for m in new_ids],
+        )
     channel.members_synced_at = now
     session.flush()
     if new_ids and len(want) <= SHARED_CHANNEL_MAX:
         everyone = list(
             session.scalars(select(ChannelMember.member_id).where(ChannelMember.channel_id == channel.id))
         )
-        for new_id in new_ids:
-            for other in everyone:
-                if other != new_id and (other not in new_ids or other < new_id):
-                    record_interaction(
-                        session, workspace.id, new_id, other, channel.id, "shared_channel", now
-                    )
+        fresh = set(new_ids)
+        pairs = [
+            (new_id, other)
+            for new_id in new_ids
+            for other in everyone
+            if other != new_id and (other not in fresh or other < new_id)
+        ]
+        record_interactions(session, workspace.id, pairs, channel.id, "shared_channel", now)
     return channel
 
 

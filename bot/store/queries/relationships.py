@@ -13,6 +13,7 @@ value, and two processes bumping one tie at once no longer lose a bump.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, and_, bindparam, select, update
@@ -64,6 +65,23 @@ def _read(session: Session, key: _Key) -> _Row | None:
     return (int(found[0]), float(found[1]), found[2]) if found is not None else None
 
 
+def _read_many(session: Session, channel_id: int, keys: list[_Key]) -> dict[_Key, _Row]:
+    """The stored rows of these ties (all in `channel_id`), in one statement."""
+    wanted = set(keys)
+    found = session.execute(
+        select(_T.c.id, _T.c.member_a_id, _T.c.member_b_id, _T.c.weight, _T.c.updated_at).where(
+            _T.c.channel_id == channel_id,
+            _T.c.member_a_id.in_({k[0] for k in keys}),
+            _T.c.member_b_id.in_({k[1] for k in keys}),
+        )
+    )
+    return {
+        (a, b, channel_id): (int(row_id), float(weight), since)
+        for row_id, a, b, weight, since in found
+        if (a, b, channel_id) in wanted
+    }
+
+
 def record_interaction(
     session: Session,
     workspace_id: int,
@@ -102,3 +120,45 @@ def record_interaction(
             return
         row = None  # not what we last saw (bumped concurrently, rolled back, deleted): read it again
     raise RuntimeError(f"relationship {key} kept changing under {_ATTEMPTS} attempts to bump it")
+
+
+def record_interactions(
+    session: Session,
+    workspace_id: int,
+    pairs: Sequence[tuple[int, int]],
+    channel_id: int,
+    kind: str,
+    at: dt.datetime,
+) -> None:
+    """`record_interaction` for many distinct pairs in one channel (a membership sync), with one read of
+    the ties already there and one multi-row INSERT for the new ones; the rest as single bumps. The
+    channel's members are few (see `SHARED_CHANNEL_MAX`), so the pairs fit in one statement each."""
+    keys: list[_Key] = []
+    for member_id, other_id in pairs:
+        if member_id != other_id:
+            a, b = pair(member_id, other_id)
+            keys.append((a, b, channel_id))
+    if len(set(keys)) != len(keys):  # a pair twice: bump it twice, in order
+        for member_id, other_id in pairs:
+            record_interaction(session, workspace_id, member_id, other_id, channel_id, kind, at)
+        return
+    rows = _rows(session)
+    unknown = [k for k in keys if k not in rows]
+    if unknown:
+        rows.update(_read_many(session, channel_id, unknown))
+    new = [k for k in keys if k not in rows]
+    inserted: set[_Key] = set()
+    if new:
+        weight = bumped(0.0, at, at, kind)
+        values = [{"workspace_id": workspace_id, "member_a_id": a, "member_b_id": b, "channel_id": channel_id,
+                   "weight": weight, "updated_at": at} for a, b, _ in new]  # fmt: skip
+        returned = session.execute(
+            insert_ignoring_conflict(session, _T, _UNIQUE).returning(_T.c.member_a_id, _T.c.member_b_id),
+            values,
+        )
+        for row_id, a, b in returned:
+            rows[(a, b, channel_id)] = (int(row_id), weight, at)
+            inserted.add((a, b, channel_id))
+    for a, b, _ in keys:
+        if (a, b, channel_id) not in inserted:  # known ties, and new ones another writer inserted first
+            record_interaction(session, workspace_id, a, b, channel_id, kind, at)
