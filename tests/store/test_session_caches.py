@@ -14,12 +14,18 @@ from sqlalchemy.orm import Session
 
 from bot.policy.relationships import bumped
 from bot.store.db import Database
-from bot.store.models import Channel, Member, Relationship, Workspace
+from bot.store.models import Channel, Member, Relationship, Topic, Workspace
 from bot.store.queries import members as members_q
 from bot.store.queries import relationships as relationships_q
 from bot.store.queries.forget import forget_member
-from bot.store.queries.members import ensure_member, member_by_slack_id
-from bot.store.queries.relationships import record_interaction
+from bot.store.queries.members import (
+    add_member_topics,
+    ensure_member,
+    ensure_topic,
+    member_by_slack_id,
+    member_topics,
+)
+from bot.store.queries.relationships import record_interaction, record_interactions
 from bot.store.queries.workspaces import ensure_workspace
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -244,3 +250,75 @@ def test_two_sessions_inserting_one_tie_make_one_row(db: Database, monkeypatch: 
     assert len(reads) == 2
     w = bumped(bumped(0.0, T0, T0, "mention"), T0, T0 + dt.timedelta(days=1), "reply")
     assert _weights(db) == {(a, b, ch): (w, T0 + dt.timedelta(days=1))}
+
+
+def _members(db: Database, n: int) -> tuple[int, list[int], int]:
+    with db.session() as s:
+        ws = ensure_workspace(s, "T1")
+        ids = [ensure_member(s, ws, f"U{i}").id for i in range(n)]
+        ch = Channel(workspace_id=ws.id, slack_channel_id="C1", name="general")
+        s.add(ch)
+        s.flush()
+        return ws.id, ids, ch.id
+
+
+def test_channel_ties_in_bulk_equal_one_bump_each(db: Database) -> None:
+    ws_id, m, ch = _members(db, 5)
+    before = [(m[0], m[1]), (m[2], m[0])]
+    pairs = [(m[3], m[0]), (m[3], m[1]), (m[3], m[2]), (m[4], m[0]), (m[4], m[3]), (m[1], m[0])]
+    later = T0 + dt.timedelta(days=3)
+    with db.session() as s:
+        for x, y in before:
+            record_interaction(s, ws_id, x, y, ch, "mention", T0)
+    with db.session() as s:
+        record_interaction(s, ws_id, m[2], m[0], ch, "reply", T0)  # known to this session's cache
+        record_interactions(s, ws_id, pairs, ch, "shared_channel", later)
+    bulk = _weights(db)
+    with db.session() as s:
+        s.execute(Relationship.__table__.delete())
+    for x, y in before:
+        with db.session() as s:
+            record_interaction(s, ws_id, x, y, ch, "mention", T0)
+    with db.session() as s:
+        record_interaction(s, ws_id, m[2], m[0], ch, "reply", T0)
+    for x, y in pairs:
+        with db.session() as s:
+            record_interaction(s, ws_id, x, y, ch, "shared_channel", later)
+    assert bulk == _weights(db)
+    assert len(bulk) == 7
+
+
+def test_channel_ties_inserted_by_another_writer_meanwhile_are_bumped(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws_id, m, ch = _members(db, 3)
+    with db.session() as s:
+        record_interaction(s, ws_id, m[0], m[1], ch, "mention", T0)
+    # Read before the other writer committed: "no ties"; its multi-row INSERT then skips the existing one.
+    monkeypatch.setattr(relationships_q, "_read_many", lambda *_args: {})
+    later = T0 + dt.timedelta(days=1)
+    with db.session() as s:
+        record_interactions(s, ws_id, [(m[2], m[0]), (m[1], m[0]), (m[2], m[1])], ch, "shared_channel", later)
+    weights = _weights(db)
+    assert weights[(m[0], m[1], ch)] == (
+        bumped(bumped(0.0, T0, T0, "mention"), T0, later, "shared_channel"),
+        later,
+    )
+    assert weights[(m[0], m[2], ch)] == (bumped(0.0, later, later, "shared_channel"), later)
+    assert len(weights) == 3
+
+
+def test_a_topic_dropped_with_a_forgotten_member_is_made_again(db: Database) -> None:
+    with db.session() as s:
+        ws = ensure_workspace(s, "T1")
+        alice = ensure_member(s, ws, "UA")
+        add_member_topics(s, ws, alice, "interest", ["postgres"])
+        first = ensure_topic(s, ws, "postgres").id
+        forget_member(s, alice)  # the topic only she had named goes too
+        bob = ensure_member(s, ws, "UB")
+        assert add_member_topics(s, ws, bob, "interest", ["postgres"]) == ["postgres"]
+        topic = ensure_topic(s, ws, "postgres")
+        assert [t.name for t in member_topics(s, bob, "interest")] == ["postgres"]
+    with db.session() as s:
+        assert s.scalars(select(Topic.id)).all() == [topic.id]
+        assert first == topic.id or s.get(Topic, first) is None

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Member, MemberTopic, Topic, Workspace
+from bot.store.models import Base, Member, MemberTopic, Topic, Workspace
 from bot.store.queries.conflicts import insert_ignoring_conflict
 from bot.store.queries.remembered import Remembered
 
@@ -20,6 +19,27 @@ _BY_SLACK = Remembered("member_by_slack_id", Member)
 _BY_SLACK_ID = select(Member).where(
     Member.workspace_id == bindparam("workspace_id"), Member.slack_user_id == bindparam("slack_user_id")
 )
+_BY_EMAIL = select(Member).where(
+    Member.workspace_id == bindparam("workspace_id"), Member.email == bindparam("email")
+)
+_TOPICS = Remembered("ensure_topic", Topic)
+_MEMBER_TOPICS: Table = Base.metadata.tables["member_topics"]
+_TOPIC_NAMES = (
+    select(Topic.name)
+    .join(MemberTopic, MemberTopic.topic_id == Topic.id)
+    .where(MemberTopic.member_id == bindparam("member_id"), MemberTopic.kind == bindparam("kind"))
+)
+_TOPIC_BY_NAME = select(Topic).where(
+    Topic.workspace_id == bindparam("workspace_id"), Topic.name == bindparam("name")
+)
+# Profile fields a new member is inserted with; the email is set afterwards, as on an existing member,
+# since it is unique too and a clash must not pass for the Slack id's.
+_INSERTED_PROFILE = frozenset(c.key for c in Member.__table__.c) - {
+    "id",
+    "workspace_id",
+    "slack_user_id",
+    "email",
+}
 
 
 def member_by_slack_id(session: Session, workspace: Workspace, slack_user_id: str) -> Member | None:
@@ -37,18 +57,17 @@ def member_by_slack_id(session: Session, workspace: Workspace, slack_user_id: st
 
 
 def member_by_email(session: Session, workspace: Workspace, email: str) -> Member | None:
-    return session.scalars(
-        select(Member).where(Member.workspace_id == workspace.id, Member.email == email.strip().lower())
-    ).first()
+    return session.scalars(_BY_EMAIL, {"workspace_id": workspace.id, "email": email.strip().lower()}).first()
 
 
 def ensure_member(session: Session, workspace: Workspace, slack_user_id: str, **profile: object) -> Member:
     """The member for a Slack user id, created on first sight, profile fields refreshed if given."""
     member = member_by_slack_id(session, workspace, slack_user_id)
     if member is None:
+        values = {k: v for k, v in profile.items() if v is not None and k in _INSERTED_PROFILE}
         member = session.scalars(
             insert_ignoring_conflict(session, Member, ("workspace_id", "slack_user_id")),
-            [{"workspace_id": workspace.id, "slack_user_id": slack_user_id}],
+            [{**values, "workspace_id": workspace.id, "slack_user_id": slack_user_id}],
         ).first()
         if member is None:  # created concurrently by another listener thread or replica
             member = member_by_slack_id(session, workspace, slack_user_id)
@@ -63,15 +82,20 @@ def ensure_member(session: Session, workspace: Workspace, slack_user_id: str, **
 
 def ensure_topic(session: Session, workspace: Workspace, name: str, label: str | None = None) -> Topic:
     """The topic row for a normalised name (callers normalise with bot.matching.topics)."""
-    query = select(Topic).where(Topic.workspace_id == workspace.id, Topic.name == name)
-    topic = session.scalars(query).first()
+    key = (workspace.id, name)
+    topic = _TOPICS.get(session, key, lambda t: t.name == name and t.workspace_id == key[0])
+    if topic is not None:
+        return topic
+    params = {"workspace_id": workspace.id, "name": name}
+    topic = session.scalars(_TOPIC_BY_NAME, params).first()
     if topic is None:
-        topic = Topic(workspace_id=workspace.id, name=name, label=label or name)
-        try:
-            with session.begin_nested():
-                session.add(topic)
-        except IntegrityError:
-            topic = session.scalars(query).one()
+        topic = session.scalars(
+            insert_ignoring_conflict(session, Topic, ("workspace_id", "name")),
+            [{**params, "label": label or name}],
+        ).first()
+        if topic is None:  # created concurrently
+            topic = session.scalars(_TOPIC_BY_NAME, params).one()
+    _TOPICS.remember(session, key, topic)
     return topic
 
 
@@ -99,24 +123,20 @@ def add_member_topics(
 ) -> list[str]:
     """Link topics to a member; returns the names that were new for them. Idempotent."""
     _check_kind(kind)
-    have = {t.name for t in member_topics(session, member, kind)}
+    have = set(session.scalars(_TOPIC_NAMES, {"member_id": member.id, "kind": kind}))
     added: list[str] = []
+    links: list[dict[str, object]] = []
     for name in names:
         if name in have:
             continue
         topic = ensure_topic(session, workspace, name)
-        session.add(
-            MemberTopic(
-                workspace_id=workspace.id,
-                member_id=member.id,
-                topic_id=topic.id,
-                kind=kind,
-                source=source,
-                public=bool(public),
-            )
-        )
+        links.append({"workspace_id": workspace.id, "member_id": member.id, "topic_id": topic.id, "kind": kind,
+                      "source": source, "public": bool(public)})  # fmt: skip
         have.add(name)
         added.append(name)
+    if links:
+        # Plain rows (nobody holds them as objects): one INSERT for all, not a unit-of-work flush.
+        session.execute(insert(_MEMBER_TOPICS), links)
     if kind in ("interest", "expertise") and added and source != "inferred":
         member.opted_in = True  # stating a topic is the opt-in
     session.flush()
