@@ -13,6 +13,15 @@ taken over while its sender is still working on it, and every outcome is written
 conditional UPDATE on (`id`, `locked_by`, `status='sending'`): a sender that lost its lock cannot
 overwrite the new owner's result.
 
+A claimed batch is sent in windows, to spend few transactions per message: one transaction records the
+outcomes of the previous window's sends, renews the locks of the next window's messages and makes their
+checks (workspace, recipient, the nudge's relevance), then those are sent. No send starts more than
+`recheck_seconds` after its renewal and checks (the rest of the window is renewed and checked again),
+and a window never holds two messages of one nudge, so no check can depend on what a send of its own
+window wrote. A crash between a send and the recording of its outcome leaves the row in `sending`, as
+before: reclaimed after the lease and looked for before it is posted again. Emails, whose resend cannot
+be detected, are recorded right after their send.
+
 While a message waits, `result` holds its progress (`{"state": {...}}`: the DM channel opened,
 `maybe_delivered`, rate-limit deferrals); once sent it holds where it landed (channel, ts).
 """
@@ -20,6 +29,7 @@ While a message waits, `result` holds its progress (`{"state": {...}}`: the DM c
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import random
@@ -27,12 +37,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from bot.config import Settings
 from bot.delivery import metrics
@@ -46,13 +57,16 @@ from bot.delivery.senders import (
     TransientError,
 )
 from bot.store.db import Database
-from bot.store.models import Member, Nudge, OutboxMessage, Workspace, utcnow
+from bot.store.models import Item, Member, Nudge, OutboxMessage, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 
 # Kinds addressed to one person: pause and deactivation apply to them.
 PERSONAL_KINDS = frozenset({"slack_dm", "email"})
 NUDGE_OPEN = ("planned", "queued")
+# Kinds whose resend cannot be detected (SMTP has no idempotency): their outcome is recorded right after the
+# send instead of with the next window's renewal, so a crash leaves the narrowest window for a duplicate.
+RECORD_AT_ONCE = frozenset({"email"})
 # Never spin: a row due now that another sender claimed first would otherwise loop without pause.
 MIN_IDLE_SECONDS = 0.02
 
@@ -114,6 +128,7 @@ class Drainer:
         max_backoff: float = 900.0,
         nudge_check: NudgeCheck | None = None,
         rng: random.Random | None = None,
+        recheck_seconds: float = 0.05,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -126,6 +141,11 @@ class Drainer:
         self.max_backoff = max_backoff
         self.nudge_check = nudge_check if nudge_check is not None else default_nudge_check()
         self.rng = rng or random.Random()
+        # A send starts at most this long after its lock was renewed and its checks were made. A Slack call
+        # takes longer, so live each message still gets its renewal and checks right before its send (and
+        # its outcome is recorded in the same transaction); quick ones (a rate-limit hold, which sends
+        # nothing, or a replay's recording sender) share one transaction.
+        self.recheck_seconds = recheck_seconds
 
     @classmethod
     def from_settings(
@@ -208,18 +228,21 @@ class Drainer:
             )
             if not ids:
                 return []
+            # The columns a ClaimedMessage needs, not the rows as objects: nothing here changes them.
+            o = OutboxMessage
             rows = session.execute(
-                select(OutboxMessage, Workspace.team_id)
-                .join(Workspace, Workspace.id == OutboxMessage.workspace_id)
-                .where(OutboxMessage.id.in_(ids))
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            ).all()
+                select(o.id, o.workspace_id, Workspace.team_id, o.idempotency_key, o.kind, o.payload,
+                       o.recipient_id, o.nudge_id, o.attempts, o.result, o.created_at)
+                .join(Workspace, Workspace.id == o.workspace_id)
+                .where(o.id.in_(ids))
+                .order_by(o.next_attempt_at, o.id)
+            ).all()  # fmt: skip
             claimed = []
-            for row, team_id in rows:
+            for row in rows:
                 state = _state(row.result)
                 claimed.append(
                     ClaimedMessage(
-                        id=row.id, workspace_id=row.workspace_id, team_id=team_id,
+                        id=row.id, workspace_id=row.workspace_id, team_id=row.team_id,
                         idempotency_key=row.idempotency_key, kind=row.kind, payload=dict(row.payload or {}),
                         recipient_id=row.recipient_id, nudge_id=row.nudge_id, attempts=row.attempts,
                         resend=bool(state.get("maybe_delivered")), created_at=row.created_at, state=state,
@@ -227,57 +250,154 @@ class Drainer:
                 )  # fmt: skip
             return claimed
 
-    # -- one message -------------------------------------------------------------------------
+    # -- sending -----------------------------------------------------------------------------
 
     def process(self, message: ClaimedMessage, now: dt.datetime) -> str:
         """Send one claimed message and record the outcome; returns the outcome's name."""
-        started: float | None = None
-        sender = self.registry.get(message.kind)
-        if sender is None:  # unregistered since the claim; leave it for a process that has one
-            self._finish(message, status="pending", now=now, last_error=None, next_at=now)
-            return "lost"
-        if message.attempts >= self.max_attempts:
-            return self._fail(message, now, f"gave up after {message.attempts} attempts")
-        try:
-            with self.db.session() as session:
-                if not self._renew(session, message, now):
-                    log.warning("outbox lock lost before send", extra={"outbox_id": message.id})
-                    return "lost"
-                # Returned, not raised, so the renewal and what the checks wrote are committed.
-                reason_not_to_send = self._check(session, message, now)
-            if reason_not_to_send is not None:
-                raise reason_not_to_send
-            started = time.monotonic()
-            result = sender.send(message)
-        except Cancelled as exc:
-            return self._cancel(message, now, exc.reason)
-        except PermanentError as exc:
-            return self._fail(message, now, exc.reason)
-        except _Defer as exc:
-            self._finish(message, status="pending", now=now, last_error=exc.reason, next_at=exc.until)
-            return "deferred"
-        except RateLimited as exc:
-            return self._retry(message, _after(now, started), exc, rate_limited=True)
-        except TransientError as exc:
-            return self._retry(message, _after(now, started), exc, rate_limited=False)
-        except Exception as exc:  # a bug or an unexpected library error: bounded retries, maybe sent
-            log.exception("sender raised", extra={"outbox_id": message.id, "kind": message.kind})
-            return self._retry(
-                message,
-                _after(now, started),
-                TransientError(f"error:{type(exc).__name__}", maybe_delivered=True),
-                rate_limited=False,
-            )
-        return self._sent(message, now, result)
+        return self.process_batch([message], now)[0]
 
-    def _renew(self, session: Session, message: ClaimedMessage, now: dt.datetime) -> bool:
-        done = session.execute(
-            update(OutboxMessage)
-            .where(*self._mine(message))
-            .values(locked_at=max(now, utcnow()))
-            .execution_options(synchronize_session=False)
+    def process_batch(self, batch: Sequence[ClaimedMessage], now: dt.datetime | None = None) -> list[str]:
+        """Send claimed messages in order and record each outcome; returns the outcomes' names.
+
+        The messages go in windows. One transaction records the outcomes of the previous window's sends,
+        renews the locks of the window's messages and makes their checks; then they are sent. A window
+        ends early when a send would start more than `recheck_seconds` after that transaction (the rest is
+        renewed and checked again, in smaller windows), and it never holds two messages of one nudge, so
+        no check can depend on what a send of its own window wrote. An email's outcome is recorded right
+        after it is sent: a resent email cannot be detected, so it does not wait for the next window.
+        """
+        names: list[str] = []
+        pending: list[_Outcome] = []  # sent, outcome not recorded yet
+        todo = list(batch)
+        size = max(1, len(todo))
+        try:
+            while todo:
+                window = todo[: _window(todo, size)]
+                try:
+                    with self.db.session() as session:
+                        recorded = self._record(session, pending)
+                        to_send, decided = self._prepare(session, window, now or utcnow())
+                except Exception as exc:
+                    if pending:
+                        # Recorded on their own (an error here goes up, as a failed write always did),
+                        # then the window is tried again without them.
+                        done, pending = pending, []
+                        names += self._recorded(done)
+                        continue
+                    if len(window) > 1:
+                        size = 1  # one by one: the check that failed holds back no other message
+                        continue
+                    # As before any send: an unexpected error, retried a bounded number of times.
+                    log.exception("sender raised", extra={"outbox_id": window[0].id, "kind": window[0].kind})
+                    error = TransientError(f"error:{type(exc).__name__}", maybe_delivered=True)
+                    pending.append(self._retried(window[0], now or utcnow(), error, rate_limited=False))
+                    todo.pop(0)
+                    continue
+                pending = []
+                names += _reported(recorded) + _reported(decided)
+                checked = time.monotonic()
+                sending = {m.id for m in to_send}
+                sent = 0
+                for i, message in enumerate(window):
+                    if message.id not in sending:
+                        continue
+                    if sent and time.monotonic() - checked > self.recheck_seconds:
+                        # The checks are no longer fresh: renew and check the rest again.
+                        todo = [m for m in window[i:] if m.id in sending] + todo[len(window) :]
+                        size = sent
+                        break
+                    pending.append(self._send(message, now or utcnow()))
+                    sent += 1
+                    if message.kind in RECORD_AT_ONCE:
+                        done, pending = pending, []
+                        names += self._recorded(done)
+                else:
+                    todo = todo[len(window) :]
+        finally:
+            if pending:  # also when a send raised something no handler takes: what went out is recorded
+                names += self._recorded(pending)
+        return names
+
+    def _prepare(
+        self, session: Session, window: Sequence[ClaimedMessage], now: dt.datetime
+    ) -> tuple[list[ClaimedMessage], list[tuple[_Outcome, str]]]:
+        """Renew the window's locks and check its messages; returns those to send, and the outcomes of the
+        others (recorded in this transaction)."""
+        decided: list[_Outcome] = []
+        live: list[ClaimedMessage] = []
+        for message in window:
+            if self.registry.get(message.kind) is None:
+                # Unregistered since the claim; leave it for a process that has one.
+                decided.append(_Outcome(message, "lost", _values("pending", now, None, next_at=now)))
+            elif message.attempts >= self.max_attempts:
+                decided.append(self._failed(message, now, f"gave up after {message.attempts} attempts"))
+            else:
+                live.append(message)
+        renewed: set[int] = set()
+        if live:
+            renewed = set(
+                session.scalars(
+                    update(_OUTBOX)
+                    .where(
+                        _OUTBOX.c.id.in_([m.id for m in live]),
+                        _OUTBOX.c.locked_by == self.worker_id,
+                        _OUTBOX.c.status == "sending",
+                    )
+                    .values(locked_at=max(now, utcnow()))
+                    .returning(_OUTBOX.c.id)
+                )
+            )
+        lost: list[tuple[_Outcome, str]] = []
+        mine: list[ClaimedMessage] = []
+        for message in live:
+            if message.id in renewed:
+                mine.append(message)
+            else:
+                log.warning("outbox lock lost before send", extra={"outbox_id": message.id})
+                lost.append((_Outcome(message, "lost", {}), "lost"))
+        self._load_for_checks(session, mine)
+        to_send: list[ClaimedMessage] = []
+        for message in mine:
+            reason = self._check(session, message, now)
+            if reason is None:
+                to_send.append(message)
+            elif isinstance(reason, Cancelled):
+                decided.append(self._cancelled(message, now, reason.reason))
+            elif isinstance(reason, PermanentError):
+                decided.append(self._failed(message, now, reason.reason))
+            elif isinstance(reason, _Defer):
+                values = _values("pending", now, reason.reason, next_at=reason.until)
+                decided.append(_Outcome(message, "deferred", values))
+            else:  # not a reason the checks give; handled as any unexpected error
+                raise reason
+        session.flush()  # what the checks changed goes first, as when they had their own transaction
+        return to_send, lost + self._record(session, decided)
+
+    def _load_for_checks(self, session: Session, messages: Sequence[ClaimedMessage]) -> None:
+        """Load the rows the checks look up in one query per table rather than one per message: the checks
+        then find them in the session's identity map. That map holds objects weakly, so they are also kept
+        in `session.info` until the session (this transaction) ends."""
+        if not messages:
+            return
+        held: list[Any] = list(
+            session.scalars(select(Workspace).where(Workspace.id.in_({m.workspace_id for m in messages})))
         )
-        return _rowcount(done) == 1
+        members = {
+            m.recipient_id for m in messages if m.kind in PERSONAL_KINDS and m.recipient_id is not None
+        }
+        nudge_ids = {m.nudge_id for m in messages if m.nudge_id is not None}
+        if nudge_ids:
+            nudges = list(session.scalars(select(Nudge).where(Nudge.id.in_(nudge_ids))))
+            held += nudges
+            members |= {n.recipient_id for n in nudges} | {
+                n.target_id for n in nudges if n.target_id is not None
+            }
+            items = {n.item_id for n in nudges if n.item_id is not None}
+            if items:
+                held += session.scalars(select(Item).where(Item.id.in_(items))).all()
+        if members:
+            held += session.scalars(select(Member).where(Member.id.in_(members))).all()
+        session.info["drain_checked_rows"] = held
 
     def _check(self, session: Session, message: ClaimedMessage, now: dt.datetime) -> Exception | None:
         """A reason not to send now: an uninstalled workspace, a paused or departed recipient, a nudge
@@ -304,95 +424,108 @@ class Drainer:
                     return Cancelled(reason)
         return None
 
+    def _send(self, message: ClaimedMessage, now: dt.datetime) -> _Outcome:
+        """Hand one renewed and checked message to its sender; the outcome, not yet recorded."""
+        started: float | None = None
+        sender = self.registry.get(message.kind)
+        if sender is None:
+            return _Outcome(message, "lost", _values("pending", now, None, next_at=now))
+        try:
+            started = time.monotonic()
+            result = sender.send(message)
+        except Cancelled as exc:
+            return self._cancelled(message, now, exc.reason)
+        except PermanentError as exc:
+            return self._failed(message, now, exc.reason)
+        except RateLimited as exc:
+            return self._retried(message, _after(now, started), exc, rate_limited=True)
+        except TransientError as exc:
+            return self._retried(message, _after(now, started), exc, rate_limited=False)
+        except Exception as exc:  # a bug or an unexpected library error: bounded retries, maybe sent
+            log.exception("sender raised", extra={"outbox_id": message.id, "kind": message.kind})
+            return self._retried(
+                message,
+                _after(now, started),
+                TransientError(f"error:{type(exc).__name__}", maybe_delivered=True),
+                rate_limited=False,
+            )
+        return self._sent(message, now, result)
+
     # -- outcomes ----------------------------------------------------------------------------
 
-    def _mine(self, message: ClaimedMessage) -> tuple[Any, ...]:
-        return (
-            OutboxMessage.id == message.id,
-            OutboxMessage.locked_by == self.worker_id,
-            OutboxMessage.status == "sending",
-        )
-
-    def _finish(
-        self,
-        message: ClaimedMessage,
-        *,
-        status: str,
-        now: dt.datetime,
-        last_error: str | None,
-        next_at: dt.datetime | None = None,
-        result: dict[str, Any] | None = None,
-        attempts: int | None = None,
-        nudge: dict[str, Any] | None = None,
-    ) -> bool:
-        values: dict[str, Any] = {
-            "status": status,
-            "locked_by": None,
-            "locked_at": None,
-            "last_error": last_error,
-        }
-        if next_at is not None:
-            values["next_attempt_at"] = next_at
-        if result is not None:
-            values["result"] = result
-        if attempts is not None:
-            values["attempts"] = attempts
-        if status == "sent":
-            values["sent_at"] = now
-        with self.db.session() as session:
+    def _record(self, session: Session, outcomes: Sequence[_Outcome]) -> list[tuple[_Outcome, str]]:
+        """Write outcomes, each with a conditional UPDATE on (id, locked_by, status='sending'): a sender
+        that lost its lock cannot overwrite the new owner's result. Returns each with the name it counts as."""
+        out: list[tuple[_Outcome, str]] = []
+        for outcome in outcomes:
+            message = outcome.message
             done = session.execute(
-                update(OutboxMessage).where(*self._mine(message)).values(**values)
-                .execution_options(synchronize_session=False)
-            )  # fmt: skip
+                _finish_statement(tuple(outcome.values)),
+                {
+                    "w_id": message.id,
+                    "w_by": self.worker_id,
+                    **{f"v_{k}": v for k, v in outcome.values.items()},
+                },
+            )
             if _rowcount(done) != 1:
                 log.warning(
                     "outbox lock lost; outcome not recorded",
-                    extra={"outbox_id": message.id, "status": status},
+                    extra={"outbox_id": message.id, "status": outcome.values["status"]},
                 )
-                return False
-            if nudge is not None and message.nudge_id is not None:
+                out.append((outcome, "lost"))
+                continue
+            if outcome.nudge is not None and message.nudge_id is not None:
                 session.execute(
-                    update(Nudge)
-                    .where(and_(Nudge.id == message.nudge_id, Nudge.status.in_(NUDGE_OPEN)))
-                    .values(**nudge)
-                    .execution_options(synchronize_session=False)
+                    _nudge_statement(tuple(outcome.nudge)),
+                    {"w_id": message.nudge_id, **{f"v_{k}": v for k, v in outcome.nudge.items()}},
                 )
-        return True
+            out.append((outcome, outcome.name))
+        return out
 
-    def _sent(self, message: ClaimedMessage, now: dt.datetime, result: SendResult) -> str:
+    def _recorded(self, outcomes: Sequence[_Outcome]) -> list[str]:
+        """Record outcomes in a transaction of their own, then count and log them."""
+        with self.db.session() as session:
+            recorded = self._record(session, outcomes)
+        return _reported(recorded)
+
+    def _sent(self, message: ClaimedMessage, now: dt.datetime, result: SendResult) -> _Outcome:
         nudge = {"status": "sent", "sent_at": now, "slack_channel": result.channel, "slack_ts": result.ts}
-        if not self._finish(
-            message, status="sent", now=now, last_error=None, result=result.to_json(), nudge=nudge
-        ):
-            return "lost"
-        (metrics.DEDUPLICATED if result.deduplicated else metrics.SENT).labels(message.kind).inc()
-        log.info(
-            "outbox sent",
-            extra={"outbox_id": message.id, "kind": message.kind, "channel": result.channel, "ts": result.ts,
-                   "deduplicated": result.deduplicated, "attempts": message.attempts},
-        )  # fmt: skip
-        return "deduplicated" if result.deduplicated else "sent"
 
-    def _fail(self, message: ClaimedMessage, now: dt.datetime, reason: str) -> str:
-        if not self._finish(message, status="failed", now=now, last_error=reason, nudge={"status": "failed"}):
-            return "lost"
-        metrics.FAILED.labels(message.kind, metrics.reason_label(reason)).inc()
-        log.warning("outbox failed", extra={"outbox_id": message.id, "kind": message.kind, "reason": reason})
-        return "failed"
+        def report() -> None:
+            (metrics.DEDUPLICATED if result.deduplicated else metrics.SENT).labels(message.kind).inc()
+            log.info(
+                "outbox sent",
+                extra={"outbox_id": message.id, "kind": message.kind, "channel": result.channel, "ts": result.ts,
+                       "deduplicated": result.deduplicated, "attempts": message.attempts},
+            )  # fmt: skip
 
-    def _cancel(self, message: ClaimedMessage, now: dt.datetime, reason: str) -> str:
+        name = "deduplicated" if result.deduplicated else "sent"
+        return _Outcome(message, name, _values("sent", now, None, result=result.to_json()), nudge, report)
+
+    def _failed(self, message: ClaimedMessage, now: dt.datetime, reason: str) -> _Outcome:
+        def report() -> None:
+            metrics.FAILED.labels(message.kind, metrics.reason_label(reason)).inc()
+            log.warning(
+                "outbox failed", extra={"outbox_id": message.id, "kind": message.kind, "reason": reason}
+            )
+
+        return _Outcome(message, "failed", _values("failed", now, reason), {"status": "failed"}, report)
+
+    def _cancelled(self, message: ClaimedMessage, now: dt.datetime, reason: str) -> _Outcome:
+        def report() -> None:
+            metrics.CANCELLED.labels(message.kind, metrics.reason_label(reason)).inc()
+            log.info(
+                "outbox cancelled", extra={"outbox_id": message.id, "kind": message.kind, "reason": reason}
+            )
+
         # A nudge dropped at send time has "expired" (the nudges lane's word for a passed moment).
-        if not self._finish(
-            message, status="cancelled", now=now, last_error=reason, nudge={"status": "expired"}
-        ):
-            return "lost"
-        metrics.CANCELLED.labels(message.kind, metrics.reason_label(reason)).inc()
-        log.info("outbox cancelled", extra={"outbox_id": message.id, "kind": message.kind, "reason": reason})
-        return "cancelled"
+        return _Outcome(
+            message, "cancelled", _values("cancelled", now, reason), {"status": "expired"}, report
+        )
 
-    def _retry(
+    def _retried(
         self, message: ClaimedMessage, now: dt.datetime, exc: TransientError, *, rate_limited: bool
-    ) -> str:
+    ) -> _Outcome:
         state = {**message.state, **exc.state}
         state["maybe_delivered"] = bool(message.resend or exc.maybe_delivered or state.get("maybe_delivered"))
         attempts = message.attempts
@@ -403,14 +536,15 @@ class Drainer:
             attempts += 1
         if attempts >= self.max_attempts:
             reason = f"{exc.reason} (after {attempts} attempts)"
-            if not self._finish(message, status="failed", now=now, last_error=reason, attempts=attempts,
-                                result={"state": state}, nudge={"status": "failed"}):  # fmt: skip
-                return "lost"
-            metrics.FAILED.labels(message.kind, metrics.reason_label(exc.reason)).inc()
-            log.warning(
-                "outbox failed", extra={"outbox_id": message.id, "kind": message.kind, "reason": reason}
-            )
-            return "failed"
+
+            def failed() -> None:
+                metrics.FAILED.labels(message.kind, metrics.reason_label(exc.reason)).inc()
+                log.warning(
+                    "outbox failed", extra={"outbox_id": message.id, "kind": message.kind, "reason": reason}
+                )
+
+            values = _values("failed", now, reason, attempts=attempts, result={"state": state})
+            return _Outcome(message, "failed", values, {"status": "failed"}, failed)
         if rate_limited:
             # Slack's Retry-After is the earliest allowed moment; a little jitter spreads the herd.
             delay = (exc.retry_after or 1.0) + self.rng.uniform(0.0, 0.5)
@@ -420,19 +554,22 @@ class Drainer:
             backoff = min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
             delay = max(exc.retry_after or 0.0, backoff * self.rng.uniform(0.5, 1.5))
         next_at = now + dt.timedelta(seconds=delay)
-        if not self._finish(message, status="pending", now=now, last_error=exc.reason, next_at=next_at,
-                            attempts=attempts, result={"state": state}):  # fmt: skip
-            return "lost"
-        if rate_limited:
-            metrics.DEFERRED.labels(message.kind).inc()
-        else:
-            metrics.RETRIED.labels(message.kind, metrics.reason_label(exc.reason)).inc()
-        log.info(
-            "outbox retry scheduled",
-            extra={"outbox_id": message.id, "kind": message.kind, "reason": exc.reason, "attempts": attempts,
-                   "delay_s": round(delay, 3), "rate_limited": rate_limited},
-        )  # fmt: skip
-        return "deferred" if rate_limited else "retried"
+
+        def scheduled() -> None:
+            if rate_limited:
+                metrics.DEFERRED.labels(message.kind).inc()
+            else:
+                metrics.RETRIED.labels(message.kind, metrics.reason_label(exc.reason)).inc()
+            log.info(
+                "outbox retry scheduled",
+                extra={"outbox_id": message.id, "kind": message.kind, "reason": exc.reason, "attempts": attempts,
+                       "delay_s": round(delay, 3), "rate_limited": rate_limited},
+            )  # fmt: skip
+
+        values = _values(
+            "pending", now, exc.reason, next_at=next_at, attempts=attempts, result={"state": state}
+        )
+        return _Outcome(message, "deferred" if rate_limited else "retried", values, None, scheduled)
 
     # -- loops -------------------------------------------------------------------------------
 
@@ -442,18 +579,20 @@ class Drainer:
         stats.reclaimed = self.reclaim_stale(now or utcnow())
         batch = self.claim(now or utcnow())
         stats.claimed = len(batch)
-        for message in batch:
-            outcome = self.process(message, now or utcnow())
+        for outcome in self.process_batch(batch, now):
             setattr(stats, outcome, getattr(stats, outcome) + 1)
         return stats
 
     def drain(self, now: dt.datetime | None = None, *, max_batches: int = 10_000) -> DrainStats:
-        """Drain until nothing is due (messages rescheduled into the future are left for later)."""
+        """Drain until nothing is due (messages rescheduled into the future are left for later).
+
+        At a given `now`, a pass that claimed less than a full batch took everything due then: what it
+        rescheduled is due later, so no further pass is made to find that out."""
         total = DrainStats()
         for _ in range(max_batches):
             stats = self.drain_once(now)
             total.add(stats)
-            if stats.claimed == 0:
+            if stats.claimed == 0 or (now is not None and stats.claimed < self.batch_size):
                 break
         return total
 
@@ -491,6 +630,91 @@ class Drainer:
                 log.exception("outbox drain pass failed")
                 stop.wait(idle_seconds)
         log.info("outbox sender stopped", extra={"worker": self.worker_id})
+
+
+@dataclass
+class _Outcome:
+    """What became of one message: the values its row gets, the nudge's, and what to count and log once
+    they are recorded."""
+
+    message: ClaimedMessage
+    name: str  # the DrainStats field it counts in
+    values: dict[str, Any]
+    nudge: dict[str, Any] | None = None
+    report: Callable[[], None] | None = None
+
+
+def _values(
+    status: str,
+    now: dt.datetime,
+    last_error: str | None,
+    *,
+    next_at: dt.datetime | None = None,
+    result: dict[str, Any] | None = None,
+    attempts: int | None = None,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "status": status,
+        "locked_by": None,
+        "locked_at": None,
+        "last_error": last_error,
+    }
+    if next_at is not None:
+        values["next_attempt_at"] = next_at
+    if result is not None:
+        values["result"] = result
+    if attempts is not None:
+        values["attempts"] = attempts
+    if status == "sent":
+        values["sent_at"] = now
+    return values
+
+
+def _reported(recorded: Sequence[tuple[_Outcome, str]]) -> list[str]:
+    """Count and log what was recorded (after its transaction committed), as the names DrainStats counts."""
+    for outcome, name in recorded:
+        if name != "lost" and outcome.report is not None:
+            outcome.report()
+    return [name for _, name in recorded]
+
+
+def _window(todo: Sequence[ClaimedMessage], size: int) -> int:
+    """How many of the first messages go in the next window: at most `size`, and one per nudge."""
+    nudges: set[int] = set()
+    for n, message in enumerate(todo[:size]):
+        if message.nudge_id is not None:
+            if message.nudge_id in nudges:
+                return n
+            nudges.add(message.nudge_id)
+    return min(size, len(todo))
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_NUDGES = cast(Table, Nudge.__table__)
+
+
+@functools.lru_cache(maxsize=32)
+def _finish_statement(columns: tuple[str, ...]) -> Update:
+    """The conditional UPDATE that records an outcome, built once per set of columns it writes."""
+    return (
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.id == bindparam("w_id"),
+            _OUTBOX.c.locked_by == bindparam("w_by"),
+            _OUTBOX.c.status == "sending",
+        )
+        .values({name: bindparam(f"v_{name}") for name in columns})
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _nudge_statement(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of an outcome's nudge, if it is still open (a nudge acted on meanwhile keeps its status)."""
+    return (
+        update(_NUDGES)
+        .where(_NUDGES.c.id == bindparam("w_id"), _NUDGES.c.status.in_(NUDGE_OPEN))
+        .values({name: bindparam(f"v_{name}") for name in columns})
+    )
 
 
 class _Defer(Exception):
