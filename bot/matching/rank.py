@@ -37,7 +37,8 @@ from bot.matching.topics import normalise_topic, normalised_words
 Driver = Literal["named", "similar", "helped"]
 _NEG = np.float32(-1e9)
 _MAX_NGRAM = 6
-_MAX_RUNS = 16_384  # remembered per-member entry lists in a TextMemo before it starts afresh
+_MAX_RUNS = 16_384
+_MAX_NAMED_SEEN = 50_000  # remembered (lookup, text) -> named topics per index before it starts afresh  # remembered per-member entry lists in a TextMemo before it starts afresh
 _MAX_ITEM_WORDS = 600
 
 
@@ -133,10 +134,24 @@ class MemberIndex:
     # CSR from unique topic to the members who stated it (for the named-topic eligibility, which is sparse).
     topic_member_ptr: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64))
     topic_members: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    # Filled while ranking: which (lookup, text) pairs name which topics (a share run ranks the same articles
+    # on every tick while the index is reused), and each topic owner's run in the flat topic index.
+    named_seen: dict[tuple[str, str], list[int]] = field(default_factory=dict, repr=False, compare=False)
+    _topic_runs: dict[int, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> int:
         return len(self.member_ids)
+
+    def topic_run(self, member: int) -> tuple[int, int] | None:
+        """Start and end in `topics.flat` of a member's stated topics, or None without any."""
+        if self._topic_runs is None:
+            topics = self.topics
+            ends = [*topics.starts.tolist()[1:], len(topics.flat)]
+            self._topic_runs = dict(
+                zip(topics.owners.tolist(), zip(topics.starts.tolist(), ends, strict=True), strict=True)
+            )
+        return self._topic_runs.get(member)
 
 
 class TextMemo:
@@ -437,12 +452,28 @@ def named_topics(text: str, lookup: dict[str, int], max_words: int) -> list[int]
     return sorted(found)
 
 
-def _named_matrix(texts: Sequence[str], lookup: dict[str, int], size: int, max_words: int) -> Matrix:
-    """(unique topics x items): 1 where the topic is named in the item."""
+def _named_matrix(
+    texts: Sequence[str],
+    lookup: dict[str, int],
+    size: int,
+    max_words: int,
+    seen: tuple[dict[tuple[str, str], list[int]], str] | None = None,
+) -> Matrix:
+    """(unique topics x items): 1 where the topic is named in the item. `seen` (the index's memo and
+    which lookup this is) remembers the answer per text."""
     out = np.zeros((size, len(texts)), dtype=np.float32)
     if size:
         for col, text in enumerate(texts):
-            hits = named_topics(text, lookup, max_words)
+            if seen is None:
+                hits = named_topics(text, lookup, max_words)
+            else:
+                memo, which = seen
+                found = memo.get((which, text))
+                if found is None:
+                    if len(memo) > _MAX_NAMED_SEEN:
+                        memo.clear()
+                    found = memo[(which, text)] = named_topics(text, lookup, max_words)
+                hits = found
             if hits:
                 out[hits, col] = 1.0
     return out
@@ -523,7 +554,13 @@ def rank_items(
         # Topic evidence per (unique topic, item); the member's best topic is both score and "why you".
         # Arrays are (members or unique vectors) x (items in this chunk).
         topic_z = _z(vectors, index.topics)
-        named = _named_matrix(texts, index.topic_lookup, len(index.topics.texts), index.max_topic_words)
+        named = _named_matrix(
+            texts,
+            index.topic_lookup,
+            len(index.topics.texts),
+            index.max_topic_words,
+            (index.named_seen, "topics"),
+        )
         topic_score = config.w_similar * topic_z + config.w_named * named
         topical = _per_member(topic_score, index.topics, n_members, np.maximum, float(_NEG))
         evidence = topical
@@ -554,7 +591,11 @@ def rank_items(
         final[~eligible] = _NEG
         if not index.muted.empty:
             muted_named = _named_matrix(
-                texts, index.muted_lookup, len(index.muted.texts), index.max_topic_words
+                texts,
+                index.muted_lookup,
+                len(index.muted.texts),
+                index.max_topic_words,
+                (index.named_seen, "muted"),
             )
             veto = np.maximum(muted_named * 1e3, _z(vectors, index.muted)) >= config.mute_z
             vetoed = _per_member(veto.astype(np.float32), index.muted, n_members, np.maximum, 0.0)
@@ -612,11 +653,9 @@ def _explain(
     for member, score in zip(members.tolist(), scores.tolist(), strict=True):
         topic: str | None = None
         driver: Driver = "helped"
-        pos = int(np.searchsorted(topics.owners, member))
-        if pos < len(topics.owners) and topics.owners[pos] == member:
-            start = int(topics.starts[pos])
-            end = int(topics.starts[pos + 1]) if pos + 1 < len(topics.starts) else len(topics.flat)
-            candidates = topics.flat[start:end]
+        run = index.topic_run(member)
+        if run is not None:
+            candidates = topics.flat[run[0] : run[1]]
             best = int(candidates[int(np.argmax(topic_score[candidates]))])
             topic = topics.texts[best]
             driver = "named" if named[best] > 0 else "similar"
