@@ -116,7 +116,9 @@ def pick_related(
     ordered = sorted(candidates, key=lambda c: (-c.score, -c.item_id))
     picked: list[RelatedCandidate] = []
     for cand in ordered:
-        if cand.channel_id is None or not readable_by_all(channels.get(cand.channel_id), cand, audience):
+        if cand.channel_id is None or (not cand.permalink and resolve is None):
+            continue  # nothing to link to: whether the audience may read it does not matter
+        if not readable_by_all(channels.get(cand.channel_id), cand, audience):
             continue
         permalink = cand.permalink or (resolve(cand) if resolve is not None else None)
         if not permalink:

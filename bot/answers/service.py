@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import select
@@ -135,15 +135,30 @@ def _members_of(session: Session, channel_ids: Iterable[int]) -> dict[int, set[i
 def channel_access(session: Session, channels: Iterable[Channel]) -> dict[int, ChannelAccess]:
     rows = list(channels)
     members = _members_of(session, [c.id for c in rows])
-    return {
-        c.id: ChannelAccess(
-            channel_id=c.id,
-            name=c.name,
-            is_private=c.is_private,
-            member_ids=frozenset(members[c.id]) if c.members_synced_at is not None or members[c.id] else None,
-        )
-        for c in rows
-    }
+    return {c.id: _access(c, members[c.id]) for c in rows}
+
+
+class _ChannelFacts(Protocol):
+    """What `_access` reads of a channel: a `Channel` or a row of those columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def is_private(self) -> bool: ...
+    @property
+    def members_synced_at(self) -> dt.datetime | None: ...
+
+
+def _access(channel: _ChannelFacts, members: set[int]) -> ChannelAccess:
+    """A channel's readers; None (unknown) when its membership was never synced and none is recorded."""
+    return ChannelAccess(
+        channel_id=channel.id,
+        name=channel.name,
+        is_private=channel.is_private,
+        member_ids=frozenset(members) if channel.members_synced_at is not None or members else None,
+    )
 
 
 def channel_audience(session: Session, channel: Channel | None) -> Audience:
@@ -250,20 +265,45 @@ def related_candidates(
     return out
 
 
+class _ChannelAccessOnDemand(Mapping[int, ChannelAccess]):
+    """Who can read each of the candidates' channels, a channel's membership read when `pick_related` first
+    asks about it: it stops at the third item it can show, usually long before it has seen every channel,
+    and reading the members of all of them was most of picking."""
+
+    def __init__(self, session: Session, channels: Iterable[_ChannelFacts]) -> None:
+        self._session = session
+        self._rows = {row.id: row for row in channels}
+        self._read: dict[int, ChannelAccess] = {}
+
+    def __getitem__(self, channel_id: int) -> ChannelAccess:
+        access = self._read.get(channel_id)
+        if access is None:
+            row = self._rows[channel_id]
+            access = self._read[channel_id] = _access(
+                row, _members_of(self._session, [channel_id])[channel_id]
+            )
+        return access
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 def _pick(
     session: Session,
     pairs: Sequence[tuple[RelatedCandidate, Item]],
     audience: Audience,
     permalink_for: PermalinkFn | None,
 ) -> tuple[list[RelatedCandidate], dict[int, str]]:
-    channels = channel_access(
-        session, session.scalars(select(Channel).where(Channel.id.in_({c.channel_id for c, _ in pairs})))
-    )
+    rows = session.execute(
+        select(Channel.id, Channel.slack_channel_id, Channel.name, Channel.is_private, Channel.members_synced_at)
+        .where(Channel.id.in_({c.channel_id for c, _ in pairs}))
+    ).all()  # fmt: skip
+    channels = _ChannelAccessOnDemand(session, rows)
     by_id = {c.item_id: item for c, item in pairs}
-    slack_ids = {
-        c.id: c.slack_channel_id
-        for c in session.scalars(select(Channel).where(Channel.id.in_(set(channels))))
-    }
+    slack_ids = {row.id: row.slack_channel_id for row in rows}
 
     def resolve(cand: RelatedCandidate) -> str | None:
         item = by_id[cand.item_id]
@@ -280,8 +320,11 @@ def _pick(
             item.permalink = found  # stored, so the next answer needs no call
         return found
 
-    picked = pick_related([c for c, _ in pairs], channels, audience, resolve=resolve)
-    return picked, {cid: access.name for cid, access in channels.items()}
+    # Without a way to look permalinks up, resolve could only return the permalink a candidate already has.
+    picked = pick_related(
+        [c for c, _ in pairs], channels, audience, resolve=resolve if permalink_for is not None else None
+    )
+    return picked, {row.id: row.name for row in rows}
 
 
 def _summary(

@@ -98,6 +98,22 @@ def test_pick_related_orders_filters_and_caps() -> None:
     assert pick_related([cand(2, 2, private=True)], CHANNELS, audience, resolve=lambda c: 1 / 0) == []  # type: ignore[arg-type,return-value]
 
 
+def test_pick_related_asks_about_a_channel_only_for_items_it_could_link_to() -> None:
+    # The service reads a channel's members when pick_related first asks about it: an item with no
+    # permalink and no way to look one up is passed over without asking.
+    asked: list[int] = []
+
+    class Recording(dict[int, ChannelAccess]):
+        def get(self, key: int, default: ChannelAccess | None = None) -> ChannelAccess | None:  # type: ignore[override]
+            asked.append(key)
+            return super().get(key, default)
+
+    audience = Audience(1, frozenset({1, 2, 3}))
+    no_link = RelatedCandidate(6, "no link", "", None, 3, False, 9.0)
+    picked = pick_related([no_link, cand(1, 1)], Recording(CHANNELS), audience)
+    assert [c.item_id for c in picked] == [1] and asked == [1]
+
+
 def test_answer_names_without_pinging_and_escapes_everything() -> None:
     experts = [Expert(1, "Alice <!channel>"), Expert(2, "Bob & <@U123>")]
     evil = RelatedCandidate(
