@@ -20,7 +20,7 @@ from bot.ingest.profiles import SLACKBOT_ID
 from bot.matching.classify import classify
 from bot.matching.items import understand_message
 from bot.store.models import Base, Channel, Item, Member, Workspace
-from bot.store.queries.conflicts import insert_ignoring_conflict
+from bot.store.queries.conflicts import insert_ignoring_conflict, insert_row_ignoring_conflict
 from bot.store.queries.members import ensure_member
 from bot.store.queries.relationships import record_interaction
 from bot.store.queries.remembered import Remembered
@@ -198,8 +198,9 @@ def ingest_new(
     understood = understand(message)
     if understood.kind == "chatter":
         return IngestResult()
-    existing = item_by_key(session, workspace, message.source_key)
-    if existing is not None:
+    key = (workspace.id, message.source_key)
+    existing = _BY_KEY.get(session, key, lambda i: i.source_key == key[1] and i.workspace_id == key[0])
+    if existing is not None:  # seen in this session; otherwise the INSERT below finds out
         return IngestResult(item=existing)
     values = {
         "workspace_id": workspace.id,
@@ -216,12 +217,10 @@ def ingest_new(
         "is_private": is_private or bool(channel and channel.is_private),
         "posted_at": at,
     }
-    item = session.scalars(
-        insert_ignoring_conflict(session, Item, ("workspace_id", "source_key")), [values]
-    ).first()
+    item = insert_row_ignoring_conflict(session, Item, ("workspace_id", "source_key"), values)
     if item is None:  # the same message through another event (app_mention) or replica
         return IngestResult(item=item_by_key(session, workspace, message.source_key))
-    _BY_KEY.remember(session, (workspace.id, message.source_key), item)
+    _BY_KEY.remember(session, key, item)
     return IngestResult(item=item, created=True, became_routable=item.kind in ROUTED_KINDS)
 
 

@@ -322,3 +322,29 @@ def test_a_topic_dropped_with_a_forgotten_member_is_made_again(db: Database) -> 
     with db.session() as s:
         assert s.scalars(select(Topic.id)).all() == [topic.id]
         assert first == topic.id or s.get(Topic, first) is None
+
+
+class _Boom(Exception):
+    pass
+
+
+def test_a_member_created_in_a_rolled_back_savepoint_is_gone_and_made_again(db: Database) -> None:
+    with db.session() as s:
+        ws = ensure_workspace(s, "T1")
+        bob = ensure_member(s, ws, "UB")  # before the savepoint: stays
+        with pytest.raises(_Boom), s.begin_nested():
+            ensure_member(s, ws, "UA", display_name="alice")
+            raise _Boom
+        assert member_by_slack_id(s, ws, "UA") is None
+        assert member_by_slack_id(s, ws, "UB") is bob
+        again = ensure_member(s, ws, "UA")
+        assert again.display_name == ""
+        # Released into the transaction, then the transaction rolls back: gone as well.
+        with s.begin_nested():
+            ensure_member(s, ws, "UC")
+        s.rollback()
+        ws = ensure_workspace(s, "T1")
+        assert member_by_slack_id(s, ws, "UC") is None
+        assert member_by_slack_id(s, ws, "UA") is None
+    with db.session() as s:
+        assert s.scalar(select(func.count(Member.id))) == 0  # everything above was rolled back

@@ -11,12 +11,17 @@ not there.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
+from bot.store.models import Base, UTCDateTime
+
+M = TypeVar("M", bound=Base)
 _BUILT: dict[tuple[str, Any, tuple[str, ...]], Any] = {}
 
 
@@ -43,3 +48,47 @@ def insert_ignoring_conflict(session: Session, target: Any, index_elements: tupl
             raise NotImplementedError(f"no ON CONFLICT support for the {dialect!r} dialect")
         stmt = _BUILT[key] = insert.returning(target.c.id if isinstance(target, Table) else target)
     return stmt
+
+
+def insert_row_ignoring_conflict(
+    session: Session, model: type[M], index_elements: tuple[str, ...], values: dict[str, Any]
+) -> M | None:
+    """Insert one row of `model` (see `insert_ignoring_conflict`) and return it as a persistent object of
+    the session without reading it back, or None on a conflict.
+
+    An ORM INSERT ... RETURNING of the whole row costs several times the INSERT itself. Here the row's
+    Python-side defaults are filled in first, so the object holds exactly what was written (datetimes as
+    the store hands them back: in UTC); a column with a server default is left unloaded and read on first
+    use. For tables of plain scalar columns (no JSON), as the ingest's are.
+    """
+    table = cast(Table, model.__table__)
+    row = dict(values)
+    for column in table.c:
+        if column.key in row or column.primary_key or column.server_default is not None:
+            continue
+        default = column.default
+        if default is None:
+            row[column.key] = None
+        elif default.is_scalar:
+            row[column.key] = default.arg  # type: ignore[attr-defined]
+        elif default.is_callable:
+            row[column.key] = default.arg(None)  # type: ignore[attr-defined]
+    for key, value in row.items():
+        if isinstance(value, dt.datetime) and isinstance(table.c[key].type, UTCDateTime):
+            row[key] = value.astimezone(dt.UTC)
+    row_id = session.execute(insert_ignoring_conflict(session, table, index_elements), row).scalar()
+    if row_id is None:
+        return None
+    if session.identity_map.get(identity_key(model, row_id)) is not None:
+        # An object of a rolled-back row whose primary key SQLite has just reused, still in the map:
+        # load the new row into it (rare, so a read).
+        return session.get_one(model, row_id, populate_existing=True)
+    obj = model(id=row_id, **row)
+    make_transient_to_detached(obj)  # as if just loaded: no pending changes
+    session.add(obj)
+    # What a flush does for a row it inserted (Session._register_altered): the transaction, or savepoint,
+    # notes it as new, so that its rollback expunges the object rather than leave one whose row is gone.
+    transaction = session._transaction
+    if transaction is not None:
+        transaction._new[inspect(obj)] = True
+    return obj

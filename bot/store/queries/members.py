@@ -8,7 +8,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import Base, Member, MemberTopic, Topic, Workspace
-from bot.store.queries.conflicts import insert_ignoring_conflict
+from bot.store.queries.conflicts import insert_row_ignoring_conflict
 from bot.store.queries.remembered import Remembered
 
 TOPIC_KINDS = ("interest", "expertise", "muted")
@@ -65,10 +65,12 @@ def ensure_member(session: Session, workspace: Workspace, slack_user_id: str, **
     member = member_by_slack_id(session, workspace, slack_user_id)
     if member is None:
         values = {k: v for k, v in profile.items() if v is not None and k in _INSERTED_PROFILE}
-        member = session.scalars(
-            insert_ignoring_conflict(session, Member, ("workspace_id", "slack_user_id")),
-            [{**values, "workspace_id": workspace.id, "slack_user_id": slack_user_id}],
-        ).first()
+        member = insert_row_ignoring_conflict(
+            session,
+            Member,
+            ("workspace_id", "slack_user_id"),
+            {**values, "workspace_id": workspace.id, "slack_user_id": slack_user_id},
+        )
         if member is None:  # created concurrently by another listener thread or replica
             member = member_by_slack_id(session, workspace, slack_user_id)
             assert member is not None
@@ -89,10 +91,9 @@ def ensure_topic(session: Session, workspace: Workspace, name: str, label: str |
     params = {"workspace_id": workspace.id, "name": name}
     topic = session.scalars(_TOPIC_BY_NAME, params).first()
     if topic is None:
-        topic = session.scalars(
-            insert_ignoring_conflict(session, Topic, ("workspace_id", "name")),
-            [{**params, "label": label or name}],
-        ).first()
+        topic = insert_row_ignoring_conflict(
+            session, Topic, ("workspace_id", "name"), {**params, "label": label or name}
+        )
         if topic is None:  # created concurrently
             topic = session.scalars(_TOPIC_BY_NAME, params).one()
     _TOPICS.remember(session, key, topic)
