@@ -22,7 +22,7 @@ index, never a Python loop over pairs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -382,6 +382,33 @@ def _dedupe_topics(raw: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in (normalise_topic(x) for x in raw) if t))
 
 
+class _ByIdentity:
+    """Results of pure functions of tuples, found by the tuple's identity: profiles reused from build to
+    build hand over the very same tuples, and hashing a long tuple again costs as much as the function.
+    The tuple is held with its result, so its id cannot be reused by another object meanwhile."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._seen: dict[tuple[int, int], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    def get(
+        self, raw: Sequence[str], extra: int, compute: Callable[[tuple[str, ...]], tuple[str, ...]]
+    ) -> tuple[str, ...]:
+        key = (id(raw), extra)
+        hit = self._seen.get(key)
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+        value = compute(raw if isinstance(raw, tuple) else tuple(raw))
+        if isinstance(raw, tuple):
+            if len(self._seen) > self._size:
+                self._seen.clear()
+            self._seen[key] = (raw, value)
+        return value
+
+
+_SEEN = _ByIdentity(200_000)
+
+
 @lru_cache(maxsize=65536)
 def _dedupe_helped(raw: tuple[str, ...], limit: int) -> tuple[str, ...]:
     # A member's helped list is the same from build to build until they help again.
@@ -403,11 +430,12 @@ def build_member_index(
     arrays when those entries did not change. Either way the index is the one built from scratch.
     """
     config = config or RankConfig()
-    memo = memo or TextMemo(embedder.name)
+    memo = memo if memo is not None else TextMemo(embedder.name)
     background = memo.background(embedder)
-    topics = [_dedupe_topics(tuple(m.topics)) for m in members]
-    muted = [_dedupe_topics(tuple(m.muted)) for m in members]
-    helped = [_dedupe_helped(tuple(m.helped), config.max_helped_per_member) for m in members]
+    limit = config.max_helped_per_member
+    topics = [_SEEN.get(m.topics, 0, _dedupe_topics) for m in members]
+    muted = [_SEEN.get(m.muted, 0, _dedupe_topics) for m in members]
+    helped = [_SEEN.get(m.helped, limit, lambda raw: _dedupe_helped(raw, limit)) for m in members]
     topic_index = (previous is not None and _reowned(previous.topics, topics)) or _flat_index(
         topics, embedder, background
     )

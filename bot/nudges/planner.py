@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import select, update
@@ -54,13 +54,18 @@ def _label(labels: dict[str, tuple[int, str]], topic: str | None) -> tuple[int |
     return (found[0], found[1]) if found else (None, topic_label(topic))
 
 
-def _named(text: str, topics: set[str]) -> frozenset[str]:
+def _namer(topics: set[str]) -> Callable[[str], frozenset[str]]:
+    """Which of `topics` a text names; the lookup is built once for all the texts of a run."""
     if not topics:
-        return frozenset()
+        return lambda _text: frozenset()
     ordered = sorted(topics)
     lookup = {t: i for i, t in enumerate(ordered)}
-    hits = named_topics(text, lookup, max(len(t.split()) for t in ordered))
-    return frozenset(ordered[i] for i in hits)
+    width = max(len(t.split()) for t in ordered)
+    return lambda text: frozenset(ordered[i] for i in named_topics(text, lookup, width))
+
+
+def _named(text: str, topics: set[str]) -> frozenset[str]:
+    return _namer(topics)(text)
 
 
 def _item_url(item: Item) -> str | None:
@@ -351,6 +356,7 @@ def _plan_for(
     # Only this run's givers can pass an item on: their ties are the only ones plan_shares can use.
     ties = ld.ties_for(session, ws, targets, now, ld.public_channel_names(session, ws), others=due_ids)
     muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
+    named = _namer(muted)
     share_items = [
         ShareItem(
             id=i.id,
@@ -362,7 +368,7 @@ def _plan_for(
             if i.channel_id is not None
             else frozenset(),
             seen_by=frozenset(reached.get(i.id, set())),
-            topics_named=_named(text, muted),
+            topics_named=named(text),
         )
         for i, text in zip(items, texts, strict=True)
     ]

@@ -94,6 +94,7 @@ class _Parts:
 class _Built:
     index: MemberIndex
     helped: int  # version of the helped texts it was built from (0: none, shares)
+    profiles: Assembled = field(default_factory=dict)  # what it was built from, for the next assembly
 
 
 @dataclass
@@ -164,8 +165,8 @@ _parts: OrderedDict[tuple[Any, ...], _Parts] = OrderedDict()
 _logs: OrderedDict[tuple[Any, ...], _HelpLog] = OrderedDict()
 # Per (base fingerprint, embedder): the index last built, lent to the next build (topics, muted arrays).
 _last: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
-# Per embedder: helped questions' vectors and calibration (a pure function of the text).
-_memos: dict[str, TextMemo] = {}
+# Per workspace and embedder: helped questions' vectors and calibration (a pure function of the text).
+_memos: OrderedDict[tuple[Any, ...], TextMemo] = OrderedDict()
 _log_lock = threading.Lock()
 
 
@@ -192,20 +193,38 @@ def _load_parts(session: Session, workspace_id: int, field: str) -> _Parts:
     )
 
 
-def _assemble(parts: _Parts, helped: dict[int, list[str]]) -> list[MemberProfile]:
+Assembled = dict[int, tuple[list[str] | None, MemberProfile]]
+
+
+def _assemble(
+    parts: _Parts,
+    helped: dict[int, list[str]],
+    before: Assembled | None = None,
+    into: Assembled | None = None,
+) -> list[MemberProfile]:
+    """The profiles of the eligible members. `before` holds profiles assembled from the same parts, each
+    with the helped list it was made from: a member whose list is the very same object keeps their
+    profile (and its tuples, which the index build then recognises). `into` collects the same for next time.
+    """
     out = []
     for member_id in parts.eligible:
-        topics, did = parts.stated.get(member_id, []), helped.get(member_id, [])
-        if topics or did:
-            out.append(
-                MemberProfile(
-                    id=str(member_id),
-                    topics=tuple(topics),
-                    helped=tuple(did),
-                    activity=float(len(did)),
-                    muted=tuple(parts.muted.get(member_id, ())),
-                )
+        topics, did = parts.stated.get(member_id, []), helped.get(member_id)
+        if not (topics or did):
+            continue
+        old = before.get(member_id) if before is not None else None
+        if old is not None and old[0] is did:
+            profile = old[1]
+        else:
+            profile = MemberProfile(
+                id=str(member_id),
+                topics=tuple(topics),
+                helped=tuple(did or ()),
+                activity=float(len(did or ())),
+                muted=tuple(parts.muted.get(member_id, ())),
             )
+        if into is not None:
+            into[member_id] = (did, profile)
+        out.append(profile)
     return out
 
 
@@ -277,26 +296,33 @@ def member_index(
     if last is not None and last.helped == version:
         index = last.index  # the same inputs: e.g. the new reply was not observed help
     else:
+        # One memo per workspace (and database): every vector it holds came through this workspace's
+        # store-backed embedder, so the store keeps them for the next process as before.
+        memo_key = (workspace_id, fingerprint[1], embedder.name)
         with _lock:
-            memo = _memos.get(embedder.name)
+            memo = _memos.get(memo_key)
             if memo is None:
-                memo = _memos[embedder.name] = TextMemo(embedder.name)
+                memo = TextMemo(embedder.name)
+            _remember(_memos, memo_key, memo)
+        assembled: Assembled = {}
+        members = _assemble(parts, helped, last.profiles if last is not None else None, assembled)
         index = build_member_index(
-            _assemble(parts, helped), embedder, memo=memo, previous=last.index if last is not None else None
+            members, embedder, memo=memo, previous=last.index if last is not None else None
         )
-        _trim(memo, index)
+        _trim(memo_key, memo, index)
+        last = _Built(index, version, assembled)
     with _lock:
         _remember(_parts, base, parts)
-        _remember(_last, base, _Built(index, version))
-        _remember(_cache, key, _Built(index, version))
+        _remember(_last, base, last)
+        _remember(_cache, key, last)
     return index
 
 
-def _trim(memo: TextMemo, index: MemberIndex) -> None:
+def _trim(key: tuple[Any, ...], memo: TextMemo, index: MemberIndex) -> None:
     """Keep the memo from growing without bound: when most of it is no longer used, keep what is."""
     if len(memo) > 4 * max(len(index.helped.texts), 1024):
         with _lock:
-            _memos[memo.embedder_name] = memo.compacted(index.helped.texts)
+            _memos[key] = memo.compacted(index.helped.texts)
 
 
 def clear_index_cache() -> None:

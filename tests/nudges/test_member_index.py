@@ -190,6 +190,7 @@ def test_a_shared_memo_builds_the_same_index_as_a_fresh_one() -> None:
     ]
     memo = TextMemo(emb.name)
     build_member_index(list(reversed(members)), emb, memo=memo)  # fills the memo in another order
+    assert len(memo) == 4  # the helped texts, each once
     build_member_index(members[1:], emb, memo=memo)
     previous = build_member_index(members[:2], emb, memo=memo)
     cold = build_member_index(members, emb)
