@@ -88,7 +88,7 @@ def prefs_of(row: Any) -> MemberPrefs:
     )
 
 
-def _rows(session: Session, statement: Executable, params: dict[str, Any]) -> Iterable[Any]:
+def plain_rows(session: Session, statement: Executable, params: dict[str, Any]) -> Iterable[Any]:
     """Plain rows of a Core select, run on the session's connection without the ORM's per-row machinery.
 
     Pending ORM changes are flushed first, as the session's autoflush would have done (and not inside
@@ -107,10 +107,10 @@ def _each(
     """Rows of `statements[True]` for `ids` in chunks (bound as "ids"), or of `statements[False]` for the
     whole workspace when `ids` is None."""
     if ids is None:
-        yield from _rows(session, statements[False], params)
+        yield from plain_rows(session, statements[False], params)
         return
     for part in chunks(sorted(ids)):
-        yield from _rows(session, statements[True], {**params, "ids": list(part)})
+        yield from plain_rows(session, statements[True], {**params, "ids": list(part)})
 
 
 def _both(make: Callable[[Any], Any], column: Any) -> dict[bool, Executable]:
@@ -279,7 +279,7 @@ _PUBLIC_CHANNELS = select(Channel.id, Channel.name).where(
 
 def topic_labels(session: Session, workspace_id: int) -> dict[str, tuple[int, str]]:
     """Normalised topic name -> (topic id, label as first typed)."""
-    return {name: (tid, label) for tid, name, label in _rows(session, _LABELS, {"ws": workspace_id})}
+    return {name: (tid, label) for tid, name, label in plain_rows(session, _LABELS, {"ws": workspace_id})}
 
 
 def channel_members(session: Session, workspace_id: int, channel_ids: Collection[int]) -> dict[int, set[int]]:
@@ -332,7 +332,7 @@ def ties_for(
     to_utc = _UPDATED.type.process_result_value  # the column is read raw: only kept rows are converted
     dialect = session.get_bind().dialect
     for part in chunks(sorted(targets)):
-        for a, b, channel_id, w, raw in _rows(session, _TIES, {"ws": workspace_id, "ids": list(part)}):
+        for a, b, channel_id, w, raw in plain_rows(session, _TIES, {"ws": workspace_id, "ids": list(part)}):
             keys = [(t, o) for t, o in ((a, b), (b, a)) if t in wanted and (keep is None or o in keep)]
             if not keys:
                 continue
@@ -354,11 +354,28 @@ def ties_for(
 
 
 def public_channel_names(session: Session, workspace_id: int) -> dict[int, str]:
-    return {cid: name for cid, name in _rows(session, _PUBLIC_CHANNELS, {"ws": workspace_id})}
+    return {cid: name for cid, name in plain_rows(session, _PUBLIC_CHANNELS, {"ws": workspace_id})}
 
 
 HELP_KINDS = ("question", "ask")
 HELPED_PER_MEMBER = 50
+
+
+_HELP_COUNTS = and_(
+    Item.kind.in_(HELP_KINDS),
+    Item.deleted_at.is_(None),
+    Item.is_private.is_(False),
+    or_(Item.author_id.is_(None), Item.author_id != ThreadReply.member_id),
+)
+_HELP_REPLIES = (
+    select(ThreadReply.id, ThreadReply.member_id, ThreadReply.replied_at, _HELP_COUNTS, Item.title, Item.text)
+    .outerjoin(Item, Item.id == ThreadReply.item_id)
+    .where(
+        ThreadReply.workspace_id == _WS,
+        ThreadReply.replied_at >= bindparam("since", type_=ThreadReply.replied_at.type),
+        ThreadReply.id > bindparam("after", type_=ThreadReply.id.type),
+    )
+)
 
 
 def help_replies(
@@ -367,21 +384,7 @@ def help_replies(
     """Every thread reply since `since` (with an id above `after_id`): (reply id, member, replied at, text
     of the question it helped with). The text is empty when the reply is not observed help: the item is not
     a public, live question or ask, or the member replied to their own question."""
-    counts = and_(
-        Item.kind.in_(HELP_KINDS),
-        Item.deleted_at.is_(None),
-        Item.is_private.is_(False),
-        or_(Item.author_id.is_(None), Item.author_id != ThreadReply.member_id),
-    )
-    rows = session.execute(
-        select(ThreadReply.id, ThreadReply.member_id, ThreadReply.replied_at, counts, Item.title, Item.text)
-        .outerjoin(Item, Item.id == ThreadReply.item_id)
-        .where(
-            ThreadReply.workspace_id == workspace_id,
-            ThreadReply.replied_at >= since,
-            ThreadReply.id > after_id,
-        )
-    )
+    rows = plain_rows(session, _HELP_REPLIES, {"ws": workspace_id, "since": since, "after": after_id})
     return [
         (rid, member_id, at, ". ".join(p for p in (title, text) if p) if ok else "")
         for rid, member_id, at, ok, title, text in rows

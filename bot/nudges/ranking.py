@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.matching.embedders import CachedEmbedder, Embedder
 from bot.matching.rank import MemberIndex, MemberProfile, TextMemo, build_member_index
-from bot.nudges.loading import help_replies, helped_texts, most_recent_help, topics_by_member
+from bot.nudges.loading import help_replies, helped_texts, most_recent_help, plain_rows, topics_by_member
 from bot.store.models import Member, MemberTopic, ThreadReply, Workspace
 from bot.store.queries.embeddings import StoreEmbeddingCache
 
@@ -75,7 +75,7 @@ def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.date
     params: dict[str, Any] = {"workspace_id": workspace_id}
     if expertise:
         params["since"] = since
-    values = tuple(session.execute(_FINGERPRINT[expertise], params).one())
+    [values] = [tuple(row) for row in plain_rows(session, _FINGERPRINT[expertise], params)]
     reply_part = values[6:8] if expertise else ()
     # The activity window slides daily; within a day the index stays valid.
     return (workspace_id, values[0], field, values[1:4], values[4:6], reply_part, since.date())
