@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 
 T = TypeVar("T")
 
@@ -44,7 +45,12 @@ class Remembered(Generic[T]):
         entry = entries.get(key)
         if entry is None:
             return None
-        found = session.get(self.model, entry[0])
+        found: T | None = entry[1]
+        state = instance_state(found)
+        if not (state.persistent and state.session is session and not state.expired_attributes):
+            # Expunged, deleted, rolled back or expired: let session.get tell (it refreshes an expired
+            # object, and answers None for one whose row is gone). Otherwise it would return this object.
+            found = session.get(self.model, entry[0])
         if found is None or (session.deleted and found in session.deleted) or not carries_key(found):
             del entries[key]
             return None
