@@ -138,10 +138,28 @@ class MemberIndex:
     # on every tick while the index is reused), and each topic owner's run in the flat topic index.
     named_seen: dict[tuple[str, str], list[int]] = field(default_factory=dict, repr=False, compare=False)
     _topic_runs: dict[int, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+    _topic_table: npt.NDArray[np.int64] | None = field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> int:
         return len(self.member_ids)
+
+    def topic_table(self) -> npt.NDArray[np.int64]:
+        """Per member, the unique-topic indices of their stated topics in order, padded with -1."""
+        if self._topic_table is None:
+            topics = self.topics
+            counts = np.diff(np.append(topics.starts, len(topics.flat))).astype(np.int64)
+            width = int(counts.max()) if len(counts) else 0
+            table = np.full((self.size, max(width, 1)), -1, dtype=np.int64)
+            if len(counts):
+                offsets = np.arange(width)
+                mask = offsets[None, :] < counts[:, None]
+                positions = topics.starts[:, None] + offsets[None, :]
+                table[topics.owners[:, None].repeat(width, axis=1)[mask], np.nonzero(mask)[1]] = topics.flat[
+                    positions[mask]
+                ]
+            self._topic_table = table
+        return self._topic_table
 
     def topic_run(self, member: int) -> tuple[int, int] | None:
         """Start and end in `topics.flat` of a member's stated topics, or None without any."""
@@ -647,21 +665,56 @@ def rank_items(
         order = np.argsort(-top_scores, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         top_scores = np.take_along_axis(top_scores, order, axis=1)
-        return list(
-            _explain(
-                index,
-                item_ids[lo + row],
-                top[row],
-                top_scores[row],
-                topic_score[:, row],
-                named[:, row],
-                topical[:, row],
-                config,
-            )
-            for row in range(hi - lo)
-        )
+        return _explain_chunk(index, item_ids[lo:hi], top, top_scores, topic_score, named, config)
 
     return [match for lo in range(0, n_items, chunk) for match in one_chunk(lo)]
+
+
+def _explain_chunk(
+    index: MemberIndex,
+    item_ids: Sequence[str],
+    top: npt.NDArray[np.int64],
+    top_scores: Matrix,
+    topic_score: Matrix,
+    named: Matrix,
+    config: RankConfig,
+) -> list[ItemMatches]:
+    """`_explain` for every item of a chunk at once: each match's best stated topic (the first of the
+    member's topics with the highest score, as argmax picks it) is found with array operations."""
+    n_rows = len(top)
+    keep = top_scores > _NEG / 2
+    if len(index.topics.texts):
+        candidates = index.topic_table()[top]  # rows x k x widest
+        valid = candidates >= 0
+        rows = np.arange(n_rows)[:, None, None]
+        values = np.where(valid, topic_score[np.where(valid, candidates, 0), rows], -np.inf)
+        best = np.take_along_axis(candidates, values.argmax(axis=2)[..., None], axis=2)[..., 0]
+        has_topic = valid[..., 0]
+        safe = np.where(has_topic, best, 0)
+        best_score = topic_score[safe, np.arange(n_rows)[:, None]]
+        best_named = named[safe, np.arange(n_rows)[:, None]] > 0
+    else:
+        has_topic = best_named = np.zeros(top.shape, dtype=bool)
+        best = np.zeros(top.shape, dtype=np.int64)
+        best_score = np.zeros(top.shape, dtype=np.float32)
+    texts = index.topics.texts
+    half = config.threshold / 2
+    out = []
+    for row in range(n_rows):
+        matches: list[Match] = []
+        kept = keep[row]
+        for col in np.flatnonzero(kept).tolist():
+            member, score = int(top[row, col]), float(top_scores[row, col])
+            topic: str | None = None
+            driver: Driver = "helped"
+            if has_topic[row, col]:
+                topic = texts[int(best[row, col])]
+                driver = "named" if best_named[row, col] else "similar"
+                if best_score[row, col] < half:
+                    driver = "helped"
+            matches.append(Match(index.member_ids[member], round(score, 4), topic, driver))
+        out.append(ItemMatches(item_ids[row], tuple(matches)))
+    return out
 
 
 def _explain(

@@ -153,3 +153,43 @@ def test_empty_inputs(local: LocalEmbedder) -> None:
     assert rank(MEMBERS, [], local) == []
     (result,) = rank([MemberProfile("x")], [("1", "postgres", None)], local)
     assert result.matches == ()
+
+
+@pytest.mark.parametrize("threshold", [-100.0, 3.0, 7.0])
+def test_explaining_a_chunk_at_once_equals_one_item_at_a_time(
+    threshold: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vectorised `_explain_chunk` picks the same topic and driver as `_explain` for every match."""
+    import bot.matching.rank as rank_module
+
+    embedder = HashingEmbedder(256)
+    rng = np.random.default_rng(7)
+    words = ["postgres", "kubernetes", "terraform", "react", "python", "vacuum", "index", "cluster", "deploy"]
+    members = [
+        MemberProfile(
+            f"m{i}",
+            tuple(rng.choice(words, int(rng.integers(0, 4)))),  # some have no topics, some several
+            helped=tuple(" ".join(rng.choice(words, 5)) for _ in range(int(rng.integers(0, 3)))),
+            activity=float(i % 5),
+        )
+        for i in range(30)
+    ]
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(25)]
+    vectors = embedder.embed(texts)
+    ids = [str(i) for i in range(25)]
+    config = RankConfig(threshold=threshold)
+    index = build_member_index(members, embedder, config)
+    fast = rank_items(index, ids, texts, vectors, k=8, config=config)
+
+    def one_at_a_time(index, item_ids, top, top_scores, topic_score, named, config):  # type: ignore[no-untyped-def]
+        return [
+            rank_module._explain(
+                index, item_ids[r], top[r], top_scores[r], topic_score[:, r], named[:, r], named[:, r], config
+            )
+            for r in range(len(top))
+        ]
+
+    monkeypatch.setattr(rank_module, "_explain_chunk", one_at_a_time)
+    slow = rank_items(index, ids, texts, vectors, k=8, config=config)
+    assert fast == slow
+    assert sum(len(r.matches) for r in fast) > 0
