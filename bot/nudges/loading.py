@@ -368,7 +368,15 @@ _HELP_COUNTS = and_(
     or_(Item.author_id.is_(None), Item.author_id != ThreadReply.member_id),
 )
 _HELP_REPLIES = (
-    select(ThreadReply.id, ThreadReply.member_id, ThreadReply.replied_at, _HELP_COUNTS, Item.title, Item.text)
+    select(
+        ThreadReply.id,
+        ThreadReply.member_id,
+        ThreadReply.item_id,
+        ThreadReply.replied_at,
+        _HELP_COUNTS,
+        Item.title,
+        Item.text,
+    )
     .outerjoin(Item, Item.id == ThreadReply.item_id)
     .where(
         ThreadReply.workspace_id == _WS,
@@ -380,14 +388,14 @@ _HELP_REPLIES = (
 
 def help_replies(
     session: Session, workspace_id: int, since: dt.datetime, after_id: int = 0
-) -> list[tuple[int, int, dt.datetime, str]]:
-    """Every thread reply since `since` (with an id above `after_id`): (reply id, member, replied at, text
-    of the question it helped with). The text is empty when the reply is not observed help: the item is not
+) -> list[tuple[int, int, int, dt.datetime, str]]:
+    """Every thread reply since `since` (with an id above `after_id`): (reply id, member, item, replied at,
+    text of the question it helped with). The text is empty when the reply is not observed help: the item is not
     a public, live question or ask, or the member replied to their own question."""
     rows = plain_rows(session, _HELP_REPLIES, {"ws": workspace_id, "since": since, "after": after_id})
     return [
-        (rid, member_id, at, ". ".join(p for p in (title, text) if p) if ok else "")
-        for rid, member_id, at, ok, title, text in rows
+        (rid, member_id, item_id, at, ". ".join(p for p in (title, text) if p) if ok else "")
+        for rid, member_id, item_id, at, ok, title, text in rows
     ]
 
 
@@ -410,7 +418,7 @@ def helped_texts(
 ) -> dict[int, list[str]]:
     """Per member, the texts of questions and asks they replied to in threads, most recent first."""
     by_member: dict[int, list[tuple[dt.datetime, int, str]]] = defaultdict(list)
-    for rid, member_id, at, body in help_replies(session, workspace_id, since):
+    for rid, member_id, _item_id, at, body in help_replies(session, workspace_id, since):
         if body:
             by_member[member_id].append((at, rid, body))
     return {m: most_recent_help(replies, per_member) for m, replies in sorted(by_member.items())}

@@ -51,9 +51,13 @@ def _fingerprint_statement(with_replies: bool) -> Select[Any]:
         Member.is_bot.is_(False),
         Member.is_deleted.is_(False),
     )
-    replies = select(func.count(ThreadReply.id), func.max(ThreadReply.id)).where(
-        ThreadReply.workspace_id == ws, ThreadReply.replied_at >= since
-    )
+    # The sums tell apart two windows with the same count and highest id (an id reused after a rollback).
+    replies = select(
+        func.count(ThreadReply.id),
+        func.max(ThreadReply.id),
+        func.sum(ThreadReply.member_id),
+        func.sum(ThreadReply.item_id),
+    ).where(ThreadReply.workspace_id == ws, ThreadReply.replied_at >= since)
     # The workspace's creation time tells apart two databases that reuse the same ids.
     created = select(Workspace.created_at).where(Workspace.id == ws)
     # Each aggregate is one row: joining them on TRUE is the intended cross product of single rows.
@@ -76,7 +80,7 @@ def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.date
     if expertise:
         params["since"] = since
     [values] = [tuple(row) for row in plain_rows(session, _FINGERPRINT[expertise], params)]
-    reply_part = values[6:8] if expertise else ()
+    reply_part = values[6:10] if expertise else ()
     # The activity window slides daily; within a day the index stays valid.
     return (workspace_id, values[0], field, values[1:4], values[4:6], reply_part, since.date())
 
@@ -102,7 +106,7 @@ class _HelpLog:
     """The thread replies of one workspace's activity window read so far, so that the next planning reads
     only the replies stored since (by id) instead of every reply in the window.
 
-    It is checked against the fingerprint's count and highest id of the replies in the window: anything
+    It is checked against the fingerprint's count, highest id and id sums of the replies in the window: anything
     else (a reply or question deleted, an id committed out of order by another process) makes the numbers
     disagree and the window is read again from scratch. A new day reads it afresh too, which also picks up
     edited questions.
@@ -112,17 +116,21 @@ class _HelpLog:
     since: dt.datetime
     max_id: int = 0
     oldest: dt.datetime | None = None  # the earliest replied_at in `replies`
+    member_sum: int = 0  # of the replies' member ids, and item ids below, as the fingerprint sums them
+    item_sum: int = 0
     # Every reply in the window: id -> (member, replied at), counted or not, as the fingerprint counts them.
-    replies: dict[int, tuple[int, dt.datetime]] = field(default_factory=dict)
+    replies: dict[int, tuple[int, int, dt.datetime]] = field(default_factory=dict)  # id -> member, item, at
     # Per member, their observed help as (replied at, reply id, question text).
     by_member: dict[int, list[tuple[dt.datetime, int, str]]] = field(default_factory=dict)
     helped: dict[int, list[str]] = field(default_factory=dict)  # most_recent_help of by_member
     version: int = 0  # changes whenever `helped` does
 
-    def add(self, rows: list[tuple[int, int, dt.datetime, str]]) -> set[int]:
+    def add(self, rows: list[tuple[int, int, int, dt.datetime, str]]) -> set[int]:
         changed: set[int] = set()
-        for rid, member_id, at, body in rows:
-            self.replies[rid] = (member_id, at)
+        for rid, member_id, item_id, at, body in rows:
+            self.replies[rid] = (member_id, item_id, at)
+            self.member_sum += member_id
+            self.item_sum += item_id
             self.max_id = max(self.max_id, rid)
             self.oldest = at if self.oldest is None else min(self.oldest, at)
             if body:
@@ -135,11 +143,13 @@ class _HelpLog:
         self.since = since
         if self.oldest is None or self.oldest >= since:
             return set()
-        gone = {rid for rid, (_m, at) in self.replies.items() if at < since}
-        self.oldest = min((at for _m, at in self.replies.values() if at >= since), default=None)
+        gone = {rid for rid, (_m, _i, at) in self.replies.items() if at < since}
+        self.oldest = min((at for _m, _i, at in self.replies.values() if at >= since), default=None)
         changed: set[int] = set()
         for rid in gone:
-            member_id, _at = self.replies.pop(rid)
+            member_id, item_id, _at = self.replies.pop(rid)
+            self.member_sum -= member_id
+            self.item_sum -= item_id
             entries = self.by_member.get(member_id)
             if entries is not None:
                 kept = [e for e in entries if e[1] != rid]
@@ -243,8 +253,7 @@ def _help_log(
     session: Session, workspace_id: int, fingerprint: tuple[Any, ...], since: dt.datetime
 ) -> tuple[dict[int, list[str]], int]:
     """The helped texts per member and their version, reading only the replies not read before."""
-    count, max_id = fingerprint[5]
-    count, max_id = int(count or 0), int(max_id or 0)
+    count, max_id, member_sum, item_sum = (int(v or 0) for v in fingerprint[5])
     key = (workspace_id, fingerprint[1])  # the workspace's creation time tells databases apart
     with _log_lock:
         log = _logs.get(key)
@@ -253,7 +262,8 @@ def _help_log(
             changed = log.slide(since) if since > log.since else set()
             if max_id > log.max_id:
                 changed |= log.add(help_replies(session, workspace_id, since, log.max_id))
-            if len(log.replies) == count and log.max_id == max_id:
+            agree = (len(log.replies), log.max_id, log.member_sum, log.item_sum)
+            if agree == (count, max_id, member_sum, item_sum):
                 log.refresh(changed)
             else:
                 fresh = True

@@ -196,3 +196,27 @@ def test_a_shared_memo_builds_the_same_index_as_a_fresh_one() -> None:
     cold = build_member_index(members, emb)
     assert_same_index(build_member_index(members, emb, memo=memo, previous=previous), cold)
     assert_same_index(build_member_index(members, emb, memo=memo.compacted(["Pods evicted"])), cold)
+
+
+def test_a_rolled_back_reply_whose_id_comes_back_is_not_kept(db: Database) -> None:
+    """The planner may read a reply its own transaction then rolls back; SQLite can hand the same id to
+    the next reply. Count and highest id agree then, the id sums do not."""
+    clear_index_cache()
+    with db.session() as s:
+        w, qs = _world(s)
+        _reply(s, w, qs[0], "cy", NOON - dt.timedelta(days=3))
+        _check(s, w.ws, NOON)
+        savepoint = s.begin_nested()
+        gone = _reply(s, w, qs[1], "gus", NOON - dt.timedelta(days=2))
+        reused = gone.id
+        _check(s, w.ws, NOON)
+        savepoint.rollback()
+        s.add(
+            ThreadReply(
+                id=reused, workspace_id=w.ws.id, item_id=qs[5].id, member_id=w.m["ann"].id,
+                replied_at=NOON - dt.timedelta(days=2),
+            )
+        )  # fmt: skip
+        s.flush()
+        index = _check(s, w.ws, NOON)
+        assert str(w.m["gus"].id) not in index.member_ids
