@@ -146,6 +146,9 @@ class Drainer:
         # its outcome is recorded in the same transaction); quick ones (a rate-limit hold, which sends
         # nothing, or a replay's recording sender) share one transaction.
         self.recheck_seconds = recheck_seconds
+        # How many messages the next window takes: cut to as many as fitted when sends turned out slow, so a
+        # slow sender does not check a whole batch only to check most of it again; doubled when they are quick.
+        self._window_size = max(1, batch_size)
 
     @classmethod
     def from_settings(
@@ -269,10 +272,10 @@ class Drainer:
         names: list[str] = []
         pending: list[_Outcome] = []  # sent, outcome not recorded yet
         todo = list(batch)
-        size = max(1, len(todo))
+        one_by_one = False
         try:
             while todo:
-                window = todo[: _window(todo, size)]
+                window = todo[: _window(todo, 1 if one_by_one else self._window_size)]
                 try:
                     with self.db.session() as session:
                         recorded = self._record(session, pending)
@@ -285,7 +288,7 @@ class Drainer:
                         names += self._recorded(done)
                         continue
                     if len(window) > 1:
-                        size = 1  # one by one: the check that failed holds back no other message
+                        one_by_one = True  # the check that failed then holds back no other message
                         continue
                     # As before any send: an unexpected error, retried a bounded number of times.
                     log.exception("sender raised", extra={"outbox_id": window[0].id, "kind": window[0].kind})
@@ -304,7 +307,7 @@ class Drainer:
                     if sent and time.monotonic() - checked > self.recheck_seconds:
                         # The checks are no longer fresh: renew and check the rest again.
                         todo = [m for m in window[i:] if m.id in sending] + todo[len(window) :]
-                        size = sent
+                        self._window_size = sent
                         break
                     pending.append(self._send(message, now or utcnow()))
                     sent += 1
@@ -313,6 +316,9 @@ class Drainer:
                         names += self._recorded(done)
                 else:
                     todo = todo[len(window) :]
+                    quick = time.monotonic() - checked <= self.recheck_seconds
+                    if quick and len(window) == self._window_size:  # a whole window went out in time
+                        self._window_size = min(max(1, self.batch_size), 2 * self._window_size)
         finally:
             if pending:  # also when a send raised something no handler takes: what went out is recorded
                 names += self._recorded(pending)

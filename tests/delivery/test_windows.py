@@ -199,3 +199,27 @@ def test_an_inactive_workspace_fails_only_its_own_messages_in_a_window(db: Datab
     with db.session() as session:
         row = session.get(OutboxMessage, off)
         assert row is not None and row.status == "failed" and row.last_error == "workspace_inactive"
+
+
+def test_after_slow_sends_windows_shrink_so_checks_are_not_made_twice(db: Database) -> None:
+    workspace_id, members, item_id = _setup(db, 6)
+    with db.session() as session:
+        nudges = [_nudge(session, workspace_id, m, item_id) for m in members]
+        pairs = list(zip(members, nudges, strict=True))
+        first = [_dm(session, workspace_id, m, f"a{i}", n) for i, (m, n) in enumerate(pairs[:3])]
+    checked: list[int] = []
+
+    def check(_session: Session, nudge_id: int, _now: dt.datetime) -> str | None:
+        checked.append(nudge_id)
+        return None
+
+    # recheck_seconds=0: every send is "slow", so each further send needs fresh checks.
+    d = drainer(db, Recorder(), nudge_check=check, recheck_seconds=0.0)
+    assert d.drain(T0).sent == 3
+    # The first window checked all three, then the two left were checked again, one window each.
+    assert checked == [nudges[0], nudges[1], nudges[2], nudges[1], nudges[2]]
+    with db.session() as session:
+        second = [_dm(session, workspace_id, m, f"b{i}", n) for i, (m, n) in enumerate(pairs[3:])]
+    checked.clear()
+    assert d.drain(T0).sent == 3 and _status(db, second[2]) == "sent" and _status(db, first[0]) == "sent"
+    assert checked == nudges[3:]  # one window per message from the start: each checked once
