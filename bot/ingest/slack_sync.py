@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.ingest.profiles import apply_profile, needs_profile
 from bot.store.db import Database
 from bot.store.models import Base, Channel, ChannelMember, Member, Workspace, utcnow
+from bot.store.queries.conflicts import insert_ignoring_conflict
 from bot.store.queries.members import ensure_member, member_by_slack_id
 from bot.store.queries.relationships import record_interactions
 
@@ -183,17 +184,13 @@ def ensure_channel(
 
 
 def add_channel_member(session: Session, workspace: Workspace, channel: Channel, member: Member) -> bool:
-    """Record one join (member_joined_channel) without a full resync; False if already there."""
-    exists = session.scalars(
-        select(ChannelMember.id).where(
-            ChannelMember.channel_id == channel.id, ChannelMember.member_id == member.id
-        )
-    ).first()
-    if exists is not None:
-        return False
-    session.add(ChannelMember(workspace_id=workspace.id, channel_id=channel.id, member_id=member.id))
-    session.flush()
-    return True
+    """Record one join (member_joined_channel) without a full resync; False if already there (or if a
+    resync or another replica recorded it a moment ago)."""
+    inserted = session.execute(
+        insert_ignoring_conflict(session, _CHANNEL_MEMBERS, ("channel_id", "member_id")),
+        {"workspace_id": workspace.id, "channel_id": channel.id, "member_id": member.id},
+    ).scalar()
+    return inserted is not None
 
 
 def remove_channel_member(session: Session, channel: Channel, member: Member) -> None:

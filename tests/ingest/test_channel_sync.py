@@ -6,10 +6,17 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.ingest.slack_sync import ChannelFacts, store_channel
+from bot.ingest.slack_sync import (
+    ChannelFacts,
+    add_channel_member,
+    is_channel_member,
+    remove_channel_member,
+    store_channel,
+)
 from bot.policy.relationships import bumped
 from bot.store.db import Database
 from bot.store.models import ChannelMember, Member, Relationship
+from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -64,3 +71,23 @@ def test_a_member_who_left_and_came_back_bumps_the_old_ties(db: Database) -> Non
     assert members == {"UA", "UB"}
     once = bumped(0.0, T0, T0, "shared_channel")
     assert ties == {("UA", "UB"): (bumped(once, T0, later, "shared_channel"), later)}
+
+
+def test_a_join_is_recorded_once(db: Database) -> None:
+    with db.session() as s:
+        ws = ensure_workspace(s, "T1")
+        channel = store_channel(s, ws, ChannelFacts("C1", "eng", False, False, ("UA",)), T0)
+        alice = ensure_member(s, ws, "UA")
+        bob = ensure_member(s, ws, "UB")
+        assert not add_channel_member(s, ws, channel, alice)  # synced with the channel already
+        assert add_channel_member(s, ws, channel, bob)
+        assert not add_channel_member(s, ws, channel, bob)
+        remove_channel_member(s, channel, bob)
+        assert not is_channel_member(s, channel, bob)
+    with db.session() as s:  # another session (a replica) sees the same
+        ws = ensure_workspace(s, "T1")
+        channel = store_channel(s, ws, ChannelFacts("C1", "eng", False, False, None), T0)
+        bob = ensure_member(s, ws, "UB")
+        assert add_channel_member(s, ws, channel, bob)
+        assert is_channel_member(s, channel, bob)
+    assert _state(db)[0] == {"UA", "UB"}
