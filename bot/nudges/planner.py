@@ -345,10 +345,11 @@ def _plan_for(
         authors=[str(i.author_id) if i.author_id else None for i in items], k=SHARE_TARGETS_PER_ITEM, exclude=exclude,
     )  # fmt: skip
     labels = ld.topic_labels(session, ws)
+    # A few topics label thousands of matches: look each one up once.
+    label_of = {t: _label(labels, t)[1] for t in {m.topic for r in ranked for m in r.matches}}
     matches = {
         int(r.item_id): [
-            Candidate(int(m.member_id), m.score, m.topic, _label(labels, m.topic)[1], m.driver)
-            for m in r.matches
+            Candidate(int(m.member_id), m.score, m.topic, label_of[m.topic], m.driver) for m in r.matches
         ]
         for r in ranked
     }
