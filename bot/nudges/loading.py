@@ -333,9 +333,13 @@ def ties_for(
     dialect = session.get_bind().dialect
     for part in chunks(sorted(targets)):
         for a, b, channel_id, w, raw in plain_rows(session, _TIES, {"ws": workspace_id, "ids": list(part)}):
-            keys = [(t, o) for t, o in ((a, b), (b, a)) if t in wanted and (keep is None or o in keep)]
-            if not keys:
-                continue
+            forward = a in wanted and (keep is None or b in keep)
+            backward = b in wanted and (keep is None or a in keep)
+            if not (forward or backward):
+                continue  # most rows: neither end is wanted (decided without building anything)
+            keys = [(a, b)] if forward else []
+            if backward:
+                keys.append((b, a))
             updated = to_utc(raw, dialect)
             assert updated is not None
             value = decayed(w, updated, now)
