@@ -191,10 +191,6 @@ def member_audience(member: Member) -> Audience:
     )
 
 
-def _item_words(item: Item) -> str:
-    return _words_of(item.title, item.description, item.text, item.url)
-
-
 def _words_of(title: str | None, description: str | None, text: str | None, url: str | None) -> str:
     return " ".join(p for p in (title, description, text, url or "") if p)
 
@@ -207,14 +203,15 @@ def related_candidates(
     now: dt.datetime,
     embedder: Any | None,
     exclude_item: int | None = None,
-) -> list[tuple[RelatedCandidate, Item]]:
+) -> list[RelatedCandidate]:
     """Items shared before that name one of the topics, best first (topic hits, then embedding similarity)."""
     if not topics:
         return []
-    # Only the words of the recent items are read to find the topics in them; the (at most EMBED_AT_MOST)
-    # hits are then loaded whole. Loading every scanned item as an object cost more than the answer.
+    # The columns a candidate needs, not the items as objects: loading the few hundred recent items as
+    # objects to look for the topics in their words cost more than the rest of the answer.
     rows = session.execute(
-        select(Item.id, Item.title, Item.description, Item.text, Item.url)
+        select(Item.id, Item.title, Item.description, Item.text, Item.url, Item.permalink, Item.channel_id,
+               Item.is_private)
         .where(
             Item.workspace_id == workspace.id,
             Item.kind.in_(RELATED_KINDS),
@@ -225,43 +222,39 @@ def related_candidates(
         )
         .order_by(Item.posted_at.desc(), Item.id.desc())
         .limit(CANDIDATE_SCAN)
-    ).all()
-    counts: dict[int, int] = {}
-    for item_id, title, description, text, url in rows:
-        if item_id == exclude_item:
+    ).all()  # fmt: skip
+    hits: list[tuple[Any, str, int]] = []  # (row, its words, topics found in them)
+    for row in rows:
+        if row.id == exclude_item:
             continue
-        n = len(find_topics(_words_of(title, description, text, url), topics))
+        words = _words_of(row.title, row.description, row.text, row.url)
+        n = len(find_topics(words, topics))
         if n:
-            counts[item_id] = n
-            if len(counts) == EMBED_AT_MOST:
+            hits.append((row, words, n))
+            if len(hits) == EMBED_AT_MOST:
                 break
-    if not counts:
+    if not hits:
         return []
-    loaded = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(list(counts))))}
-    hits = [(loaded[item_id], n) for item_id, n in counts.items() if item_id in loaded]
     similarity = [0.0] * len(hits)
     if embedder is not None:
         try:
-            vectors = np.asarray(embedder.embed([question_text] + [_item_words(i) for i, _ in hits]))
+            vectors = np.asarray(embedder.embed([question_text] + [words for _, words, _ in hits]))
             similarity = [float(x) for x in vectors[1:] @ vectors[0]]
         except Exception:
             log.exception("embedding related items failed; ordering by topic hits only")
     out = [
-        (
-            RelatedCandidate(
-                item_id=item.id,
-                title=item.title,
-                text=item.text or item.description,
-                permalink=item.permalink,
-                channel_id=item.channel_id,
-                is_private=item.is_private,
-                score=n + sim,
-            ),
-            item,
+        RelatedCandidate(
+            item_id=row.id,
+            title=row.title,
+            text=row.text or row.description,
+            permalink=row.permalink,
+            channel_id=row.channel_id,
+            is_private=row.is_private,
+            score=n + sim,
         )
-        for (item, n), sim in zip(hits, similarity, strict=True)
+        for (row, _, n), sim in zip(hits, similarity, strict=True)
     ]
-    out.sort(key=lambda pair: (-pair[0].score, -pair[0].item_id))
+    out.sort(key=lambda cand: (-cand.score, -cand.item_id))
     return out
 
 
@@ -293,20 +286,22 @@ class _ChannelAccessOnDemand(Mapping[int, ChannelAccess]):
 
 def _pick(
     session: Session,
-    pairs: Sequence[tuple[RelatedCandidate, Item]],
+    candidates: Sequence[RelatedCandidate],
     audience: Audience,
     permalink_for: PermalinkFn | None,
 ) -> tuple[list[RelatedCandidate], dict[int, str]]:
     rows = session.execute(
         select(Channel.id, Channel.slack_channel_id, Channel.name, Channel.is_private, Channel.members_synced_at)
-        .where(Channel.id.in_({c.channel_id for c, _ in pairs}))
+        .where(Channel.id.in_({c.channel_id for c in candidates}))
     ).all()  # fmt: skip
     channels = _ChannelAccessOnDemand(session, rows)
-    by_id = {c.item_id: item for c, item in pairs}
     slack_ids = {row.id: row.slack_channel_id for row in rows}
 
     def resolve(cand: RelatedCandidate) -> str | None:
-        item = by_id[cand.item_id]
+        # Only for a visible candidate without a permalink: its item is loaded to look one up and keep it.
+        item = session.get(Item, cand.item_id)
+        if item is None:
+            return None
         if item.permalink:
             return item.permalink
         if permalink_for is None or not item.slack_ts or item.channel_id not in slack_ids:
@@ -322,25 +317,27 @@ def _pick(
 
     # Without a way to look permalinks up, resolve could only return the permalink a candidate already has.
     picked = pick_related(
-        [c for c, _ in pairs], channels, audience, resolve=resolve if permalink_for is not None else None
+        candidates, channels, audience, resolve=resolve if permalink_for is not None else None
     )
     return picked, {row.id: row.name for row in rows}
 
 
 def _summary(
-    llm: LLMTasks | None, question: str, related: Sequence[RelatedCandidate], items: dict[int, Item]
+    session: Session, llm: LLMTasks | None, question: str, related: Sequence[RelatedCandidate]
 ) -> str | None:
     if llm is None or not related:
         return None
-    briefs = [
-        ItemBrief(
-            title=c.title,
-            text=" ".join(p for p in (items[c.item_id].description, items[c.item_id].text) if p)[:1500],
-            url=items[c.item_id].url,
-            permalink=c.permalink,
+    briefs = []
+    for c in related:
+        item = session.get(Item, c.item_id)
+        briefs.append(
+            ItemBrief(
+                title=c.title,
+                text=" ".join(p for p in (item.description, item.text) if p)[:1500] if item else c.text,
+                url=item.url if item else None,
+                permalink=c.permalink,
+            )
         )
-        for c in related
-    ]
     return llm.summarise_related(question, briefs)
 
 
@@ -406,9 +403,9 @@ def _answer(
     private: bool,
 ) -> Reply | None:
     experts = consenting_experts(session, workspace, topics, now, exclude=[asker.id] if asker else [])
-    pairs = related_candidates(session, workspace, topics, detected.text, now, embedder, exclude_item)
-    related, names = _pick(session, pairs, audience, permalink_for) if pairs else ([], {})
-    summary = _summary(llm, detected.text, related, {c.item_id: item for c, item in pairs})
+    candidates = related_candidates(session, workspace, topics, detected.text, now, embedder, exclude_item)
+    related, names = _pick(session, candidates, audience, permalink_for) if candidates else ([], {})
+    summary = _summary(session, llm, detected.text, related)
     return compose_answer(topics, experts, related, names, summary=summary, private=private)
 
 
