@@ -36,27 +36,35 @@ def _race(db: Database, first: Callable[[Session], Any], second: Callable[[Sessi
         results["first"] = first(holder)
         holder.flush()
 
+        started = threading.Event()
+
         def run() -> None:
             try:
                 with db.session() as s:
+                    results["pid"] = s.execute(text("SELECT pg_backend_pid()")).scalar()
+                    started.set()
                     results["second"] = second(s)
             except BaseException as exc:  # reported by the main thread
                 errors.append(exc)
+                started.set()
 
         thread = threading.Thread(target=run)
         thread.start()
-        with db.engine.connect() as probe:  # until the second transaction waits on the first's row lock
-            for _ in range(2000):
+        started.wait(120)
+        # Until the second transaction waits on the first's row lock (it cannot finish before that).
+        waiting = None
+        with db.engine.connect() as probe:
+            for _ in range(24_000):
+                if errors or not thread.is_alive():
+                    break
                 waiting = probe.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    )
+                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": results.get("pid")},
                 ).scalar()
-                if waiting or not thread.is_alive():
+                if waiting == "Lock":
                     break
                 threading.Event().wait(0.005)
-            assert waiting, "the second transaction never waited for the first"
+        assert errors or waiting == "Lock", "the second transaction did not wait for the first"
         holder.commit()
         thread.join(60)
         assert not thread.is_alive()

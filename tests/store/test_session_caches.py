@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.policy.relationships import bumped
@@ -348,3 +348,16 @@ def test_a_member_created_in_a_rolled_back_savepoint_is_gone_and_made_again(db: 
         assert member_by_slack_id(s, ws, "UA") is None
     with db.session() as s:
         assert s.scalar(select(func.count(Member.id))) == 0  # everything above was rolled back
+
+
+def test_a_tie_whose_stored_time_reads_back_differently_is_still_bumped(db: Database) -> None:
+    ws_id, a, b, ch = _setup(db)
+    with db.session() as s:
+        record_interaction(s, ws_id, a, b, ch, "mention", T0)
+    if not db.is_postgres:  # the same instant in another text form, as another writer might have stored it
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE relationships SET updated_at = '2026-03-02 09:00:00'"))
+    later = T0 + dt.timedelta(days=1)
+    with db.session() as s:
+        record_interaction(s, ws_id, b, a, ch, "reply", later)
+    assert _weights(db) == {(a, b, ch): (bumped(bumped(0.0, T0, T0, "mention"), T0, later, "reply"), later)}

@@ -48,8 +48,21 @@ _WRITE = {
     .values(weight=bindparam("new_weight"), updated_at=bindparam("new_at"))
     for is_null in (False, True)
 }
+# The last attempt writes whatever is stored, as this function always did before it compared: a row whose
+# stored time does not compare equal to its own value read back (text written in another format on
+# SQLite, say) must still be bumped.
+_FORCE = {
+    is_null: update(_T)
+    .where(
+        _T.c.id == bindparam("row_id"),
+        _PAIR,
+        _T.c.channel_id.is_(None) if is_null else _T.c.channel_id == bindparam("ch"),
+    )
+    .values(weight=bindparam("new_weight"), updated_at=bindparam("new_at"))
+    for is_null in (False, True)
+}
 # Each attempt loses only to a concurrent write of the same row, so a few always suffice.
-_ATTEMPTS = 5
+_ATTEMPTS = 4
 
 
 def _rows(session: Session) -> dict[_Key, _Row]:
@@ -98,7 +111,7 @@ def record_interaction(
     key: _Key = (a, b, channel_id)
     rows = _rows(session)
     row = rows.pop(key, None)
-    for _attempt in range(_ATTEMPTS):
+    for attempt in range(_ATTEMPTS):
         if row is None:
             row = _read(session, key)
         if row is None:
@@ -114,12 +127,13 @@ def record_interaction(
         new_weight, new_at = bumped(weight, since, at, kind), max(since, at)
         params = {"row_id": row_id, "a": a, "b": b, "ch": channel_id, "seen_weight": weight,
                   "seen_at": since, "new_weight": new_weight, "new_at": new_at}  # fmt: skip
-        result = cast(CursorResult[Any], session.execute(_WRITE[channel_id is None], params))
+        write = _WRITE if attempt < _ATTEMPTS - 1 else _FORCE
+        result = cast(CursorResult[Any], session.execute(write[channel_id is None], params))
         if result.rowcount == 1:
             rows[key] = (row_id, new_weight, new_at)
             return
         row = None  # not what we last saw (bumped concurrently, rolled back, deleted): read it again
-    raise RuntimeError(f"relationship {key} kept changing under {_ATTEMPTS} attempts to bump it")
+    raise RuntimeError(f"relationship {key} vanished under {_ATTEMPTS} attempts to bump it")
 
 
 def record_interactions(
