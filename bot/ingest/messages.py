@@ -122,7 +122,9 @@ def slack_time(ts: str) -> dt.datetime:
 
 
 # Every thread reply looks up its question by key; the session remembers the items it found or made.
-_BY_KEY = Remembered("item_by_key", Item, limit=5_000)
+# Replies come soon after their question; a thousand recent items is plenty, and every object held stays
+# in the identity map, which some callers walk.
+_BY_KEY = Remembered("item_by_key", Item, limit=1_000)
 _ITEM_BY_KEY = select(Item).where(
     Item.workspace_id == bindparam("workspace_id"), Item.source_key == bindparam("source_key")
 )
@@ -276,7 +278,11 @@ def ingest_changed(
 
 def ingest_deleted(session: Session, workspace: Workspace, message: Message) -> bool:
     """A deleted message takes its item (and the nudges about it) with it."""
+    # "fetch": the deleted ids come back (RETURNING) and only those objects leave the session; the default
+    # evaluated the criteria against every object in the identity map, on every deletion.
     result = session.execute(
-        delete(Item).where(Item.workspace_id == workspace.id, Item.source_key == message.source_key)
+        delete(Item)
+        .where(Item.workspace_id == workspace.id, Item.source_key == message.source_key)
+        .execution_options(synchronize_session="fetch")
     )
     return bool(getattr(result, "rowcount", 0))
