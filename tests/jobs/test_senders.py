@@ -100,6 +100,6 @@ def test_two_senders_one_killed_mid_batch_deliver_every_message_once(
         print(
             f"claimed by the dead sender: {held_by_dead}, reclaimed: {reclaimed}, found already posted: {dedup}"
         )
-        # Both processes did part of the work.
-        assert any(line.get("msg") == "outbox sent" for line in a.lines())
+        # Both processes did part of the work: the killed one held claimed rows (checked above; it records
+        # outcomes a window at a time, so it may die before logging any), the survivor sent.
         assert any(line.get("msg") == "outbox sent" for line in b.lines())
