@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -280,6 +281,11 @@ class Replayer:
             registry.register(kind, self.sender)
         self.drainer = Drainer(db, registry, batch_size=200)
         self.session: Session = sessionmaker(db.engine, expire_on_commit=False)()
+        # Nudge and outbox objects the session holds (weakly, as its identity map does): the drain changes
+        # their rows behind the session's back, so they are expired after each drain.
+        self._drained_kinds: weakref.WeakSet[Nudge | OutboxMessage] = weakref.WeakSet()
+        event.listen(self.session, "loaded_as_persistent", self._track)
+        event.listen(self.session, "pending_to_persistent", self._track)
         self.channels: dict[str, Channel] = {}
         self.inferred: dict[str, Inferred] = {}
         self.next_due: dt.datetime | None = None
@@ -288,6 +294,10 @@ class Replayer:
         self.members: dict[str, Member] = {}
         self._floor: dt.datetime | None = None
         self._problem_counts: dict[tuple[str, str], int] = {}
+
+    def _track(self, _session: Session, obj: object) -> None:
+        if isinstance(obj, Nudge | OutboxMessage):
+            self._drained_kinds.add(obj)
 
     # -- setup ------------------------------------------------------------------------------------
 
@@ -359,9 +369,10 @@ class Replayer:
         self.session.commit()
         self.sender.now = now
         self.drainer.drain(now)
-        # The drain writes nudge and outbox rows only; what else the session holds is still current.
-        for obj in list(self.session.identity_map.values()):
-            if isinstance(obj, Nudge | OutboxMessage):
+        # The drain writes nudge and outbox rows only; what else the session holds is still current. Only
+        # those are expired, found through the set the session events fill (the identity map holds far more).
+        for obj in list(self._drained_kinds):
+            if obj in self.session:
                 self.session.expire(obj)
         self._refresh_due()
 
