@@ -52,6 +52,7 @@ from bot.store.models import (
     Workspace,
 )
 from bot.store.queries.experts import public_experts
+from bot.store.queries.members import member_by_slack_id
 
 log = logging.getLogger(__name__)
 
@@ -453,11 +454,7 @@ def cancel_help_nudges(session: Session, item: Item, recipients: Iterable[int] |
 
 
 def _member_by_slack_id(session: Session, workspace: Workspace, slack_user_id: str | None) -> Member | None:
-    if not slack_user_id:
-        return None
-    return session.scalars(
-        select(Member).where(Member.workspace_id == workspace.id, Member.slack_user_id == slack_user_id)
-    ).first()
+    return member_by_slack_id(session, workspace, slack_user_id) if slack_user_id else None
 
 
 # -- /passiton who knows ----------------------------------------------------------------------------
