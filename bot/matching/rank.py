@@ -698,21 +698,29 @@ def _explain_chunk(
         best = np.zeros(top.shape, dtype=np.int64)
         best_score = np.zeros(top.shape, dtype=np.float32)
     texts = index.topics.texts
-    half = config.threshold / 2
+    # Compared as the per-item code compared numpy scalars (a Python float meets float32 as float32).
+    below_half = best_score < config.threshold / 2
+    # Plain lists: indexing numpy arrays one element at a time costs more than the rest of the loop.
+    keep_l, top_l, scores_l = keep.tolist(), top.tolist(), top_scores.tolist()
+    has_l, best_l, named_l, below_l = (
+        has_topic.tolist(),
+        best.tolist(),
+        best_named.tolist(),
+        below_half.tolist(),
+    )
+    ids = index.member_ids
     out = []
     for row in range(n_rows):
         matches: list[Match] = []
-        kept = keep[row]
-        for col in np.flatnonzero(kept).tolist():
-            member, score = int(top[row, col]), float(top_scores[row, col])
+        for col, kept in enumerate(keep_l[row]):
+            if not kept:
+                continue
             topic: str | None = None
             driver: Driver = "helped"
-            if has_topic[row, col]:
-                topic = texts[int(best[row, col])]
-                driver = "named" if best_named[row, col] else "similar"
-                if best_score[row, col] < half:
-                    driver = "helped"
-            matches.append(Match(index.member_ids[member], round(score, 4), topic, driver))
+            if has_l[row][col]:
+                topic = texts[best_l[row][col]]
+                driver = "helped" if below_l[row][col] else "named" if named_l[row][col] else "similar"
+            matches.append(Match(ids[top_l[row][col]], round(scores_l[row][col], 4), topic, driver))
         out.append(ItemMatches(item_ids[row], tuple(matches)))
     return out
 
