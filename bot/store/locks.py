@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from bot.store.models import Workspace
 
 
+_SQLITE_LOCKED = "passiton.sqlite_write_locked_in"
+
+
 def _key(purpose: str) -> int:
     # A stable 32-bit namespace per purpose (Python's hash() is salted per process).
     return zlib.crc32(purpose.encode()) & 0x7FFFFFFF
@@ -26,12 +29,18 @@ def lock_workspace(session: Session, workspace_id: int, purpose: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_key(purpose), workspace_id)))
-    else:
-        # SET active = active changes nothing the session holds, so there is nothing to synchronise: the
-        # default ("evaluate") walked every object in the identity map on every help planning.
-        session.execute(
-            update(Workspace)
-            .where(Workspace.id == workspace_id)
-            .values(active=Workspace.active)
-            .execution_options(synchronize_session=False)
-        )
+        return
+    # SQLite's write lock covers the whole database until the transaction ends (a savepoint rolled back
+    # keeps it), so once taken in this transaction there is nothing more to wait for.
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_SQLITE_LOCKED) is transaction:
+        return
+    # SET active = active changes nothing the session holds, so there is nothing to synchronise: the
+    # default ("evaluate") walked every object in the identity map on every help planning.
+    session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace_id)
+        .values(active=Workspace.active)
+        .execution_options(synchronize_session=False)
+    )
+    session.info[_SQLITE_LOCKED] = session.get_transaction()
