@@ -307,6 +307,7 @@ class Builder:
         while articles:
             self.share(self.rng.choice(weekdays[-5:]), *articles.pop())
         self._reshare()
+        self._who_knows()
 
     def share(self, day: int, topic: str, article: tuple[str, str, str, str]) -> None:
         url, title, desc, site = article
@@ -657,6 +658,17 @@ class Builder:
         )
         self.post("mpdm-maya--dan.w--liam-1", dan, self.later(dan, t, 30, 400), "works for me")
 
+    def _who_knows(self) -> None:
+        """ "Who knows about X?" asked in a channel, for the in-channel answers. On a random stream of its
+        own, so that adding them left every other message of the sample as it was."""
+        saved, self.rng = self.rng, random.Random(2026)
+        try:
+            for day, channel, handle, text in content.WHO_KNOWS:
+                person = self.by_handle[handle]
+                self.post(channel, person, self.local(person, day, 10, 16), text)
+        finally:
+            self.rng = saved
+
     def _reshare(self) -> None:
         """The same article shared again in another channel a week later: the 'already seen' case."""
         msgs = [m for m in self.messages["eng"] if m.get("attachments") and "subtype" not in m]
@@ -934,6 +946,8 @@ class Builder:
                 "interests": unique([rng.choice(STATED[t]) for t in interests if t not in expertise]),
                 "expertise": unique([rng.choice(STATED[t]) for t in expertise]),
             }
+            if p.handle in content.PUBLIC:
+                row["public"] = True  # agreed to be named in in-channel answers
             if p.handle in by_email:
                 row["email"] = (
                     f"{p.handle.split('.')[0]}@{'contractor.example.org' if p.guest else 'northwind.dev'}"
@@ -1114,7 +1128,7 @@ def write_profiles(rows: list[Json], json_path: Path, csv_path: Path) -> None:
     json_path.write_text(json.dumps(keyed, indent=2, ensure_ascii=False) + "\n")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["user", "email", "interests", "expertise", "helped"])
+    writer.writerow(["user", "email", "interests", "expertise", "helped", "public"])
     for row in rows:
         writer.writerow(
             [
@@ -1123,6 +1137,7 @@ def write_profiles(rows: list[Json], json_path: Path, csv_path: Path) -> None:
                 "; ".join(row["interests"]),
                 "; ".join(row["expertise"]),
                 " | ".join(row.get("helped", [])),
+                "yes" if row.get("public") else "",
             ]
         )
     csv_path.write_text(buf.getvalue())

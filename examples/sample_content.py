@@ -1297,3 +1297,29 @@ TOPIC_WORDS = {
     "design": "design systems",
     "product": "product planning",
 }
+
+# "Who knows about X?" asked in a channel: (day, channel, asker, text). #help has the guest in it, so
+# answers there may name people but not link to channels the guest cannot read.
+WHO_KNOWS = [
+    (
+        12,
+        "general",
+        "ben",
+        "Who knows about Terraform state locking? Our plan keeps waiting on a stale lock.",
+    ),
+    (
+        15,
+        "general",
+        "felix",
+        "Does anyone know Postgres partitioning well? We're thinking of splitting the events table.",
+    ),
+    (
+        21,
+        "help",
+        "chris.d",
+        "Anyone have experience with Kubernetes pod disruption budgets? Draining a node keeps hanging.",
+    ),
+    (26, "general", "jordan", "Who here knows about public speaking? My first meetup talk is next month."),
+]
+# Members who agreed to be named in in-channel answers (`/passiton expertise public` in the live bot).
+PUBLIC = {"maya", "dan.w", "oliver", "hannah"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -66,6 +67,13 @@ def replay_command(
     strict: Annotated[
         bool, typer.Option("--strict", help="Stop on any problem in the export (e.g. unknown subtypes).")
     ] = False,
+    slack_url: Annotated[
+        str,
+        typer.Option(
+            "--slack-url",
+            help="Your workspace's address (https://acme.slack.com), for links to earlier messages in answers.",
+        ),
+    ] = "https://your-workspace.slack.com",
     embedder: Annotated[
         str, typer.Option("--embedder", help="local (default) or hashing (fast, lexical).", hidden=True)
     ] = "local",
@@ -80,11 +88,16 @@ def replay_command(
         raise _fail(err, f"--from {start} is after --to {end}")
     _writable(out, err)
     _writable(json_out, err)
+    if not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]+)?/?", slack_url):
+        raise _fail(
+            err, f"--slack-url {slack_url!r}: give the workspace's address, like https://acme.slack.com"
+        )
     logging.getLogger("bot").setLevel(logging.WARNING)
     logging.getLogger("jobs").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        _run(console, err, export, profiles, infer_interests, start, end, out, json_out, strict, embedder)
+        _run(console, err, export, profiles, infer_interests, start, end, out, json_out, strict, embedder,
+             slack_url)  # fmt: skip
     except (ExportError, ProfileError) as exc:
         raise _fail(err, str(exc)) from None
     except OSError as exc:
@@ -98,6 +111,7 @@ def replay_command(
 def _run(
     console: Console, err: Console, export_path: Path, profiles_path: Path | None, infer: bool,
     start: dt.date | None, end: dt.date | None, out: Path, json_out: Path | None, strict: bool, embedder_kind: str,
+    slack_url: str,
 ) -> None:  # fmt: skip
     from bot.config import load_settings
     from bot.matching.embedders import make_embedder
@@ -126,7 +140,7 @@ def _run(
         emb = make_embedder(embedder_kind)
         progress.remove_task(model)
         settings = load_settings(database_url="sqlite://")
-        options = ReplayOptions(start=start, end=end, infer_interests=infer)
+        options = ReplayOptions(start=start, end=end, infer_interests=infer, slack_url=slack_url)
         with temporary_database() as db:
             replayer = Replayer(export, db, settings, emb, profiles=loaded, options=options)
             total = len(replayer.selected())

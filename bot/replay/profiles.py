@@ -1,11 +1,17 @@
 """Stated interests and expertise for `passiton replay --profiles`, from CSV or JSON.
 
 JSON: an object keyed by Slack user id or email, each value `{"interests": [...], "expertise": [...],
-"helped": [...]}`; or a list of such objects carrying a `"user"` (or `"id"`) or `"email"` key. Topic
-fields may be lists or one string separated by `;` or `,`.
+"helped": [...], "public": true}`; or a list of such objects carrying a `"user"` (or `"id"`) or `"email"`
+key. Topic fields may be lists or one string separated by `;` or `,`.
 
-CSV: a header row with `user`, `email`, `interests`, `expertise` and optionally `helped`; topics are
-`;`-separated (commas work too), helped questions `|`-separated. A row needs a user id or an email.
+CSV: a header row with `user`, `email`, `interests`, `expertise` and optionally `helped` and `public`;
+topics are `;`-separated (commas work too), helped questions `|`-separated, `public` is yes/no (true/false,
+1/0, empty for no). A row needs a user id or an email.
+
+`helped` are questions the member answered before the export begins: the replay stores them as observed help,
+the evidence the live bot collects from thread replies. `public` is the member's consent to be named in
+in-channel answers for their stated expertise (`/passiton expertise public` in the live bot); without it
+nobody is named there.
 
 Topics go through `bot.matching.topics.parse_topic_list`, so "PostgreSQL" and "Postgres" are one topic.
 Malformed input raises `ProfileError` naming the file and line; entries that cannot be tied to a
@@ -47,12 +53,14 @@ class Profile:
     interests: tuple[str, ...] = ()
     expertise: tuple[str, ...] = ()
     helped: tuple[str, ...] = ()
+    public: bool = False
 
     def merged(self, other: Profile) -> Profile:
         return Profile(
             interests=tuple(dict.fromkeys(self.interests + other.interests)),
             expertise=tuple(dict.fromkeys(self.expertise + other.expertise)),
             helped=tuple(dict.fromkeys(self.helped + other.helped)),
+            public=self.public or other.public,
         )
 
 
@@ -91,6 +99,18 @@ def _helped(value: object, file: str, line: int | None, sep: str = "|") -> tuple
         raise ProfileError(file, line, "'helped' must be a list of question texts")
     texts = tuple(dict.fromkeys(e.strip() for e in entries if e.strip()))
     return texts[:MAX_HELPED]
+
+
+_YES = frozenset({"yes", "y", "true", "1"})
+_NO = frozenset({"no", "n", "false", "0", ""})
+
+
+def _public(value: object, file: str, line: int | None) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _YES | _NO:
+        return value.strip().lower() in _YES
+    raise ProfileError(file, line, "'public' must be true or false (yes/no in CSV)")
 
 
 def _json_entries(text: str, file: str) -> Iterator[tuple[str, int, Any]]:
@@ -162,6 +182,7 @@ def _csv_entries(text: str, file: str) -> Iterator[tuple[str, int, dict[str, Any
                     "interests": row.get("interests") or "",
                     "expertise": row.get("expertise") or "",
                     "helped": row.get("helped") or "",
+                    "public": row.get("public") or "",
                     "email": email,
                 },
             )
@@ -195,6 +216,7 @@ def load_profiles(
             interests=_topics(value.get("interests"), "interests", file, line),
             expertise=_topics(value.get("expertise"), "expertise", file, line),
             helped=_helped(value.get("helped"), file, line),
+            public=_public(value.get("public"), file, line),
         )
         key = key.strip()
         if "@" in key:

@@ -56,8 +56,8 @@ from bot.replay.infer import Inferred, infer_topics, vocabulary
 from bot.replay.model import Export, ExportChannel, ExportMessage, ExportUser, Problem
 from bot.replay.profiles import LoadedProfiles
 from bot.store.db import Database, make_engine
-from bot.store.models import Channel, Item, Member, Nudge, OutboxMessage, Workspace
-from bot.store.queries.members import add_member_topics
+from bot.store.models import Channel, Item, Member, Nudge, OutboxMessage, ThreadReply, Workspace
+from bot.store.queries.members import add_member_topics, set_public_expertise
 from bot.store.queries.relationships import record_interaction
 from bot.store.queries.workspaces import ensure_workspace
 
@@ -76,6 +76,8 @@ class ReplayOptions:
     start: dt.date | None = None  # first UTC day replayed (inclusive)
     end: dt.date | None = None  # last UTC day replayed (inclusive)
     infer_interests: bool = False
+    # The workspace's address, for links to earlier messages in answers (an export does not carry it).
+    slack_url: str = "https://your-workspace.slack.com"
 
 
 @dataclass(frozen=True)
@@ -328,11 +330,36 @@ class Replayer:
                 add_member_topics(s, workspace, member, "interest", profile.interests)
             if profile.expertise:
                 add_member_topics(s, workspace, member, "expertise", profile.expertise)
+                if profile.public:
+                    set_public_expertise(s, member, profile.expertise, True)
+            self._helped_before(workspace, user_id, member, profile.helped, start)
         self.members = {uid: m for uid, m in members.items() if uid}
         if self.options.infer_interests:
             self._infer(workspace, members, set(stated))
         s.commit()
         return workspace
+
+    def _helped_before(
+        self, workspace: Workspace, user_id: str, member: Member, questions: Sequence[str], start: dt.datetime
+    ) -> None:
+        """Questions a profile says the member answered before the export: stored as the live bot stores
+        observed help (an answered question and the member's thread reply), the day before the replay
+        starts, outside any channel, so they inform matching and are never planned or cited."""
+        at = start - dt.timedelta(days=1)
+        for n, text in enumerate(questions):
+            item = Item(
+                workspace_id=workspace.id, source_key=f"profile:{user_id}:{n}", source="profile",
+                kind="question", text=text, posted_at=at, answered_at=at, created_at=at,
+            )  # fmt: skip
+            self.session.add(item)
+            self.session.flush()
+            self.session.add(
+                ThreadReply(workspace_id=workspace.id, item_id=item.id, member_id=member.id, replied_at=at)
+            )
+
+    def _permalink(self, channel: str, ts: str) -> str:
+        """Slack's message link, as chat.getPermalink gives it for a message outside a thread."""
+        return f"{self.options.slack_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
 
     def _infer(self, workspace: Workspace, members: dict[str | None, Member], stated: set[str]) -> None:
         """Inferred topics for members who stated none; they count as opted in for the replay only."""
@@ -550,7 +577,8 @@ class Replayer:
             channel=m.channel_id, ts=m.ts, user=m.user, text=text, thread_ts=m.thread_ts
         )
         reply = self._guarded("expertise answer", m.file, lambda: answer_in_channel(
-            self.session, workspace, question, now, self.settings, self.embedder, self.llm))  # fmt: skip
+            self.session, workspace, question, now, self.settings, self.embedder, self.llm,
+            permalink_for=self._permalink))  # fmt: skip
         self._refresh_due()
         if reply is None:
             return

@@ -132,3 +132,29 @@ def test_unreadable_profiles(tmp_path: Path) -> None:
     path.write_bytes(b"user,interests\n\xff\xfe,css\n")
     with pytest.raises(ProfileError, match="cannot be read"):
         load_profiles(path)
+
+
+def test_public_consent_from_json_and_csv(tmp_path: Path) -> None:
+    js = tmp_path / "p.json"
+    js.write_text(json.dumps({"U1": {"expertise": ["css"], "public": True}, "U2": {"expertise": ["react"]}}))
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text("user,expertise,public\nU1,css,yes\nU2,react,\n")
+    for path in (js, csv_path):
+        by_user = load_profiles(path, USERS).by_user
+        assert by_user["U1"].public and not by_user["U2"].public, path.name
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "where"),
+    [
+        ("p.json", '{"U1": {"expertise": ["css"], "public": "sometimes"}}', "p.json:1"),
+        ("p.json", '{"U1": {"expertise": ["css"], "public": 1}}', "p.json:1"),
+        ("p.csv", "user,expertise,public\nU1,css,maybe\n", "p.csv:2"),
+    ],
+)
+def test_public_must_be_yes_or_no(tmp_path: Path, name: str, content: str, where: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ProfileError) as info:
+        load_profiles(path, USERS)
+    assert str(info.value).startswith(where + ": ") and "'public'" in info.value.reason

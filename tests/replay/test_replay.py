@@ -164,6 +164,29 @@ def test_private_channel_content_stays_with_its_members(
             assert not any(t in r["dm"]["text"] + json.dumps(r["dm"]["blocks"]) for t in leads_texts)
 
 
+def test_who_knows_questions_get_answers_naming_only_consenting_experts(
+    sample_run: tuple[Any, Path, list[dict[str, Any]]],
+) -> None:
+    """The sample's "who knows about X?" questions are answered in their threads; only members whose profile
+    says `public` are named, and earlier posts are linked the way chat.getPermalink links them."""
+    _result, _report, records = sample_run
+    answers = [r for r in records if r["type"] == "answer"]
+    asked = {r["question"] for r in answers}
+    assert any(q.startswith("Does anyone know Postgres partitioning") for q in asked)
+    assert any(q.startswith("Who here knows about public speaking") for q in asked)
+    raw = json.loads((EXAMPLES / "profiles.json").read_text())
+    users = {u["id"]: u for u in json.loads((SAMPLE / "users.json").read_text())}
+    by_email = {u.get("profile", {}).get("email", "").lower(): uid for uid, u in users.items()}
+    public = {by_email.get(k.lower(), k) for k, v in raw.items() if v.get("public")}
+    for answer in answers:
+        assert answer["experts_named"] or "/archives/" in answer["text"], answer
+        assert {e["id"] for e in answer["experts_named"]} <= public, answer
+    links = re.findall(r"<(https://[^|>]+)\|", " ".join(a["text"] for a in answers))
+    assert links and all(
+        re.fullmatch(r"https://your-workspace\.slack\.com/archives/C\w+/p\d{16}", u) for u in links
+    )
+
+
 def test_report_is_self_contained_and_escaped(sample_run: tuple[Any, Path, list[dict[str, Any]]]) -> None:
     _, report, records = sample_run
     page = report.read_text()
@@ -346,6 +369,23 @@ def test_unknown_subtype_is_skipped_and_listed_or_fatal_when_strict(tmp_path: Pa
     assert "future_thing" in out.read_text() and "general/" in out.read_text()
 
 
+def test_profile_helped_questions_count_as_observed_help(tmp_path: Path) -> None:
+    """A member who states no expertise but answered a question like this one before the export (`helped`
+    in the profile) is asked to help; without that history nobody is."""
+    question = "How do I stop the nightly vacuum job from locking the ledger table?"
+    folder = write_export(tmp_path / "export", {"general/2026-10-05": [msg(ALICE, question, ts(5, 10))]})
+    out = tmp_path / "r.jsonl"
+    profiles = tmp_path / "profiles.json"
+    for helped, expected in (([], set()), (["Why does the nightly vacuum lock the ledger table?"], {BOB})):
+        profiles.write_text(json.dumps({BOB: {"interests": ["cooking"], "helped": helped}}))
+        result = replay(
+            str(folder), "--profiles", str(profiles), "--out", str(tmp_path / "r.html"), "--json", str(out)
+        )
+        assert result.exit_code == 0, result.output
+        helpers = {r["recipient"]["id"] for r in lines(out) if r["type"] == "nudge" and r["kind"] == "help"}
+        assert helpers == expected, (helped, helpers)
+
+
 def test_bad_profiles_and_bad_options(tmp_path: Path) -> None:
     folder = write_export(tmp_path / "export", {"general/2026-10-02": [msg(ALICE, "hi", ts(2))]})
     profiles = tmp_path / "profiles.json"
@@ -353,5 +393,6 @@ def test_bad_profiles_and_bad_options(tmp_path: Path) -> None:
     assert "profiles.json" in _bad(tmp_path, folder, "--profiles", str(profiles))
     assert "--from" in _bad(tmp_path, folder, "--from", "yesterday")
     assert "nowhere" in _bad(tmp_path, tmp_path / "nowhere")
+    assert "--slack-url" in _bad(tmp_path, folder, "--slack-url", "acme.slack.com")
     result = replay(str(folder), "--out", str(tmp_path / "missing" / "r.html"))
     assert result.exit_code == 2 and "does not exist" in result.output
