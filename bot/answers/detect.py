@@ -85,13 +85,21 @@ def mentions_bot(text: str, bot_user_id: str | None) -> bool:
     )
 
 
+# "cc <@U123> who knows this better than me": a "who" right after a person is about that person (a relative
+# clause), not a question to the channel. Only the mention and the "who" are looked at, so "hey <@U123>, who
+# knows about X?" is still a question.
+_MENTION_WHO_RE = re.compile(r"(<@[UW][A-Z0-9]+(?:\|[^>]*)?>)\s+who\b", re.IGNORECASE)
+
+
 def detect(text: str, bot_user_id: str | None = None) -> Detected | None:
     """The who-knows question in a raw Slack message text, or None when it is not one."""
     mentioned = mentions_bot(text, bot_user_id)
     plain = clean_slack_text(text)
-    match = _TRIGGER_RE.search(plain)
+    # Searched with relative clauses neutralised; the question keeps its own words.
+    probe = clean_slack_text(_MENTION_WHO_RE.sub(r"\1 that", text)) if "<@" in text else plain
+    match = _TRIGGER_RE.search(probe)
     if match is not None:
-        phrase, label = _phrase(plain[match.end() :])
+        phrase, label = _phrase(probe[match.end() :])
         return Detected(text=plain, phrase=phrase, phrase_label=label, via_mention=mentioned)
     if mentioned and plain and ("?" in plain or heuristic_kind(plain, False) in ("question", "ask")):
         return Detected(text=plain, phrase=None, phrase_label=None, via_mention=True)

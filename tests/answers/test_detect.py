@@ -39,6 +39,8 @@ def test_who_knows_questions(text: str, phrase: str | None, topics: list[str]) -
         "thanks everyone!",
         "hey <@UBOT>",
         "<@UOTHER> how do I tune autovacuum?",
+        "Use partial indexes for that. cc <@U07ARJUN> who knows this better than me",
+        "ask <@U07ARJUN|arjun> who knows about postgres more than anyone",
     ],
 )
 def test_other_messages_are_not_questions(text: str) -> None:
@@ -75,3 +77,8 @@ def test_find_topics_gives_the_same_from_the_cache_as_cold() -> None:
         assert padded_words(text) == cold and padded_words(text) == cold  # miss, then hit
     assert find_topics(texts[1], KNOWN) == ["postgres", "kubernetes"] == find_topics(texts[1], KNOWN)
     assert find_topics(texts[2], KNOWN) == ["postgres"]
+
+
+def test_a_question_after_greeting_someone_is_still_a_question() -> None:
+    found = detect("hey <@U07ARJUN>, who knows about postgres?", "UBOT")
+    assert found is not None and found.phrase == "postgres"
