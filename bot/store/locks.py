@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from bot.store.models import Workspace
 
-
 _SQLITE_LOCKED = "passiton.sqlite_write_locked_in"
 
 
