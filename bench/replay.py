@@ -189,7 +189,7 @@ def produced(jsonl: Path) -> tuple[int, int]:
     nudges = answers = 0
     for line in jsonl.read_text().splitlines():
         kind = json.loads(line).get("type")
-        nudges += kind == "nudge"
+        nudges += kind == "nudge" and bool(json.loads(line).get("delivered"))
         answers += kind == "answer"
     return nudges, answers
 
