@@ -276,4 +276,5 @@ def test_emulated_link_is_strict_like_slack() -> None:
         opcode, reason = _frame(sock)
         assert opcode == 0x8 and struct.unpack("!H", reason[:2])[0] == 1002
         sock.close()
-        assert [c.close_reason for c in emu.socket_mode.connections()] == ["protocol_error"]
+        # The server records why it closed after sending the close frame: wait for it, don't race it.
+        emu.wait_until(lambda: [c.close_reason for c in emu.socket_mode.connections()] == ["protocol_error"])
