@@ -11,7 +11,7 @@ from sqlalchemy import Executable, and_, bindparam, func, or_, select, type_coer
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.policy.model import CapConfig, FeedbackEvent, MemberPrefs, PastNudge, PolicyState
+from bot.policy.model import NOT_COUNTED, CapConfig, FeedbackEvent, MemberPrefs, PastNudge, PolicyState
 from bot.policy.relationships import decayed
 from bot.policy.share import Tie
 from bot.store.models import (
@@ -136,7 +136,13 @@ _HISTORY = _both(
             Nudge.item_id,
             Nudge.target_id,
             Nudge.status,
-        ).where(Nudge.workspace_id == _WS, Nudge.send_after >= _SINCE),
+        ).where(
+            Nudge.workspace_id == _WS,
+            Nudge.send_after >= _SINCE,
+            # The policy only ever counts the others: most help nudges end cancelled once a question is
+            # answered, and reading them was most of the rows of every planning.
+            Nudge.status.not_in(sorted(NOT_COUNTED)),
+        ),
         c,
     ),
     Nudge.recipient_id,

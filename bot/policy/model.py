@@ -44,6 +44,10 @@ class MemberPrefs:
     name: str = ""
 
 
+# Nudges in these states never reached anyone, so they use no budget and start no cooldown.
+NOT_COUNTED = frozenset({"cancelled", "expired", "failed"})
+
+
 @dataclass(frozen=True)
 class PastNudge:
     """A nudge already planned or sent to a member; the caps and cooldowns count these."""
@@ -58,7 +62,7 @@ class PastNudge:
     @property
     def counts(self) -> bool:
         """Cancelled or expired nudges never reached anyone, so they use no budget."""
-        return self.status not in ("cancelled", "expired", "failed")
+        return self.status not in NOT_COUNTED
 
 
 @dataclass(frozen=True)

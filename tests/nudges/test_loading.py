@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.nudges import loading as ld
+from bot.policy.model import NOT_COUNTED, CapConfig
 from bot.store.db import Database
+from bot.store.models import Nudge
 from bot.store.queries.relationships import record_interaction
-from tests.nudges.world import DAY, small_team
+from tests.nudges.world import DAY, item, small_team
 
 
 def test_ties_to_some_others_are_the_full_ties_filtered(db: Database) -> None:
@@ -29,3 +31,28 @@ def test_ties_to_some_others_are_the_full_ties_filtered(db: Database) -> None:
             kept = ld.ties_for(s, w.ws.id, targets, DAY, names, others=others)
             expected = {t: [tie for tie in ties if tie.other_id in others] for t, ties in full.items()}
             assert kept == {t: ties for t, ties in expected.items() if ties}
+
+
+def test_history_holds_exactly_the_nudges_the_policy_counts(db: Database) -> None:
+    """Cancelled, expired and failed nudges use no budget, so the state leaves them out; every other status is
+    read, whatever it is."""
+    with db.session() as s:
+        w = small_team(s)
+        question = item(s, w, "question", "eng", "ann", "Vacuum", "why does vacuum lock?", DAY)
+        statuses = ["queued", "sent", "acted", "lapsed", "cancelled", "expired", "failed", "planned"]
+        for n, status in enumerate(statuses):
+            s.add(
+                Nudge(
+                    workspace_id=w.ws.id, dedupe_key=f"help:{question.id}:{n}", kind="help",
+                    recipient_id=w.m["cy"].id, item_id=question.id, reason="r", score=1.0, status=status,
+                    channel="slack", send_after=DAY + dt.timedelta(hours=n), created_at=DAY,
+                )
+            )  # fmt: skip
+        s.flush()
+        rows = ld.member_rows(s, w.ws.id)
+        caps = CapConfig()
+        for ids in (None, {w.m["cy"].id}):
+            state = ld.load_state(s, w.ws.id, rows, DAY + dt.timedelta(days=1), caps, ids)
+            read = sorted(p.status for p in state.past(w.m["cy"].id))
+            assert read == sorted(t for t in statuses if t not in NOT_COUNTED)
+            assert all(p.counts for p in state.past(w.m["cy"].id))
