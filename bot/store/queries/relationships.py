@@ -36,31 +36,31 @@ _READ = {
     False: select(_T.c.id, _T.c.weight, _T.c.updated_at).where(_PAIR, _T.c.channel_id == bindparam("ch")),
     True: select(_T.c.id, _T.c.weight, _T.c.updated_at).where(_PAIR, _T.c.channel_id.is_(None)),
 }
-_WRITE = {
-    is_null: update(_T)
-    .where(
-        _T.c.id == bindparam("row_id"),
-        _PAIR,
-        _T.c.channel_id.is_(None) if is_null else _T.c.channel_id == bindparam("ch"),
-        _T.c.weight == bindparam("seen_weight"),
-        _T.c.updated_at == bindparam("seen_at"),
+
+
+def _bump(is_null: bool, *seen: Any) -> Any:
+    """The UPDATE of one tie row by id and pair, with `seen` as further conditions."""
+    return (
+        update(_T)
+        .where(
+            _T.c.id == bindparam("row_id"),
+            _PAIR,
+            _T.c.channel_id.is_(None) if is_null else _T.c.channel_id == bindparam("ch"),
+            *seen,
+        )
+        .values(weight=bindparam("new_weight"), updated_at=bindparam("new_at"))
     )
-    .values(weight=bindparam("new_weight"), updated_at=bindparam("new_at"))
+
+
+# Compare-and-set: only if the row still holds what this session last saw.
+_WRITE = {
+    is_null: _bump(is_null, _T.c.weight == bindparam("seen_weight"), _T.c.updated_at == bindparam("seen_at"))
     for is_null in (False, True)
 }
 # The last attempt writes whatever is stored, as this function always did before it compared: a row whose
 # stored time does not compare equal to its own value read back (text written in another format on
 # SQLite, say) must still be bumped.
-_FORCE = {
-    is_null: update(_T)
-    .where(
-        _T.c.id == bindparam("row_id"),
-        _PAIR,
-        _T.c.channel_id.is_(None) if is_null else _T.c.channel_id == bindparam("ch"),
-    )
-    .values(weight=bindparam("new_weight"), updated_at=bindparam("new_at"))
-    for is_null in (False, True)
-}
+_FORCE = {is_null: _bump(is_null) for is_null in (False, True)}
 # Each attempt loses only to a concurrent write of the same row, so a few always suffice.
 _ATTEMPTS = 4
 
