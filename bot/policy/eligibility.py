@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.policy.model import MemberPrefs
+from bot.policy.caps import backoff_state
+from bot.policy.model import CapConfig, MemberPrefs
 from bot.policy.time import is_paused
 
 
@@ -22,3 +23,14 @@ def may_receive(prefs: MemberPrefs | None, at: dt.datetime) -> bool:
 def may_be_target(prefs: MemberPrefs | None, at: dt.datetime) -> bool:
     """Only opted-in people are suggested as someone to pass things to, and not while they pause."""
     return prefs is not None and prefs.opted_in and prefs.reachable and not is_paused(prefs, at)
+
+
+def ready_for_nudges(prefs: MemberPrefs | None, caps: CapConfig, at: dt.datetime) -> bool:
+    """What every nudge asks of its recipient, whatever the item: may receive one now and is not held back
+    after nudges went unanswered. When nobody a planner could nudge is ready, it has nothing to plan."""
+    return prefs is not None and may_receive(prefs, at) and backoff_state(prefs, caps) == "ok"
+
+
+def ready_to_help(prefs: MemberPrefs | None, caps: CapConfig, at: dt.datetime) -> bool:
+    """`ready_for_nudges`, and has not said they are unavailable for questions this week."""
+    return prefs is not None and prefs.available and ready_for_nudges(prefs, caps, at)

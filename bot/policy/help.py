@@ -14,8 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.policy.caps import Budget, backoff_state, recently_nudged
-from bot.policy.eligibility import may_receive
+from bot.policy.caps import Budget, recently_nudged
+from bot.policy.eligibility import ready_to_help
 from bot.policy.feedback import EMPTY, summarise
 from bot.policy.model import Candidate, PastNudge, PolicyState
 from bot.policy.reasons import help_reason
@@ -84,9 +84,7 @@ def plan_help(
         if item.is_private and helper not in item.channel_members:
             continue
         prefs = state.prefs.get(helper)
-        if prefs is None or not may_receive(prefs, now) or not prefs.available:
-            continue
-        if backoff_state(prefs, state.caps) != "ok":
+        if prefs is None or not ready_to_help(prefs, state.caps, now):
             continue
         if item.asker_id is not None and state.mutes_between(helper, item.asker_id):
             continue

@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.policy.caps import Budget, backoff_state, pair_cooled_down
-from bot.policy.eligibility import may_be_target, may_receive
+from bot.policy.caps import Budget, pair_cooled_down
+from bot.policy.eligibility import may_be_target, ready_for_nudges
 from bot.policy.feedback import EMPTY, FeedbackView, summarise
 from bot.policy.model import Candidate, MemberPrefs, PolicyState
 from bot.policy.reasons import share_reason
@@ -121,9 +121,7 @@ class _Planner:
         if (giver_id, item.id) in self.used_items:
             return None
         prefs = self.state.prefs.get(giver_id)
-        if not may_receive(prefs, self.now) or prefs is None:
-            return None
-        if backoff_state(prefs, self.state.caps) != "ok":
+        if prefs is None or not ready_for_nudges(prefs, self.state.caps, self.now):
             return None
         if self.state.mutes_between(giver_id, target_id) or _topic_muted(self.state, giver_id, item, topic):
             return None
