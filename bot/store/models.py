@@ -224,7 +224,13 @@ class ThreadReply(Base):
     """Observed help: a member replied in the thread of a question or ask."""
 
     __tablename__ = "thread_replies"
-    __table_args__ = (UniqueConstraint("item_id", "member_id", name="uq_thread_replies_item_member"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "member_id", name="uq_thread_replies_item_member"),
+        # Per question (who replied) and per activity window (observed help): without them SQLite read
+        # every reply of the workspace for each, through the workspace_id index.
+        Index("ix_thread_replies_workspace_item", "workspace_id", "item_id", "member_id"),
+        Index("ix_thread_replies_workspace_replied", "workspace_id", "replied_at", "member_id", "item_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
@@ -273,6 +279,8 @@ class Nudge(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "dedupe_key", name="uq_nudges_workspace_dedupe_key"),
         Index("ix_nudges_recipient_created", "recipient_id", "created_at"),
+        # A question's help nudges, read on every plan and every thread reply (see ThreadReply).
+        Index("ix_nudges_workspace_item", "workspace_id", "item_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
