@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, and_, bindparam, func, or_, select, type_coerce
+from sqlalchemy import Executable, Row, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -69,8 +69,25 @@ def display_name(row: Any) -> str:
     return str(row.display_name or row.real_name or row.slack_user_id or "Someone")
 
 
+# Rows of MEMBER_COLUMNS seen before -> their prefs: every share tick reads every member, and the rows change
+# only when a member's settings do (a pure function of the row; bounded by starting afresh).
+_PREFS: dict[Row[Any], MemberPrefs] = {}
+_PREFS_SIZE = 50_000
+
+
 def prefs_of(row: Any) -> MemberPrefs:
     """A Member (row or ORM object) as the policy sees it."""
+    if not isinstance(row, Row):
+        return _prefs(row)
+    prefs = _PREFS.get(row)
+    if prefs is None:
+        if len(_PREFS) >= _PREFS_SIZE:
+            _PREFS.clear()
+        prefs = _PREFS[row] = _prefs(row)
+    return prefs
+
+
+def _prefs(row: Any) -> MemberPrefs:
     return MemberPrefs(
         id=int(row.id),
         tz=row.tz or "UTC",
@@ -186,6 +203,30 @@ _TOPICS = _both(
 
 def member_rows(session: Session, workspace_id: int, ids: Collection[int] | None = None) -> list[Any]:
     return list(_each(session, _MEMBERS, {"ws": workspace_id}, ids))
+
+
+# Opted-in people who are not held back: the policy's back-off (`backoff_state`) asks for fewer unanswered
+# nudges than `backoff_after`; the policy itself decides about every row read (tests pin the two together).
+_NOT_HELD_BACK = select(*MEMBER_COLUMNS).where(
+    Member.workspace_id == _WS,
+    Member.opted_in.is_(True),
+    Member.is_bot.is_(False),
+    Member.is_deleted.is_(False),
+    Member.unanswered < bindparam("backoff", type_=Member.unanswered.type),
+)
+_NOT_HELD_BACK_LIMITED = _NOT_HELD_BACK.order_by(Member.id).limit(bindparam("limit"))
+
+
+def not_held_back(
+    session: Session, workspace_id: int, caps: CapConfig, limit: int | None = None
+) -> list[Any]:
+    """Rows of the opted-in people whose nudges are not on hold after going unanswered: the only ones any
+    nudge could go to (once the replay or a quiet workspace is a few weeks in, few people). With `limit`, at
+    most that many (by id): enough to tell "more than this many" from the rows themselves."""
+    params = {"ws": workspace_id, "backoff": caps.backoff_after}
+    if limit is None:
+        return list(plain_rows(session, _NOT_HELD_BACK, params))
+    return list(plain_rows(session, _NOT_HELD_BACK_LIMITED, {**params, "limit": limit}))
 
 
 def load_state(
@@ -377,7 +418,7 @@ _HELP_COUNTS = and_(
     Item.is_private.is_(False),
     or_(Item.author_id.is_(None), Item.author_id != ThreadReply.member_id),
 )
-_HELP_REPLIES = (
+_HELP_REPLY_ROWS = (
     select(
         ThreadReply.id,
         ThreadReply.member_id,
@@ -388,12 +429,19 @@ _HELP_REPLIES = (
         Item.text,
     )
     .outerjoin(Item, Item.id == ThreadReply.item_id)
-    .where(
-        ThreadReply.workspace_id == _WS,
-        ThreadReply.replied_at >= bindparam("since", type_=ThreadReply.replied_at.type),
-        ThreadReply.id > bindparam("after", type_=ThreadReply.id.type),
-    )
+    .where(ThreadReply.workspace_id == _WS)
 )
+_HELP_REPLIES = _HELP_REPLY_ROWS.where(
+    ThreadReply.replied_at >= bindparam("since", type_=ThreadReply.replied_at.type)
+)
+# The replies stored since a known one are read by id alone (their time is checked on the few rows): with
+# the window's condition too, SQLite walked the whole window in its index to find them.
+_HELP_REPLIES_AFTER = _HELP_REPLY_ROWS.where(ThreadReply.id > bindparam("after", type_=ThreadReply.id.type))
+_HELP_REPLIES_OF = _HELP_REPLIES.where(ThreadReply.member_id.in_(bindparam("ids", expanding=True)))
+
+
+def _help_text(ok: Any, title: str | None, text: str | None) -> str:
+    return ". ".join(p for p in (title, text) if p) if ok else ""
 
 
 def help_replies(
@@ -402,10 +450,14 @@ def help_replies(
     """Every thread reply since `since` (with an id above `after_id`): (reply id, member, item, replied at,
     text of the question it helped with). The text is empty when the reply is not observed help: the item is not
     a public, live question or ask, or the member replied to their own question."""
-    rows = plain_rows(session, _HELP_REPLIES, {"ws": workspace_id, "since": since, "after": after_id})
+    if after_id:
+        rows = plain_rows(session, _HELP_REPLIES_AFTER, {"ws": workspace_id, "after": after_id})
+    else:
+        rows = plain_rows(session, _HELP_REPLIES, {"ws": workspace_id, "since": since})
     return [
-        (rid, member_id, item_id, at, ". ".join(p for p in (title, text) if p) if ok else "")
+        (rid, member_id, item_id, at, _help_text(ok, title, text))
         for rid, member_id, item_id, at, ok, title, text in rows
+        if at >= since
     ]
 
 
@@ -423,12 +475,32 @@ def most_recent_help(
     return out
 
 
+def _help_replies_of(
+    session: Session, workspace_id: int, since: dt.datetime, ids: Collection[int]
+) -> Iterator[tuple[int, int, int, dt.datetime, str]]:
+    """`help_replies` of the members `ids` only."""
+    for part in chunks(sorted(ids)):
+        params = {"ws": workspace_id, "since": since, "ids": list(part)}
+        for rid, member_id, item_id, at, ok, title, text in plain_rows(session, _HELP_REPLIES_OF, params):
+            yield rid, member_id, item_id, at, _help_text(ok, title, text)
+
+
 def helped_texts(
-    session: Session, workspace_id: int, since: dt.datetime, per_member: int = HELPED_PER_MEMBER
+    session: Session,
+    workspace_id: int,
+    since: dt.datetime,
+    per_member: int = HELPED_PER_MEMBER,
+    ids: Collection[int] | None = None,
 ) -> dict[int, list[str]]:
-    """Per member, the texts of questions and asks they replied to in threads, most recent first."""
+    """Per member (of `ids`, or everyone), the texts of questions and asks they replied to in threads, most
+    recent first."""
     by_member: dict[int, list[tuple[dt.datetime, int, str]]] = defaultdict(list)
-    for rid, member_id, _item_id, at, body in help_replies(session, workspace_id, since):
+    replies = (
+        help_replies(session, workspace_id, since)
+        if ids is None
+        else _help_replies_of(session, workspace_id, since, ids)
+    )
+    for rid, member_id, _item_id, at, body in replies:
         if body:
             by_member[member_id].append((at, rid, body))
     return {m: most_recent_help(replies, per_member) for m, replies in sorted(by_member.items())}

@@ -15,9 +15,10 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -25,9 +26,10 @@ from bot.matching.embedders import Embedder
 from bot.matching.rank import RankConfig, named_topics, rank_items
 from bot.matching.topics import topic_label
 from bot.nudges import loading as ld
-from bot.nudges.ranking import member_index, with_store_cache
+from bot.nudges.ranking import member_index, profiles_of, small_index, with_store_cache
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
 from bot.policy.caps import backoff_state
+from bot.policy.eligibility import ready_for_nudges, ready_to_help
 from bot.policy.help import HelpItem, plan_help
 from bot.policy.model import Candidate, MemberPrefs
 from bot.policy.reasons import continue_question
@@ -78,6 +80,40 @@ def _item_url(item: Item) -> str | None:
 
 # -- help -------------------------------------------------------------------------------------------
 
+# Built once: building these statements cost as much as running them, and every question and reply asks.
+_WS: Any = bindparam("ws", type_=Nudge.workspace_id.type)
+_ITEM: Any = bindparam("item", type_=Nudge.item_id.type)
+_REPLIERS_OF = select(ThreadReply.member_id).where(
+    ThreadReply.item_id == _ITEM, ThreadReply.workspace_id == _WS
+)
+_HELP_NUDGE_OF = (Nudge.workspace_id == _WS, Nudge.item_id == _ITEM, Nudge.kind == "help")
+_HELP_NUDGES_OF = select(Nudge).where(*_HELP_NUDGE_OF)
+_HELP_NUDGES_ASKED = select(Nudge.recipient_id, Nudge.status).where(*_HELP_NUDGE_OF)
+
+
+# With this few people who could be asked, checking them alone is cheaper than the workspace's matching.
+FEW_READY = 16
+# Whether someone clears the threshold (or is vetoed by a muted topic) is decided a little in their favour:
+# scores from an index of a few people may differ from the workspace index's in the last bits, and the check
+# must never rule out a match.
+_LENIENT = replace(RankConfig(), threshold=RankConfig().threshold - 1e-3, mute_z=RankConfig().mute_z + 1e-3)
+
+
+def _any_could_match(
+    session: Session, workspace_id: int, ready: set[int], text: str, author: str | None, emb: Embedder,
+    now: dt.datetime,
+) -> bool:  # fmt: skip
+    """Could any of `ready` be a candidate for the question? Matching is per person (their own topics and
+    past help against the question), so ranking them alone tells it."""
+    few = profiles_of(session, workspace_id, "expertise", ready, now)
+    if not few:
+        return False
+    index = small_index(few, emb)
+    [ranked] = rank_items(
+        index, ["q"], [text], emb.embed([text]), authors=[author], k=len(few), config=_LENIENT
+    )
+    return bool(ranked.matches)
+
 
 def plan_help_nudges(
     session: Session,
@@ -100,19 +136,23 @@ def plan_help_nudges(
     # Helpers' recent nudges are read below and decide who is free: one help planner per workspace at a time.
     lock_workspace(session, workspace.id, "plan-help")
     # Planning again (a retried event, an edit) tops up to K at most; it never asks anyone twice.
-    previous = session.execute(
-        select(Nudge.recipient_id, Nudge.status).where(
-            Nudge.workspace_id == workspace.id, Nudge.item_id == item.id, Nudge.kind == "help"
-        )
-    ).all()
+    previous = list(ld.plain_rows(session, _HELP_NUDGES_ASKED, {"ws": workspace.id, "item": item.id}))
     asked = {r.recipient_id for r in previous} | set(exclude)
     k = settings.passiton_helpers_per_question - sum(1 for r in previous if r.status != "cancelled")
     if k <= 0:
         return []
+    caps = ld.caps_from_settings(settings)
     emb = with_store_cache(embedder, session, workspace.id)
-    index = member_index(session, workspace.id, "expertise", emb, now)
     text = ld.item_text(item)
     author = str(item.author_id) if item.author_id is not None else None
+    # Matching costs most of the planning. Nobody can be asked who is held back, not ready, already asked or
+    # the asker, and nobody is ranked without expertise to match on: when that leaves no one, stop here.
+    few = ld.not_held_back(session, workspace.id, caps, limit=FEW_READY + 1)
+    if len(few) <= FEW_READY:
+        ready = {r.id for r in few if ready_to_help(ld.prefs_of(r), caps, now)} - asked - {item.author_id}
+        if not _any_could_match(session, workspace.id, ready, text, author, emb, now):
+            return []
+    index = member_index(session, workspace.id, "expertise", emb, now)
     [ranked] = rank_items(
         index, [str(item.id)], [text], emb.embed([text]), authors=[author], k=HELP_CANDIDATES
     )
@@ -121,9 +161,11 @@ def plan_help_nudges(
         return []
     everyone = {*ids, *([item.author_id] if item.author_id is not None else [])}
     rows = {r.id: r for r in ld.member_rows(session, workspace.id, everyone)}
-    state = ld.load_state(
-        session, workspace.id, list(rows.values()), now, ld.caps_from_settings(settings), everyone
-    )
+    # The policy turns down every candidate who may not be asked now (most of them, once people are in
+    # back-off): when that is all of them, the rest of the planning would be thrown away.
+    if not any(ready_to_help(ld.prefs_of(rows[i]), caps, now) for i in ids if i in rows):
+        return []
+    state = ld.load_state(session, workspace.id, list(rows.values()), now, caps, everyone)
     labels = ld.topic_labels(session, workspace.id)
     channel = session.get(Channel, item.channel_id) if item.channel_id is not None else None
     private = bool(item.is_private or (channel is not None and channel.is_private))
@@ -133,7 +175,7 @@ def plan_help_nudges(
             ld.channel_members(session, workspace.id, [item.channel_id]).get(item.channel_id, ())
         )
     replied = frozenset(
-        session.scalars(select(ThreadReply.member_id).where(ThreadReply.item_id == item.id)).all()
+        r[0] for r in ld.plain_rows(session, _REPLIERS_OF, {"ws": workspace.id, "item": item.id})
     )
     muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
     help_item = HelpItem(
@@ -182,13 +224,8 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     Call after storing the ThreadReply. A recipient who replied has acted on their nudge. Returns the
     number of nudges cancelled.
     """
-    repliers = set(
-        session.scalars(
-            select(ThreadReply.member_id).where(
-                ThreadReply.item_id == item.id, ThreadReply.workspace_id == item.workspace_id
-            )
-        )
-    )
+    params = {"ws": item.workspace_id, "item": item.id}
+    repliers = {r[0] for r in ld.plain_rows(session, _REPLIERS_OF, params)}
     if item.author_id is not None:
         repliers.discard(item.author_id)
     if not repliers and item.answered_at is None:
@@ -196,11 +233,7 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     if item.answered_at is None:
         item.answered_at = now
     cancelled = 0
-    nudges = session.scalars(
-        select(Nudge).where(
-            Nudge.workspace_id == item.workspace_id, Nudge.item_id == item.id, Nudge.kind == "help"
-        )
-    ).all()
+    nudges = session.scalars(_HELP_NUDGES_OF, params).all()
     for nudge in nudges:
         if nudge.status in OPEN:
             nudge.status = "cancelled"
@@ -312,6 +345,13 @@ def _plan_for(
     embedder: Embedder,
 ) -> list[Nudge]:  # fmt: skip
     ws = workspace.id
+    caps = ld.caps_from_settings(settings)
+    due_prefs = {r.id: ld.prefs_of(r) for r in due}
+    _ask_to_continue(session, workspace, due, due_prefs, settings, now)
+    # Only this run's givers can be nudged: when none of them may be (most are in back-off after a few
+    # unanswered weeks), the matching below would be thrown away.
+    if not any(ready_for_nudges(p, caps, now) for p in due_prefs.values()):
+        return []
     due_ids = frozenset(r.id for r in due)
     items = list(
         session.scalars(
@@ -340,12 +380,11 @@ def _plan_for(
 
     saw = {i.id: members_of(i) | ({i.author_id} if i.author_id is not None else set()) for i in items}
     items = [i for i in items if saw[i.id] & due_ids]
-    state = ld.load_state(session, ws, rows, now, ld.caps_from_settings(settings))
-    _ask_to_continue(session, workspace, due, state.prefs, settings, now)
     if not items:
         return []
     reached = ld.reached(session, ws, [i.id for i in items])
     already = ld.nudged_pairs(session, ws, [i.id for i in items])
+    state = ld.load_state(session, ws, rows, now, caps)
     emb = with_store_cache(embedder, session, ws)
     index = member_index(session, ws, "interest", emb, now)
     texts = [ld.item_text(i) for i in items]

@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from bot.matching.embedders import CachedEmbedder, Embedder
 from bot.matching.rank import MemberIndex, MemberProfile, TextMemo, build_member_index
-from bot.nudges.loading import help_replies, helped_texts, most_recent_help, plain_rows, topics_by_member
+from bot.nudges.loading import (
+    help_replies,
+    helped_texts,
+    most_recent_help,
+    plain_rows,
+    topics_by_member,
+)
 from bot.store.models import Member, MemberTopic, ThreadReply, Workspace
 from bot.store.queries.embeddings import StoreEmbeddingCache
 
@@ -249,6 +256,41 @@ def profiles(session: Session, workspace_id: int, field: str, now: dt.datetime) 
     return _assemble(_load_parts(session, workspace_id, field), _helped(session, workspace_id, field, now))
 
 
+def profiles_of(
+    session: Session, workspace_id: int, field: str, ids: Collection[int], now: dt.datetime
+) -> list[MemberProfile]:
+    """The profiles `member_index` holds for `ids` (opted-in people, not bots), read for them alone: a
+    planner with few possible recipients can tell whether any of them could match at all without the
+    workspace's index."""
+    if not ids:
+        return []
+    parts = _Parts(
+        eligible=tuple(sorted(ids)),
+        stated=topics_by_member(session, workspace_id, field, ids),
+        muted=topics_by_member(session, workspace_id, "muted", ids),
+    )
+    helped = (
+        helped_texts(session, workspace_id, now - ACTIVITY_WINDOW, ids=ids) if field == "expertise" else {}
+    )
+    return _assemble(parts, helped)
+
+
+_small: OrderedDict[tuple[Any, ...], MemberIndex] = OrderedDict()
+
+
+def small_index(members: list[MemberProfile], embedder: Embedder) -> MemberIndex:
+    """The index of a few profiles, remembered by their contents (the same few people stay ready for a
+    while, and their profiles change only when they help again)."""
+    key = (embedder.name, *members)
+    with _lock:
+        index = _small.get(key)
+    if index is None:
+        index = build_member_index(members, embedder)
+        with _lock:
+            _remember(_small, key, index)
+    return index
+
+
 def _help_log(
     session: Session, workspace_id: int, fingerprint: tuple[Any, ...], since: dt.datetime
 ) -> tuple[dict[int, list[str]], int]:
@@ -338,6 +380,7 @@ def _trim(key: tuple[Any, ...], memo: TextMemo, index: MemberIndex) -> None:
 def clear_index_cache() -> None:
     with _lock:
         _cache.clear()
+        _small.clear()
         _parts.clear()
         _last.clear()
         _memos.clear()

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot.nudges import planner
 from bot.nudges.expiry import cancel_reason
-from bot.nudges.loading import prefs_of
+from bot.nudges.loading import caps_from_settings, not_held_back, prefs_of
 from bot.nudges.planner import cancel_answered_help, plan_help_nudges
+from bot.policy.caps import backoff_state
 from bot.policy.time import WAKING, may_reach_at
 from bot.store.db import Database
-from bot.store.models import Member, Nudge, OutboxMessage, ThreadReply
+from bot.store.models import Item, Member, Nudge, OutboxMessage, ThreadReply
 from bot.store.queries.workspaces import get_workspace
-from tests.nudges.world import DAY, channel, embedder, item, member, settings, small_team
+from tests.nudges.world import DAY, World, channel, embedder, item, member, settings, small_team
 
+FEW_READY = planner.FEW_READY
 NOON_UTC = DAY + dt.timedelta(hours=12)  # 08:00 New York, 14:00 Berlin, 21:00 Tokyo, 22:00 Sydney
 
 
@@ -183,3 +189,89 @@ def test_concurrent_help_planners_do_not_ask_a_helper_twice(db: Database) -> Non
         per_helper = Counter(s.scalars(select(Nudge.recipient_id).where(Nudge.kind == "help")).all())
     assert per_helper, "someone should have been asked"
     assert max(per_helper.values()) == 1, per_helper
+
+
+def _plan_both_ways(
+    s: Session, w: World, q: Item, at: dt.datetime, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[int], list[int], int]:
+    """Recipients planned with the few-ready shortcut and with the workspace's matching alone (each in a
+    savepoint rolled back), and how often the workspace index was built for the first."""
+    built = 0
+    real = planner.member_index
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal built
+        built += 1
+        return real(*args, **kwargs)
+
+    out: list[list[int]] = []
+    for few in (FEW_READY, -1):
+        monkeypatch.setattr(planner, "FEW_READY", few)
+        monkeypatch.setattr(planner, "member_index", counted if few >= 0 else real)
+        savepoint = s.begin_nested()
+        out.append(sorted(n.recipient_id for n in plan_help_nudges(s, w.ws, q, at, settings(), embedder())))
+        savepoint.rollback()
+    return out[0], out[1], built
+
+
+def test_with_few_people_ready_they_are_matched_alone_and_the_plan_is_the_same(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once most people are in back-off, the few still ready are ranked alone before the workspace's index:
+    the same helpers come out, and without anyone ready who knows the topic the index is never built."""
+    with db.session() as s:
+        w = small_team(s)
+        topics = ["postgres", "kubernetes", "css", "terraform", "react"]
+        for n in range(15):
+            member(s, w, f"x{n}", "Europe/Lisbon", expertise=(topics[n % 5],), unanswered=3)
+        member(s, w, "gus", "Europe/Lisbon", expertise=("css",))  # ready, knows css
+        member(s, w, "ivy", "Europe/Madrid", opted_in=True)  # ready, no expertise
+        for name in ("ann", "cy", "dana", "eve"):
+            w.m[name].unanswered = 4
+        channel(s, w, "help", list(w.m))
+        postgres = item(s, w, "question", "help", "bob", "", "How do I tune postgres autovacuum?", NOON_UTC)
+        css = item(
+            s,
+            w,
+            "question",
+            "help",
+            "bob",
+            "",
+            "Why does my css grid layout collapse?",
+            NOON_UTC + dt.timedelta(seconds=1),
+        )
+        s.flush()
+
+        shortcut, full, built = _plan_both_ways(s, w, postgres, NOON_UTC, monkeypatch)
+        assert shortcut == full == [] and built == 0
+        shortcut, full, built = _plan_both_ways(s, w, css, NOON_UTC, monkeypatch)
+        assert shortcut == full == [w.m["gus"].id] and built == 1
+        # Gus asked the css question himself: nobody ready is left who could answer it.
+        own = item(
+            s,
+            w,
+            "question",
+            "help",
+            "gus",
+            "",
+            "Any css container query tips?",
+            NOON_UTC + dt.timedelta(seconds=2),
+        )
+        shortcut, full, built = _plan_both_ways(s, w, own, NOON_UTC, monkeypatch)
+        assert shortcut == full == [] and built == 0
+
+
+def test_not_held_back_reads_exactly_the_members_the_back_off_lets_through(db: Database) -> None:
+    caps = caps_from_settings(settings())
+    with db.session() as s:
+        w = small_team(s)
+        for n in range(6):
+            member(s, w, f"u{n}", "UTC", opted_in=True, unanswered=n)
+            member(s, w, f"a{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=NOON_UTC)
+        s.flush()
+        read = {r.id for r in not_held_back(s, w.ws.id, caps)}
+        everyone = s.scalars(select(Member).where(Member.workspace_id == w.ws.id, Member.opted_in.is_(True)))
+        assert read == {m.id for m in everyone if backoff_state(prefs_of(m), caps) == "ok"}
+        assert w.m["u0"].id in read and w.m["a0"].id in read and w.m["u5"].id not in read
+        # With a limit, the first ones by id: enough to tell "more than that many".
+        assert [r.id for r in not_held_back(s, w.ws.id, caps, limit=3)] == sorted(read)[:3]

@@ -131,3 +131,28 @@ def test_a_concurrent_planner_s_rows_are_skipped_not_doubled(db: Database) -> No
         assert [n.target_id for n in again] == [w.m["eve"].id]
         assert len(s.scalars(select(Nudge)).all()) == 2
         assert len(s.scalars(select(OutboxMessage)).all()) == 2
+
+
+def test_givers_in_back_off_get_the_continue_question_and_no_share(db: Database) -> None:
+    """With every giver held back after unanswered nudges, a tick plans nothing (the matching is skipped) but
+    still asks each of them once whether to continue; a giver who is ready again gets their share."""
+    with db.session() as s:
+        w = small_team(s)
+        item(s, w, "article", "eng", "ann", "Postgres vacuum tuning", "A deep dive into postgres autovacuum",
+             DAY - dt.timedelta(hours=3))  # fmt: skip
+        for name in ("ann", "cy"):
+            w.m[name].unanswered = 3
+        ids = {k: v.id for k, v in w.m.items()}
+
+    assert _ticks(db, DAY, 30) == []
+    with db.session() as s:
+        assert s.scalars(select(Nudge)).all() == []
+        asked = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert {o.recipient_id for o in asked} == {ids["ann"], ids["cy"]}
+        assert all(o.idempotency_key.split(":")[1] == "continue" for o in asked)
+        cy = s.get(Member, ids["cy"])
+        assert cy is not None and cy.asked_to_continue_at is not None
+        cy.unanswered, cy.asked_to_continue_at = 0, None  # cy pressed "keep them coming"
+
+    planned = _ticks(db, DAY + dt.timedelta(hours=30), 24)
+    assert [(n.recipient_id, n.target_id) for n in planned] == [(ids["cy"], ids["bob"])]
