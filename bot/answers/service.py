@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.answers.compose import (
@@ -40,6 +40,7 @@ from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
 from bot.llm.tasks import ItemBrief, LLMTasks
 from bot.matching.items import clean_slack_text
 from bot.matching.topics import normalise_topic, topic_label
+from bot.nudges.loading import plain_rows
 from bot.store.models import (
     Channel,
     ChannelMember,
@@ -122,13 +123,17 @@ def consenting_experts(
     return out
 
 
+_MEMBERS_OF = select(ChannelMember.channel_id, ChannelMember.member_id).where(
+    ChannelMember.channel_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _members_of(session: Session, channel_ids: Iterable[int]) -> dict[int, set[int]]:
     ids = sorted(set(channel_ids))
     out: dict[int, set[int]] = {c: set() for c in ids}
     if ids:
-        for channel_id, member_id in session.execute(
-            select(ChannelMember.channel_id, ChannelMember.member_id).where(ChannelMember.channel_id.in_(ids))
-        ):
+        # Plain rows: every answer reads a few channels' members, and the ORM's execute path cost more.
+        for channel_id, member_id in plain_rows(session, _MEMBERS_OF, {"ids": ids}):
             out[channel_id].add(member_id)
     return out
 
@@ -196,6 +201,22 @@ def _words_of(title: str | None, description: str | None, text: str | None, url:
     return " ".join(p for p in (title, description, text, url or "") if p)
 
 
+_RECENT_ITEMS = (
+    select(Item.id, Item.title, Item.description, Item.text, Item.url, Item.permalink, Item.channel_id,
+           Item.is_private)
+    .where(
+        Item.workspace_id == bindparam("ws", type_=Item.workspace_id.type),
+        Item.kind.in_(RELATED_KINDS),
+        Item.deleted_at.is_(None),
+        Item.text_purged_at.is_(None),
+        Item.channel_id.is_not(None),
+        Item.posted_at <= bindparam("now", type_=Item.posted_at.type),
+    )
+    .order_by(Item.posted_at.desc(), Item.id.desc())
+    .limit(CANDIDATE_SCAN)
+)  # fmt: skip
+
+
 def related_candidates(
     session: Session,
     workspace: Workspace,
@@ -210,20 +231,7 @@ def related_candidates(
         return []
     # The columns a candidate needs, not the items as objects: loading the few hundred recent items as
     # objects to look for the topics in their words cost more than the rest of the answer.
-    rows = session.execute(
-        select(Item.id, Item.title, Item.description, Item.text, Item.url, Item.permalink, Item.channel_id,
-               Item.is_private)
-        .where(
-            Item.workspace_id == workspace.id,
-            Item.kind.in_(RELATED_KINDS),
-            Item.deleted_at.is_(None),
-            Item.text_purged_at.is_(None),
-            Item.channel_id.is_not(None),
-            Item.posted_at <= now,
-        )
-        .order_by(Item.posted_at.desc(), Item.id.desc())
-        .limit(CANDIDATE_SCAN)
-    ).all()  # fmt: skip
+    rows = list(plain_rows(session, _RECENT_ITEMS, {"ws": workspace.id, "now": now}))
     hits: list[tuple[Any, str, int]] = []  # (row, its words, topics found in them)
     for row in rows:
         if row.id == exclude_item:

@@ -40,6 +40,8 @@ from bot.config import Settings
 from bot.delivery.drain import Drainer
 from bot.delivery.senders import ClaimedMessage, SenderRegistry, SendResult
 from bot.ingest.messages import (
+    Message,
+    Understood,
     action_for,
     ingest_changed,
     ingest_deleted,
@@ -296,6 +298,8 @@ class Replayer:
         self.members: dict[str, Member] = {}
         self._floor: dt.datetime | None = None
         self._problem_counts: dict[tuple[str, str], int] = {}
+        # Per export message (by id: they live as long as the run), what `_prime` read of it for `_handle`.
+        self._read_ahead: dict[int, tuple[str, Message, Understood]] = {}
 
     def _track(self, _session: Session, obj: object) -> None:
         if isinstance(obj, Nudge | OutboxMessage):
@@ -474,6 +478,7 @@ class Replayer:
             if action not in ("new", "changed") or message is None:
                 continue
             understood = understand(message)
+            self._read_ahead[id(m)] = (action, message, understood)
             if understood.kind != "chatter":
                 texts.append(item_text(SimpleNamespace(
                     title=understood.title, description=understood.description, text=understood.text)))  # fmt: skip
@@ -482,6 +487,7 @@ class Replayer:
 
     def _handle(self, workspace: Workspace, m: ExportMessage, now: dt.datetime) -> None:
         s = self.session
+        ahead = self._read_ahead.pop(id(m), None)  # what _prime made of it, if it read it
         channel = self.channels.get(m.channel_id)
         if channel is None:
             self.stats.private_conversations += 1
@@ -496,7 +502,7 @@ class Replayer:
                     remove_channel_member(s, channel, member)
                     self.stats.leaves += 1
             return
-        action, message = action_for(slack_event(m), None)
+        action, message = ahead[:2] if ahead is not None else action_for(slack_event(m), None)
         if action == "ignore" or message is None:
             self.stats.ignored += 1
             return
@@ -512,7 +518,7 @@ class Replayer:
             and not message.is_reply
             and not message.mentions
             and message.user in self.known
-            and understand(message).kind == "chatter"
+            and (ahead[2] if ahead is not None else understand(message)).kind == "chatter"
         ):
             # ingest_new would only look the (existing) author up and store nothing: skip the round trip.
             self._reactions(workspace, m, channel, now)
