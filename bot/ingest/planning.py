@@ -12,6 +12,7 @@ import logging
 from bot.slack.context import AppContext
 from bot.slack.metrics import ERRORS
 from bot.store.models import Item, Workspace
+from bot.store.outage import retry_transient
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,16 @@ def plan_help(ctx: AppContext, item_id: int, now: dt.datetime) -> None:
     try:
         from bot.nudges.planner import plan_help_nudges
 
-        with ctx.db.session() as session:
-            item = session.get(Item, item_id)
-            if item is None or item.deleted_at is not None:
-                return
-            workspace = session.get(Workspace, item.workspace_id)
-            assert workspace is not None
-            plan_help_nudges(session, workspace, item, now, ctx.settings, ctx.embedder)
+        def plan() -> None:
+            with ctx.db.session() as session:
+                item = session.get(Item, item_id)
+                if item is None or item.deleted_at is not None:
+                    return
+                workspace = session.get(Workspace, item.workspace_id)
+                assert workspace is not None
+                plan_help_nudges(session, workspace, item, now, ctx.settings, ctx.embedder)
+
+        retry_transient(plan, "plan_help")  # the item is stored: only this call would plan its nudges
     except Exception:
         ERRORS.labels("plan_help").inc()
         log.exception("planning help nudges failed", extra={"item_id": item_id})
@@ -36,10 +40,13 @@ def cancel_help(ctx: AppContext, item_id: int, now: dt.datetime) -> None:
     try:
         from bot.nudges.planner import cancel_answered_help
 
-        with ctx.db.session() as session:
-            item = session.get(Item, item_id)
-            if item is not None:
-                cancel_answered_help(session, item, now)
+        def cancel() -> None:
+            with ctx.db.session() as session:
+                item = session.get(Item, item_id)
+                if item is not None:
+                    cancel_answered_help(session, item, now)
+
+        retry_transient(cancel, "cancel_help")
     except Exception:
         ERRORS.labels("cancel_help").inc()
         log.exception("cancelling answered help nudges failed", extra={"item_id": item_id})

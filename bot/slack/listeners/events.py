@@ -1,7 +1,10 @@
-"""Events API listeners. Bolt acks events before these run; the work happens after the ack."""
+"""Events API listeners. Bolt acks events before these run; the work happens after the ack, on the
+event pool, and rides out a database restart (`retry_transient`): an acked event is one Slack will not
+send again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
@@ -12,6 +15,7 @@ from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of
 from bot.slack.listeners.answers import answer_message
 from bot.slack.metrics import EVENTS
+from bot.store.outage import retry_transient
 
 
 def _ingest_and_answer(
@@ -23,9 +27,21 @@ def _ingest_and_answer(
     event_id: str | None,
 ) -> None:
     try:
-        ingest.handle_message(ctx, client, team_id, bot_user_id, event, event_id)
+        retry_transient(
+            lambda: ingest.handle_message(ctx, client, team_id, bot_user_id, event, event_id), "message"
+        )
     finally:  # a question is answered even if storing it failed; the answer never raises
         answer_message(ctx, client, team_id, bot_user_id, event)
+
+
+def _durably(ctx: AppContext, what: str, fn: Callable[..., None], /, *args: Any) -> None:
+    """Run an event's work on the event pool, retried through a database restart; the pool keeps
+    Bolt's own threads free for commands and buttons while it waits."""
+
+    def work() -> None:
+        retry_transient(lambda: fn(*args), what)
+
+    ctx.submit(work)
 
 
 def register(app: App, ctx: AppContext, *, installation_store: Any | None = None) -> None:
@@ -50,46 +66,42 @@ def register(app: App, ctx: AppContext, *, installation_store: Any | None = None
     @app.event("member_joined_channel")
     def on_joined(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
         _count(body)
-        ingest.handle_member_joined(
-            ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id")
-        )
+        _durably(ctx, "member_joined_channel", ingest.handle_member_joined,
+                 ctx, client, team_id_of(body, context), context.bot_user_id, event, body.get("event_id"))  # fmt: skip
 
     @app.event("member_left_channel")
     def on_left(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         _count(body)
-        ingest.handle_member_left(ctx, team_id_of(body, context), event, body.get("event_id"))
+        _durably(ctx, "member_left_channel", ingest.handle_member_left,
+                 ctx, team_id_of(body, context), event, body.get("event_id"))  # fmt: skip
 
     @app.event("team_join")
     def on_team_join(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         _count(body)
-        ingest.handle_team_join(ctx, team_id_of(body, context), event.get("user") or {}, body.get("event_id"))
+        _durably(ctx, "team_join", ingest.handle_team_join,
+                 ctx, team_id_of(body, context), event.get("user") or {}, body.get("event_id"))  # fmt: skip
 
     @app.event("user_change")
     def on_user_change(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         _count(body)
-        ingest.handle_user_change(
-            ctx, team_id_of(body, context), event.get("user") or {}, body.get("event_id")
-        )
+        _durably(ctx, "user_change", ingest.handle_user_change,
+                 ctx, team_id_of(body, context), event.get("user") or {}, body.get("event_id"))  # fmt: skip
 
     @app.event("reaction_added")
     def on_reaction(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         _count(body)
-        ingest.handle_reaction(ctx, team_id_of(body, context), event, body.get("event_id"))
+        _durably(ctx, "reaction_added", ingest.handle_reaction,
+                 ctx, team_id_of(body, context), event, body.get("event_id"))  # fmt: skip
 
     @app.event("app_uninstalled")
     def on_uninstalled(body: dict[str, Any], context: Any) -> None:
         _count(body)
-        ingest.handle_uninstalled(
-            ctx, team_id_of(body, context), body.get("enterprise_id"), installation_store
-        )
+        _durably(ctx, "app_uninstalled", ingest.handle_uninstalled,
+                 ctx, team_id_of(body, context), body.get("enterprise_id"), installation_store)  # fmt: skip
 
     @app.event("tokens_revoked")
     def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         _count(body)
-        ingest.handle_tokens_revoked(
-            ctx,
-            team_id_of(body, context),
-            body.get("enterprise_id"),
-            event.get("tokens") or {},
-            installation_store,
-        )
+        _durably(ctx, "tokens_revoked", ingest.handle_tokens_revoked,
+                 ctx, team_id_of(body, context), body.get("enterprise_id"), event.get("tokens") or {},
+                 installation_store)  # fmt: skip
