@@ -60,7 +60,7 @@ from bot.replay.profiles import LoadedProfiles
 from bot.store.db import Database, make_engine
 from bot.store.models import Channel, Item, Member, Nudge, OutboxMessage, ThreadReply, Workspace
 from bot.store.queries.members import add_member_topics, set_public_expertise
-from bot.store.queries.relationships import record_interaction
+from bot.store.queries.relationships import assume_new_ties, record_interaction
 from bot.store.queries.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -309,6 +309,8 @@ class Replayer:
 
     def _setup(self, start: dt.datetime) -> Workspace:
         s = self.session
+        # One session writes every tie of this fresh database, and those it has not seen are new ones.
+        assume_new_ties(s)
         workspace = ensure_workspace(s, REPLAY_TEAM, name="replay")
         workspace.welcome_dm = False  # the replay previews nudges and answers, not onboarding
         for user in self.export.users.values():

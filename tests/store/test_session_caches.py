@@ -189,6 +189,31 @@ def test_a_known_tie_is_bumped_in_one_statement(db: Database) -> None:
         assert len(statements) == 1 and statements[0].lstrip().upper().startswith("UPDATE")
 
 
+def test_ties_bumped_insert_first_equal_ties_read_first(db: Database) -> None:
+    ws_id, a, b, ch = _setup(db)
+    steps = [(a, b, ch, "mention", 1), (b, a, None, "reply", 2), (a, b, ch, "reaction", 3)]
+    results = []
+    for insert_first in (False, True):
+        with db.session() as s:
+            s.execute(Relationship.__table__.delete())
+        with db.session() as other:  # a tie the next session has never seen
+            record_interaction(other, ws_id, a, b, ch, "mention", T0)
+        with db.session() as s:
+            if insert_first:
+                relationships_q.assume_new_ties(s)
+            for x, y, c, kind, day in steps:
+                record_interaction(s, ws_id, x, y, c, kind, T0 + dt.timedelta(days=day))
+        results.append(_weights(db))
+    assert results[0] == results[1]
+    with db.session() as s:
+        s.execute(Relationship.__table__.delete())
+    with db.session() as s:
+        relationships_q.assume_new_ties(s)
+        with counted(s) as statements:
+            record_interaction(s, ws_id, a, b, ch, "mention", T0)
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT")
+
+
 def test_another_sessions_bump_is_not_lost(db: Database) -> None:
     ws_id, a, b, ch = _setup(db)
     mine = Session(db.engine, expire_on_commit=False)
