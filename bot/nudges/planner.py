@@ -133,6 +133,20 @@ def plan_help_nudges(
         raise ValueError("item belongs to another workspace")
     if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
         return []
+    caps = ld.caps_from_settings(settings)
+    emb = with_store_cache(embedder, session, workspace.id)
+    text = ld.item_text(item)
+    author = str(item.author_id) if item.author_id is not None else None
+    # Matching costs most of the planning. Nobody can be asked who is held back, not ready, excluded or the
+    # asker, and nobody is ranked without expertise to match on: when that leaves no one, stop here, before
+    # the lock and the reads below (leaving out those already asked could only shrink the set further).
+    few = ld.not_held_back(session, workspace.id, caps, limit=FEW_READY + 1)
+    if len(few) <= FEW_READY:
+        ready = (
+            {r.id for r in few if ready_to_help(ld.prefs_of(r), caps, now)} - set(exclude) - {item.author_id}
+        )
+        if not _any_could_match(session, workspace.id, ready, text, author, emb, now):
+            return []
     # Helpers' recent nudges are read below and decide who is free: one help planner per workspace at a time.
     lock_workspace(session, workspace.id, "plan-help")
     # Planning again (a retried event, an edit) tops up to K at most; it never asks anyone twice.
@@ -141,17 +155,6 @@ def plan_help_nudges(
     k = settings.passiton_helpers_per_question - sum(1 for r in previous if r.status != "cancelled")
     if k <= 0:
         return []
-    caps = ld.caps_from_settings(settings)
-    emb = with_store_cache(embedder, session, workspace.id)
-    text = ld.item_text(item)
-    author = str(item.author_id) if item.author_id is not None else None
-    # Matching costs most of the planning. Nobody can be asked who is held back, not ready, already asked or
-    # the asker, and nobody is ranked without expertise to match on: when that leaves no one, stop here.
-    few = ld.not_held_back(session, workspace.id, caps, limit=FEW_READY + 1)
-    if len(few) <= FEW_READY:
-        ready = {r.id for r in few if ready_to_help(ld.prefs_of(r), caps, now)} - asked - {item.author_id}
-        if not _any_could_match(session, workspace.id, ready, text, author, emb, now):
-            return []
     index = member_index(session, workspace.id, "expertise", emb, now)
     [ranked] = rank_items(
         index, [str(item.id)], [text], emb.embed([text]), authors=[author], k=HELP_CANDIDATES
@@ -225,20 +228,31 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     number of nudges cancelled.
     """
     params = {"ws": item.workspace_id, "item": item.id}
-    repliers = {r[0] for r in ld.plain_rows(session, _REPLIERS_OF, params)}
-    if item.author_id is not None:
-        repliers.discard(item.author_id)
-    if not repliers and item.answered_at is None:
-        return 0
+
+    def repliers_of() -> set[int]:
+        found = {r[0] for r in ld.plain_rows(session, _REPLIERS_OF, params)}
+        return found - {item.author_id} if item.author_id is not None else found
+
+    repliers: set[int] | None = None
     if item.answered_at is None:
+        repliers = repliers_of()
+        if not repliers:
+            return 0
         item.answered_at = now
+    # Most questions have no help nudge still open or awaiting an answer: tell from plain rows before
+    # loading any as objects (and before reading the repliers, which only a sent nudge needs).
+    statuses = {r.status for r in ld.plain_rows(session, _HELP_NUDGES_ASKED, params)}
+    if not statuses & {*OPEN, "sent"}:
+        return 0
+    if repliers is None and "sent" in statuses:
+        repliers = repliers_of()
     cancelled = 0
     nudges = session.scalars(_HELP_NUDGES_OF, params).all()
     for nudge in nudges:
         if nudge.status in OPEN:
             nudge.status = "cancelled"
             cancelled += 1
-        elif nudge.status == "sent" and nudge.recipient_id in repliers:
+        elif nudge.status == "sent" and repliers is not None and nudge.recipient_id in repliers:
             nudge.status, nudge.acted_at = "acted", now
             member = session.get(Member, nudge.recipient_id)
             if member is not None:

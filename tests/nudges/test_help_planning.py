@@ -92,6 +92,43 @@ def test_a_reply_in_the_thread_cancels_unsent_help_nudges(db: Database) -> None:
         assert outbox and all(cancel_reason(s, o.nudge_id, NOON_UTC) for o in outbox if o.nudge_id)
 
 
+def test_a_helper_who_replies_after_the_first_answer_has_acted(db: Database) -> None:
+    with db.session() as s:
+        w = small_team(s)
+        q = item(s, w, "question", "infra", "dana", "", "How do I tune postgres autovacuum?", NOON_UTC)
+        nudges = plan_help_nudges(s, w.ws, q, NOON_UTC, settings(), embedder())
+        assert len(nudges) >= 1
+        for n in nudges:
+            n.status, n.sent_at = "sent", NOON_UTC
+        helper = s.get_one(Member, nudges[0].recipient_id)
+        helper.unanswered = 2
+        others = [n.id for n in nudges[1:]]
+        asked = {n.recipient_id for n in nudges} | {w.m["dana"].id}
+        first = next(m for m in w.m.values() if m.id not in asked)
+        s.add(ThreadReply(workspace_id=w.ws.id, item_id=q.id, member_id=first.id, replied_at=NOON_UTC))
+        s.flush()
+        assert cancel_answered_help(s, q, NOON_UTC) == 0  # answered; sent nudges are not cancelled
+        assert q.answered_at == NOON_UTC
+        assert nudges[0].status == "sent" and helper.unanswered == 2
+        later = NOON_UTC + dt.timedelta(hours=1)
+        s.add(ThreadReply(workspace_id=w.ws.id, item_id=q.id, member_id=helper.id, replied_at=later))
+        s.flush()
+        assert cancel_answered_help(s, q, later) == 0
+        assert q.answered_at == NOON_UTC, "the first answer's time stands"
+        assert (nudges[0].status, nudges[0].acted_at, helper.unanswered) == ("acted", later, 0)
+        assert all(s.get_one(Nudge, i).status == "sent" for i in others)
+
+
+def test_an_answer_to_a_question_nobody_was_nudged_about_only_marks_it_answered(db: Database) -> None:
+    with db.session() as s:
+        w = small_team(s)
+        q = item(s, w, "question", "infra", "dana", "", "Where is the coffee machine manual?", NOON_UTC)
+        s.add(ThreadReply(workspace_id=w.ws.id, item_id=q.id, member_id=w.m["bob"].id, replied_at=NOON_UTC))
+        s.flush()
+        assert cancel_answered_help(s, q, NOON_UTC) == 0
+        assert q.answered_at == NOON_UTC
+
+
 def test_fairness_over_many_questions_across_time_zones(db: Database) -> None:
     """Ten similar questions over two weeks: the load spreads and the caps hold."""
     with db.session() as s:
