@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.policy.model import NOT_COUNTED, CapConfig, FeedbackEvent, MemberPrefs, PastNudge, PolicyState
 from bot.policy.relationships import decayed
 from bot.policy.share import Tie
+from bot.store import core
 from bot.store.models import (
     Channel,
     ChannelMember,
@@ -110,9 +111,7 @@ def plain_rows(session: Session, statement: Executable, params: dict[str, Any]) 
 
     Pending ORM changes are flushed first, as the session's autoflush would have done (and not inside
     `no_autoflush`)."""
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement, params)
+    return core.execute(session, statement, params)
 
 
 def _each(

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.policy.relationships import bumped, pair
+from bot.store import core
 from bot.store.models import Base
 from bot.store.queries.conflicts import insert_ignoring_conflict
 
@@ -83,19 +84,20 @@ def assume_new_ties(session: Session) -> None:
 
 def _read(session: Session, key: _Key) -> _Row | None:
     a, b, channel_id = key
-    found = session.execute(_READ[channel_id is None], {"a": a, "b": b, "ch": channel_id}).first()
+    found = core.execute(session, _READ[channel_id is None], {"a": a, "b": b, "ch": channel_id}).first()
     return (int(found[0]), float(found[1]), found[2]) if found is not None else None
 
 
 def _read_many(session: Session, channel_id: int, keys: list[_Key]) -> dict[_Key, _Row]:
     """The stored rows of these ties (all in `channel_id`), in one statement."""
     wanted = set(keys)
-    found = session.execute(
+    found = core.execute(
+        session,
         select(_T.c.id, _T.c.member_a_id, _T.c.member_b_id, _T.c.weight, _T.c.updated_at).where(
             _T.c.channel_id == channel_id,
             _T.c.member_a_id.in_({k[0] for k in keys}),
             _T.c.member_b_id.in_({k[1] for k in keys}),
-        )
+        ),
     )
     return {
         (a, b, channel_id): (int(row_id), float(weight), since)
@@ -129,7 +131,7 @@ def record_interaction(
             weight = bumped(0.0, at, at, kind)  # a new tie: the bump of an empty one
             values = {"workspace_id": workspace_id, "member_a_id": a, "member_b_id": b,
                       "channel_id": channel_id, "weight": weight, "updated_at": at}  # fmt: skip
-            row_id = session.execute(insert_ignoring_conflict(session, _T, _UNIQUE), values).scalar()
+            row_id = core.execute(session, insert_ignoring_conflict(session, _T, _UNIQUE), values).scalar()
             if row_id is not None:
                 rows[key] = (int(row_id), weight, at)
                 return
@@ -139,7 +141,7 @@ def record_interaction(
         params = {"row_id": row_id, "a": a, "b": b, "ch": channel_id, "seen_weight": weight,
                   "seen_at": since, "new_weight": new_weight, "new_at": new_at}  # fmt: skip
         write = _WRITE if attempt < _ATTEMPTS - 1 else _FORCE
-        result = cast(CursorResult[Any], session.execute(write[channel_id is None], params))
+        result = core.execute(session, write[channel_id is None], params)
         if result.rowcount == 1:
             rows[key] = (row_id, new_weight, new_at)
             return
@@ -177,7 +179,8 @@ def record_interactions(
         weight = bumped(0.0, at, at, kind)
         values = [{"workspace_id": workspace_id, "member_a_id": a, "member_b_id": b, "channel_id": channel_id,
                    "weight": weight, "updated_at": at} for a, b, _ in new]  # fmt: skip
-        returned = session.execute(
+        returned = core.execute(
+            session,
             insert_ignoring_conflict(session, _T, _UNIQUE).returning(_T.c.member_a_id, _T.c.member_b_id),
             values,
         )
