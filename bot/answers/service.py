@@ -34,7 +34,7 @@ from bot.answers.compose import (
     pick_related,
     plain,
 )
-from bot.answers.detect import Detected, detect, find_topics, resolve_topics
+from bot.answers.detect import Detected, detect, find_topics, padded_words, resolve_topics
 from bot.config import Settings
 from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
 from bot.llm.tasks import ItemBrief, LLMTasks
@@ -233,10 +233,15 @@ def related_candidates(
     # objects to look for the topics in their words cost more than the rest of the answer.
     rows = list(plain_rows(session, _RECENT_ITEMS, {"ws": workspace.id, "now": now}))
     hits: list[tuple[Any, str, int]] = []  # (row, its words, topics found in them)
+    # Most items name none of the topics: tell that with a plain search for each, as find_topics would.
+    needles = [f" {topic} " for topic in set(topics) if topic]
     for row in rows:
         if row.id == exclude_item:
             continue
         words = _words_of(row.title, row.description, row.text, row.url)
+        padded = padded_words(words)
+        if not any(needle in padded for needle in needles):
+            continue
         n = len(find_topics(words, topics))
         if n:
             hits.append((row, words, n))
