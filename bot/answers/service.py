@@ -441,10 +441,13 @@ def _route_privately(
     if named:
         cancel_help_nudges(session, item, recipients=named)
     try:
-        from bot.nudges.planner import plan_help_nudges
+        from bot.nudges.planner import anyone_to_ask, plan_help_nudges
 
-        with session.begin_nested():
-            plan_help_nudges(session, workspace, item, now, settings, embedder, exclude=named)
+        if anyone_to_ask(session, workspace, item, now, settings, embedder, exclude=named):
+            with session.begin_nested():
+                plan_help_nudges(
+                    session, workspace, item, now, settings, embedder, exclude=named, checked=True
+                )
     except Exception:
         log.exception("planning help nudges for an answered question failed", extra={"item_id": item.id})
 

@@ -115,6 +115,37 @@ def _any_could_match(
     return bool(ranked.matches)
 
 
+def anyone_to_ask(
+    session: Session,
+    workspace: Workspace,
+    item: Item,
+    now: dt.datetime,
+    settings: Settings,
+    embedder: Embedder,
+    exclude: Collection[int] = (),
+) -> bool:
+    """Whether `plan_help_nudges` could plan anything for the question. It only reads (no lock, no writes),
+    so a caller can skip the planner, and the savepoint it would put around it, when the answer is no: after
+    a few weeks of a quiet workspace that is nearly every question.
+
+    Matching costs most of the planning. Nobody can be asked who is held back, not ready, excluded or the
+    asker, and nobody is ranked without expertise to match on. With few people left, ranking just them tells
+    whether anyone could match; with more, this answers yes and the planning decides. (Those already asked
+    about the question are not left out here: they could only shrink the set further.)"""
+    if item.workspace_id != workspace.id:
+        raise ValueError("item belongs to another workspace")
+    if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
+        return False
+    caps = ld.caps_from_settings(settings)
+    few = ld.not_held_back(session, workspace.id, caps, limit=FEW_READY + 1)
+    if len(few) > FEW_READY:
+        return True
+    ready = {r.id for r in few if ready_to_help(ld.prefs_of(r), caps, now)} - set(exclude) - {item.author_id}
+    emb = with_store_cache(embedder, session, workspace.id)
+    author = str(item.author_id) if item.author_id is not None else None
+    return _any_could_match(session, workspace.id, ready, ld.item_text(item), author, emb, now)
+
+
 def plan_help_nudges(
     session: Session,
     workspace: Workspace,
@@ -123,30 +154,21 @@ def plan_help_nudges(
     settings: Settings,
     embedder: Embedder,
     exclude: Collection[int] = (),
+    *,
+    checked: bool = False,
 ) -> list[Nudge]:
     """Pick at most K helpers for a question or ask and queue their nudges (idempotent per helper).
 
     `exclude` names members who must not be asked (e.g. experts the in-channel answer already named in
-    public); a nudge cancelled for that reason frees its slot for someone else.
+    public); a nudge cancelled for that reason frees its slot for someone else. `checked`: the caller has
+    just had `anyone_to_ask` say yes, in this transaction.
     """
-    if item.workspace_id != workspace.id:
-        raise ValueError("item belongs to another workspace")
-    if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
+    if not checked and not anyone_to_ask(session, workspace, item, now, settings, embedder, exclude):
         return []
     caps = ld.caps_from_settings(settings)
     emb = with_store_cache(embedder, session, workspace.id)
     text = ld.item_text(item)
     author = str(item.author_id) if item.author_id is not None else None
-    # Matching costs most of the planning. Nobody can be asked who is held back, not ready, excluded or the
-    # asker, and nobody is ranked without expertise to match on: when that leaves no one, stop here, before
-    # the lock and the reads below (leaving out those already asked could only shrink the set further).
-    few = ld.not_held_back(session, workspace.id, caps, limit=FEW_READY + 1)
-    if len(few) <= FEW_READY:
-        ready = (
-            {r.id for r in few if ready_to_help(ld.prefs_of(r), caps, now)} - set(exclude) - {item.author_id}
-        )
-        if not _any_could_match(session, workspace.id, ready, text, author, emb, now):
-            return []
     # Helpers' recent nudges are read below and decide who is free: one help planner per workspace at a time.
     lock_workspace(session, workspace.id, "plan-help")
     # Planning again (a retried event, an edit) tops up to K at most; it never asks anyone twice.

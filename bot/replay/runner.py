@@ -52,7 +52,7 @@ from bot.ingest.profiles import apply_profile
 from bot.ingest.slack_sync import ChannelFacts, add_channel_member, remove_channel_member, store_channel
 from bot.matching.embedders import CachedEmbedder
 from bot.nudges.loading import item_text
-from bot.nudges.planner import cancel_answered_help, plan_help_nudges, plan_share_nudges
+from bot.nudges.planner import anyone_to_ask, cancel_answered_help, plan_help_nudges, plan_share_nudges
 from bot.policy.time import at_local
 from bot.replay.infer import Inferred, infer_topics, vocabulary
 from bot.replay.model import Export, ExportChannel, ExportMessage, ExportUser, Problem
@@ -460,9 +460,12 @@ class Replayer:
         key = (file, what)
         self._problem_counts[key] = self._problem_counts.get(key, 0) + 1
 
-    def _guarded(self, what: str, file: str, call: Callable[[], Any]) -> Any:
-        """A planner or answer failure is logged and counted, never the end of the replay (as live)."""
+    def _guarded(self, what: str, file: str, call: Callable[[], Any], *, writes: bool = True) -> Any:
+        """A planner or answer failure is logged and counted, never the end of the replay (as live). A call
+        that `writes` runs in a savepoint, so its failure leaves nothing half-written; a read needs none."""
         try:
+            if not writes:
+                return call()
             with self.session.begin_nested():
                 return call()
         except Exception as exc:
@@ -534,9 +537,12 @@ class Replayer:
         if action == "new":
             self._reactions(workspace, m, channel, now)
         item = result.item
-        if result.became_routable and item is not None:
+        if result.became_routable and item is not None and self._guarded(
+            "planning help nudges", m.file, lambda: anyone_to_ask(s, workspace, item, now, self.settings, self.embedder),
+            writes=False,
+        ):  # fmt: skip
             planned = self._guarded("planning help nudges", m.file, lambda: plan_help_nudges(
-                s, workspace, item, now, self.settings, self.embedder))  # fmt: skip
+                s, workspace, item, now, self.settings, self.embedder, checked=True))  # fmt: skip
             if planned:  # no nudge planned, no outbox row written: the next due time stands
                 self._refresh_due()
         if result.answered is not None:

@@ -232,7 +232,10 @@ def _plan_both_ways(
     s: Session, w: World, q: Item, at: dt.datetime, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[list[int], list[int], int]:
     """Recipients planned with the few-ready shortcut and with the workspace's matching alone (each in a
-    savepoint rolled back), and how often the workspace index was built for the first."""
+    savepoint rolled back), and how often the workspace index was built for the first. Whenever
+    `anyone_to_ask` says no, the full matching must find nobody."""
+    monkeypatch.setattr(planner, "FEW_READY", FEW_READY)
+    asks = planner.anyone_to_ask(s, w.ws, q, at, settings(), embedder())
     built = 0
     real = planner.member_index
 
@@ -248,6 +251,8 @@ def _plan_both_ways(
         savepoint = s.begin_nested()
         out.append(sorted(n.recipient_id for n in plan_help_nudges(s, w.ws, q, at, settings(), embedder())))
         savepoint.rollback()
+    assert asks or out[1] == [], "anyone_to_ask said no to a question the full matching plans"
+    assert asks == bool(out[0]), "here the only reason to plan nothing is that nobody could be asked"
     return out[0], out[1], built
 
 
@@ -296,6 +301,18 @@ def test_with_few_people_ready_they_are_matched_alone_and_the_plan_is_the_same(
         )
         shortcut, full, built = _plan_both_ways(s, w, own, NOON_UTC, monkeypatch)
         assert shortcut == full == [] and built == 0
+
+
+def test_nobody_is_to_be_asked_about_an_answered_closed_or_deleted_question(db: Database) -> None:
+    with db.session() as s:
+        w = small_team(s)
+        q = item(s, w, "question", "infra", "dana", "", "How do I tune postgres autovacuum?", NOON_UTC)
+        assert planner.anyone_to_ask(s, w.ws, q, NOON_UTC, settings(), embedder())
+        for field in ("answered_at", "closed_at", "deleted_at"):
+            setattr(q, field, NOON_UTC)
+            assert not planner.anyone_to_ask(s, w.ws, q, NOON_UTC, settings(), embedder()), field
+            assert plan_help_nudges(s, w.ws, q, NOON_UTC, settings(), embedder()) == [], field
+            setattr(q, field, None)
 
 
 def test_not_held_back_reads_exactly_the_members_the_back_off_lets_through(db: Database) -> None:
