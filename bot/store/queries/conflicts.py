@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.util import identity_key
 
 from bot.store import core
@@ -84,8 +85,11 @@ def insert_row_ignoring_conflict(
         # An object of a rolled-back row whose primary key SQLite has just reused, still in the map:
         # load the new row into it (rare, so a read).
         return session.get_one(model, row_id, populate_existing=True)
-    obj = model(id=row_id, **row)
-    make_transient_to_detached(obj)  # as if just loaded: no pending changes
+    # As if just loaded: the values go straight into the instance's dict (the mapped __init__ would record
+    # each as a change, only for make_transient_to_detached to commit them all again).
+    obj = manager_of_class(model).new_instance()
+    obj.__dict__.update(row, id=row_id)
+    make_transient_to_detached(obj)
     session.add(obj)
     # What a flush does for a row it inserted (Session._register_altered): the transaction, or savepoint,
     # notes it as new, so that its rollback expunges the object rather than leave one whose row is gone.
