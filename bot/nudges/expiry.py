@@ -7,10 +7,12 @@ The delivery lane calls `cancel_reason(session, nudge_id, now)` before it sends 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.orm import Session
 
+from bot.store import core
 from bot.store.models import (
     ChannelMember,
     Feedback,
@@ -25,6 +27,37 @@ from bot.store.models import (
 OPEN = ("planned", "queued")
 # After this long unsent, a suggestion is stale: a help request needs help soon, an article ages slower.
 MAX_AGE = {"help": dt.timedelta(hours=24), "share": dt.timedelta(days=3)}
+
+# Built once: the sender asks these for every nudge it is about to send, and building a statement cost more
+# than running it.
+_ITEM: Any = bindparam("item")
+_MEMBER: Any = bindparam("member")
+_OTHER: Any = bindparam("other")
+_ANSWERED_BY_ANYONE = select(ThreadReply.member_id).where(ThreadReply.item_id == _ITEM).limit(1)
+_ANSWERED_BY_OTHERS = (
+    select(ThreadReply.member_id)
+    .where(ThreadReply.item_id == _ITEM, ThreadReply.member_id != bindparam("author"))
+    .limit(1)
+)
+_IN_CHANNEL = select(ChannelMember.id).where(
+    ChannelMember.channel_id == bindparam("channel"), ChannelMember.member_id == _MEMBER
+)
+_REACHED = [
+    select(table.id).where(table.item_id == _ITEM, table.member_id == _MEMBER)
+    for table in (ItemReach, ThreadReply)
+]
+_MUTED_PERSON = select(Feedback.id).where(
+    Feedback.kind == "mute_person",
+    (Feedback.member_id == _MEMBER) & (Feedback.other_member_id == _OTHER)
+    | (Feedback.member_id == _OTHER) & (Feedback.other_member_id == _MEMBER),
+)
+_MUTED_TOPIC = select(MemberTopic.id).where(
+    MemberTopic.member_id == _MEMBER, MemberTopic.topic_id == bindparam("topic"), MemberTopic.kind == "muted"
+)
+
+
+def _found(session: Session, statement: Executable, params: dict[str, Any]) -> bool:
+    return core.execute(session, statement, params).first() is not None
 
 
 def _member_reason(member: Member | None, now: dt.datetime, who: str) -> str | None:
@@ -48,12 +81,11 @@ def _item_reason(item: Item | None) -> str | None:
 def _help_reason(session: Session, nudge: Nudge, item: Item) -> str | None:
     if item.answered_at is not None:
         return "answered"
-    query = select(ThreadReply.member_id).where(ThreadReply.item_id == item.id)
-    if item.author_id is not None:
-        query = query.where(ThreadReply.member_id != item.author_id)
-    if session.scalars(query.limit(1)).first() is not None:
-        return "answered"
-    return None
+    if item.author_id is None:
+        answered = _found(session, _ANSWERED_BY_ANYONE, {"item": item.id})
+    else:
+        answered = _found(session, _ANSWERED_BY_OTHERS, {"item": item.id, "author": item.author_id})
+    return "answered" if answered else None
 
 
 def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) -> str | None:
@@ -65,30 +97,15 @@ def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) 
         return reason
     if item.author_id == nudge.target_id:
         return "target_is_author"
-    if item.channel_id is not None:
-        joined = session.scalars(
-            select(ChannelMember.id).where(
-                ChannelMember.channel_id == item.channel_id, ChannelMember.member_id == nudge.target_id
-            )
-        ).first()
-        if joined is not None:
-            return "target_in_channel"
-    for table in (ItemReach, ThreadReply):
-        found = session.scalars(
-            select(table.id).where(table.item_id == item.id, table.member_id == nudge.target_id)
-        ).first()
-        if found is not None:
+    if item.channel_id is not None and _found(
+        session, _IN_CHANNEL, {"channel": item.channel_id, "member": nudge.target_id}
+    ):
+        return "target_in_channel"
+    for reached in _REACHED:
+        if _found(session, reached, {"item": item.id, "member": nudge.target_id}):
             return "already_reached"
-    muted = session.scalars(
-        select(Feedback.id).where(
-            Feedback.kind == "mute_person",
-            (
-                (Feedback.member_id == nudge.recipient_id) & (Feedback.other_member_id == nudge.target_id)
-                | (Feedback.member_id == nudge.target_id) & (Feedback.other_member_id == nudge.recipient_id)
-            ),
-        )
-    ).first()
-    return "muted_person" if muted is not None else None
+    muted = _found(session, _MUTED_PERSON, {"member": nudge.recipient_id, "other": nudge.target_id})
+    return "muted_person" if muted else None
 
 
 def why_stale(session: Session, nudge: Nudge, now: dt.datetime) -> str | None:
@@ -108,16 +125,10 @@ def why_stale(session: Session, nudge: Nudge, now: dt.datetime) -> str | None:
         return "delivery_off"
     if now - nudge.send_after > MAX_AGE.get(nudge.kind, MAX_AGE["share"]):
         return "too_late"
-    if nudge.topic_id is not None:
-        muted = session.scalars(
-            select(MemberTopic.id).where(
-                MemberTopic.member_id == recipient.id,
-                MemberTopic.topic_id == nudge.topic_id,
-                MemberTopic.kind == "muted",
-            )
-        ).first()
-        if muted is not None:
-            return "muted_topic"
+    if nudge.topic_id is not None and _found(
+        session, _MUTED_TOPIC, {"member": recipient.id, "topic": nudge.topic_id}
+    ):
+        return "muted_topic"
     if nudge.kind == "help":
         return _help_reason(session, nudge, item)
     return _share_reason(session, nudge, item, now)
