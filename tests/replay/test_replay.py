@@ -396,3 +396,16 @@ def test_bad_profiles_and_bad_options(tmp_path: Path) -> None:
     assert "--slack-url" in _bad(tmp_path, folder, "--slack-url", "acme.slack.com")
     result = replay(str(folder), "--out", str(tmp_path / "missing" / "r.html"))
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_collecting_less_restores_the_collector_even_on_failure() -> None:
+    import gc
+
+    from bot.replay.cli import collecting_less
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    kept = [object() for _ in range(10)]
+    with pytest.raises(RuntimeError), collecting_less():
+        assert gc.get_threshold()[0] > before[0] and gc.get_freeze_count() > frozen
+        raise RuntimeError("the replay failed")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0 and kept
