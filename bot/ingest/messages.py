@@ -190,15 +190,24 @@ def _record_mentions(
 
 
 def ingest_new(
-    session: Session, workspace: Workspace, channel: Channel | None, message: Message, *, is_private: bool
+    session: Session,
+    workspace: Workspace,
+    channel: Channel | None,
+    message: Message,
+    *,
+    is_private: bool,
+    understood: Understood | None = None,
 ) -> IngestResult:
+    """`understood`: what `understand(message)` gave, when the caller has it already (the replay reads a day's
+    messages ahead of ingesting them)."""
     assert message.user is not None
     at = slack_time(message.ts)
     author = ensure_member(session, workspace, message.user)
     _record_mentions(session, workspace, author, message, channel, at)
     if message.is_reply:
         return _ingest_reply(session, workspace, channel, author, message, at)
-    understood = understand(message)
+    if understood is None:
+        understood = understand(message)
     if understood.kind == "chatter":
         return IngestResult()
     key = (workspace.id, message.source_key)

@@ -530,8 +530,13 @@ class Replayer:
             if message.user:
                 self._answer(workspace, m, message.text, now)
             return
-        ingest = ingest_new if action == "new" else ingest_changed
-        result = ingest(s, workspace, channel, message, is_private=channel.is_private)
+        if action == "new":
+            understood = ahead[2] if ahead is not None else None
+            result = ingest_new(
+                s, workspace, channel, message, is_private=channel.is_private, understood=understood
+            )
+        else:
+            result = ingest_changed(s, workspace, channel, message, is_private=channel.is_private)
         if result.created and result.item is not None:
             self.stats.items[result.item.kind] = self.stats.items.get(result.item.kind, 0) + 1
         if action == "new":
