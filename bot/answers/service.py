@@ -89,16 +89,27 @@ class ChannelQuestion:
 # -- loading ----------------------------------------------------------------------------------------
 
 
+# Built once, run as plain rows: every in-channel answer asks these, and building a statement cost about as
+# much as running it.
+_EXPERTISE_TOPICS = (
+    select(Topic.name)
+    .join(MemberTopic, MemberTopic.topic_id == Topic.id)
+    .where(
+        Topic.workspace_id == bindparam("ws", type_=Topic.workspace_id.type), MemberTopic.kind == "expertise"
+    )
+    .distinct()
+)
+_GUEST_FACTS = select(Member.id, Member.is_guest, Member.real_name, Member.display_name).where(
+    Member.id.in_(bindparam("ids", expanding=True))
+)
+_CHANNEL_FACTS = select(
+    Channel.id, Channel.slack_channel_id, Channel.name, Channel.is_private, Channel.members_synced_at
+).where(Channel.id.in_(bindparam("ids", expanding=True)))
+
+
 def expertise_topics(session: Session, workspace: Workspace) -> list[str]:
     """Every topic someone in the workspace listed as expertise (named or not)."""
-    return list(
-        session.scalars(
-            select(Topic.name)
-            .join(MemberTopic, MemberTopic.topic_id == Topic.id)
-            .where(Topic.workspace_id == workspace.id, MemberTopic.kind == "expertise")
-            .distinct()
-        )
-    )
+    return [row[0] for row in plain_rows(session, _EXPERTISE_TOPICS, {"ws": workspace.id})]
 
 
 def consenting_experts(
@@ -179,10 +190,8 @@ def channel_audience(session: Session, channel: Channel | None) -> Audience:
     # from another channel is shown only where it is safe whatever they turn out to be.
     guests = {
         member_id
-        for member_id, is_guest, real_name, display_name in session.execute(
-            select(Member.id, Member.is_guest, Member.real_name, Member.display_name).where(
-                Member.id.in_(members)
-            )
+        for member_id, is_guest, real_name, display_name in plain_rows(
+            session, _GUEST_FACTS, {"ids": sorted(members)}
         )
         if is_guest or not (real_name or display_name)
     } if members else set()  # fmt: skip
@@ -304,10 +313,7 @@ def _pick(
     audience: Audience,
     permalink_for: PermalinkFn | None,
 ) -> tuple[list[RelatedCandidate], dict[int, str]]:
-    rows = session.execute(
-        select(Channel.id, Channel.slack_channel_id, Channel.name, Channel.is_private, Channel.members_synced_at)
-        .where(Channel.id.in_({c.channel_id for c in candidates}))
-    ).all()  # fmt: skip
+    rows = plain_rows(session, _CHANNEL_FACTS, {"ids": sorted({c.channel_id for c in candidates})})
     channels = _ChannelAccessOnDemand(session, rows)
     slack_ids = {row.id: row.slack_channel_id for row in rows}
 
