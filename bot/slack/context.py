@@ -35,11 +35,12 @@ class AppContext:
     _workers: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def submit(self, fn: Callable[..., None], /, *args: Any) -> Future[None]:
-        """Run posted-message work on this process's small event pool.
+        """Run an event's work (a posted message's ingest, match and plan; a join, a reaction) on this
+        process's small event pool.
 
         Bolt's own listener pool also runs slash commands and button presses, which Slack wants
-        acknowledged within three seconds; keeping the heavy ingest/match/plan work off that pool
-        means a backlog of messages never delays a member's command.
+        acknowledged within three seconds; keeping the heavy ingest/match/plan work, and the waits of
+        work riding out a database restart, off that pool means neither ever delays a member's command.
         """
         if self._workers is None:
             with self._lock:
