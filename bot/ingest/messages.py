@@ -262,8 +262,8 @@ def _ingest_reply(
         {"workspace_id": workspace.id, "item_id": parent.id, "member_id": replier.id, "replied_at": at},
     )
     first_answer = parent.answered_at is None
-    if first_answer:
-        parent.answered_at = at
+    if first_answer:  # written now rather than by the next flush (see update_row)
+        core.update_row(session, parent, answered_at=at)
     return IngestResult(item=parent, answered=parent if first_answer else None)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable
+from sqlalchemy import CursorResult, Executable, bindparam, inspect, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 
 def execute(session: Session, statement: Executable, params: Any = None) -> CursorResult[*tuple[Any, ...]]:
@@ -21,3 +22,26 @@ def execute(session: Session, statement: Executable, params: Any = None) -> Curs
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, params)
+
+
+_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def update_row(session: Session, obj: Any, **values: Any) -> None:
+    """Write `values` to the row of `obj` (a persistent object with a single-column `id` key) with one Core
+    UPDATE, and give them to `obj` as loaded state, so no flush is needed for them: a flush of one changed
+    attribute runs the whole unit of work, several times the UPDATE itself.
+
+    The object is then registered as altered in the session's transaction, as a flush registers what it
+    wrote, so that rolling back the transaction, or a savepoint around this call, expires it again."""
+    table = obj.__table__
+    names = tuple(sorted(values))
+    statement = _UPDATES.get((table, names))
+    if statement is None:
+        statement = _UPDATES[(table, names)] = (
+            update(table).where(table.c.id == bindparam("_id")).values({n: bindparam(n) for n in names})
+        )
+    execute(session, statement, {"_id": obj.id, **values})
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+    session._register_altered([inspect(obj)])
