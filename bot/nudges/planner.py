@@ -243,6 +243,24 @@ def plan_help_nudges(
     return write_nudges(session, workspace, specs, now)
 
 
+# The help nudges an answer settles: unsent ones are cancelled, sent ones may have been acted on.
+_SETTLED_BY_ANSWER = frozenset({*OPEN, "sent"})
+
+
+def _help_statuses(session: Session, item: Item) -> set[str]:
+    return {
+        r.status
+        for r in ld.plain_rows(session, _HELP_NUDGES_ASKED, {"ws": item.workspace_id, "item": item.id})
+    }
+
+
+def help_to_settle(session: Session, item: Item) -> bool:
+    """Whether `cancel_answered_help` could change anything for an item: it only reads, so a caller can skip
+    it, and the savepoint around it, when the question is marked answered and none of its help nudges is
+    still unsent or awaiting an answer (most questions: nobody was nudged about them)."""
+    return item.answered_at is None or bool(_help_statuses(session, item) & _SETTLED_BY_ANSWER)
+
+
 def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     """Once someone other than the asker replied in the thread, unsent help nudges lose their moment.
 
@@ -263,8 +281,8 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
         item.answered_at = now
     # Most questions have no help nudge still open or awaiting an answer: tell from plain rows before
     # loading any as objects (and before reading the repliers, which only a sent nudge needs).
-    statuses = {r.status for r in ld.plain_rows(session, _HELP_NUDGES_ASKED, params)}
-    if not statuses & {*OPEN, "sent"}:
+    statuses = _help_statuses(session, item)
+    if not statuses & _SETTLED_BY_ANSWER:
         return 0
     if repliers is None and "sent" in statuses:
         repliers = repliers_of()

@@ -52,7 +52,13 @@ from bot.ingest.profiles import apply_profile
 from bot.ingest.slack_sync import ChannelFacts, add_channel_member, remove_channel_member, store_channel
 from bot.matching.embedders import CachedEmbedder
 from bot.nudges.loading import item_text
-from bot.nudges.planner import anyone_to_ask, cancel_answered_help, plan_help_nudges, plan_share_nudges
+from bot.nudges.planner import (
+    anyone_to_ask,
+    cancel_answered_help,
+    help_to_settle,
+    plan_help_nudges,
+    plan_share_nudges,
+)
 from bot.policy.time import at_local
 from bot.replay.infer import Inferred, infer_topics, vocabulary
 from bot.replay.model import Export, ExportChannel, ExportMessage, ExportUser, Problem
@@ -552,7 +558,12 @@ class Replayer:
                 self._refresh_due()
         if result.answered is not None:
             answered = result.answered
-            self._guarded("cancelling answered help", m.file, lambda: cancel_answered_help(s, answered, now))
+            if self._guarded(
+                "cancelling answered help", m.file, lambda: help_to_settle(s, answered), writes=False
+            ):
+                self._guarded(
+                    "cancelling answered help", m.file, lambda: cancel_answered_help(s, answered, now)
+                )
         if action == "new" and message.user:
             self._answer(workspace, m, message.text, now)
 

@@ -125,8 +125,25 @@ def test_an_answer_to_a_question_nobody_was_nudged_about_only_marks_it_answered(
         q = item(s, w, "question", "infra", "dana", "", "Where is the coffee machine manual?", NOON_UTC)
         s.add(ThreadReply(workspace_id=w.ws.id, item_id=q.id, member_id=w.m["bob"].id, replied_at=NOON_UTC))
         s.flush()
+        assert planner.help_to_settle(s, q), "not marked answered yet: cancel_answered_help marks it"
         assert cancel_answered_help(s, q, NOON_UTC) == 0
         assert q.answered_at == NOON_UTC
+        assert not planner.help_to_settle(s, q), "answered, and no help nudge to settle"
+
+
+def test_help_to_settle_while_a_help_nudge_is_unsent_or_awaiting_an_answer(db: Database) -> None:
+    with db.session() as s:
+        w = small_team(s)
+        q = item(s, w, "question", "infra", "dana", "", "How do I tune postgres autovacuum?", NOON_UTC)
+        [first, *_] = plan_help_nudges(s, w.ws, q, NOON_UTC, settings(), embedder())
+        q.answered_at = NOON_UTC
+        for status, settle in [("queued", True), ("sent", True), ("acted", False), ("cancelled", False)]:
+            first.status = status
+            others = [n for n in s.scalars(select(Nudge).where(Nudge.item_id == q.id)) if n is not first]
+            for n in others:
+                n.status = "expired"
+            s.flush()
+            assert planner.help_to_settle(s, q) is settle, status
 
 
 def test_fairness_over_many_questions_across_time_zones(db: Database) -> None:
