@@ -240,7 +240,7 @@ def related_candidates(
         return []
     # The columns a candidate needs, not the items as objects: loading the few hundred recent items as
     # objects to look for the topics in their words cost more than the rest of the answer.
-    rows = list(plain_rows(session, _RECENT_ITEMS, {"ws": workspace.id, "now": now}))
+    rows = plain_rows(session, _RECENT_ITEMS, {"ws": workspace.id, "now": now})
     hits: list[tuple[Any, str, int]] = []  # (row, its words, topics found in them)
     # Most items name none of the topics: tell that with a plain search for each, as find_topics would.
     needles = [f" {topic} " for topic in set(topics) if topic]

@@ -225,8 +225,8 @@ def not_held_back(
     most that many (by id): enough to tell "more than this many" from the rows themselves."""
     params = {"ws": workspace_id, "backoff": caps.backoff_after}
     if limit is None:
-        return list(plain_rows(session, _NOT_HELD_BACK, params))
-    return list(plain_rows(session, _NOT_HELD_BACK_LIMITED, {**params, "limit": limit}))
+        return plain_rows(session, _NOT_HELD_BACK, params)
+    return plain_rows(session, _NOT_HELD_BACK_LIMITED, {**params, "limit": limit})
 
 
 def load_state(

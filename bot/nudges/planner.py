@@ -172,7 +172,7 @@ def plan_help_nudges(
     # Helpers' recent nudges are read below and decide who is free: one help planner per workspace at a time.
     lock_workspace(session, workspace.id, "plan-help")
     # Planning again (a retried event, an edit) tops up to K at most; it never asks anyone twice.
-    previous = list(ld.plain_rows(session, _HELP_NUDGES_ASKED, {"ws": workspace.id, "item": item.id}))
+    previous = ld.plain_rows(session, _HELP_NUDGES_ASKED, {"ws": workspace.id, "item": item.id})
     asked = {r.recipient_id for r in previous} | set(exclude)
     k = settings.passiton_helpers_per_question - sum(1 for r in previous if r.status != "cancelled")
     if k <= 0:
