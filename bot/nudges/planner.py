@@ -31,7 +31,7 @@ from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudge
 from bot.policy.caps import backoff_state
 from bot.policy.eligibility import ready_for_nudges, ready_to_help
 from bot.policy.help import HelpItem, plan_help
-from bot.policy.model import Candidate, MemberPrefs
+from bot.policy.model import Candidate, CapConfig, MemberPrefs
 from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, plan_shares
 from bot.policy.time import local_date, morning_has_come, next_send_time
@@ -357,12 +357,9 @@ def _due(rows: list[Any], now: dt.datetime, morning: int) -> tuple[list[Any], di
 
 
 def _ask_to_continue(
-    session: Session, workspace: Workspace, due: list[Any], state_prefs: dict[int, MemberPrefs], settings: Settings,
-    now: dt.datetime,
+    session: Session, workspace: Workspace, due: list[Any], state_prefs: dict[int, MemberPrefs], caps: CapConfig,
+    settings: Settings, now: dt.datetime,
 ) -> None:  # fmt: skip
-    from bot.policy.model import CapConfig
-
-    caps = CapConfig(share_per_day=settings.passiton_share_per_day)
     for row in due:
         prefs = state_prefs[row.id]
         if backoff_state(prefs, caps) == "ask":
@@ -401,7 +398,7 @@ def _plan_for(
     ws = workspace.id
     caps = ld.caps_from_settings(settings)
     due_prefs = {r.id: ld.prefs_of(r) for r in due}
-    _ask_to_continue(session, workspace, due, due_prefs, settings, now)
+    _ask_to_continue(session, workspace, due, due_prefs, caps, settings, now)
     # Only this run's givers can be nudged: when none of them may be (most are in back-off after a few
     # unanswered weeks), the matching below would be thrown away.
     if not any(ready_for_nudges(p, caps, now) for p in due_prefs.values()):
