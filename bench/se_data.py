@@ -13,7 +13,8 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -29,12 +30,19 @@ def parse_tags(raw: str) -> list[str]:
     return re.findall(r"<([^>]+)>", raw)
 
 
+def _seconds(date: str) -> float:
+    """A dump's CreationDate (UTC, no zone) as POSIX seconds."""
+    return dt.datetime.fromisoformat(date).replace(tzinfo=dt.UTC).timestamp()
+
+
 @dataclass
 class Member:
     id: str
     topics: list[str]
     helped: list[str]
     activity: int
+    # When each helped answer was written (POSIX seconds), in the order of `helped` (most recent first).
+    helped_at: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +58,8 @@ class Task:
     name: str
     members: list[Member]
     questions: list[Question]
+    # The time split (POSIX seconds): history before it, test questions after; the ranker's "now".
+    cut: float = 0.0
 
 
 def load_task(path: Path, train_fraction: float = 0.7, max_topics: int = 8, body_chars: int = 600) -> Task:
@@ -74,6 +84,7 @@ def load_task(path: Path, train_fraction: float = 0.7, max_topics: int = 8, body
     cut = str(questions[ordered[int(len(ordered) * train_fraction)]]["date"])
     tags_of: dict[str, Counter[str]] = defaultdict(Counter)
     helped: dict[str, list[str]] = defaultdict(list)
+    helped_at: dict[str, list[float]] = defaultdict(list)
     activity: Counter[str] = Counter()
     answered_by: dict[str, set[str]] = defaultdict(set)
     for qid, user, date in sorted(answers, key=lambda a: a[2]):
@@ -83,6 +94,7 @@ def load_task(path: Path, train_fraction: float = 0.7, max_topics: int = 8, body
         if date < cut and str(q["date"]) < cut:
             tags_of[user].update(q["tags"])  # type: ignore[arg-type]
             helped[user].append(f"{q['title']}. {q['body']}")
+            helped_at[user].append(_seconds(date))
             activity[user] += 1
         elif str(q["date"]) >= cut:
             answered_by[qid].add(user)
@@ -96,6 +108,7 @@ def load_task(path: Path, train_fraction: float = 0.7, max_topics: int = 8, body
             topics=[t.replace("-", " ") for t, _ in tags.most_common(max_topics)],
             helped=list(reversed(helped[user])),  # most recent first
             activity=activity[user],
+            helped_at=list(reversed(helped_at[user])),
         )
         for user, tags in sorted(tags_of.items())
     ]
@@ -109,4 +122,4 @@ def load_task(path: Path, train_fraction: float = 0.7, max_topics: int = 8, body
         relevant = (answered_by.get(qid, set()) & pool) - {owner}
         if relevant:
             test.append(Question(qid, f"{q['title']}. {q['body']}", owner, relevant))
-    return Task(path.stem, members, test)
+    return Task(path.stem, members, test, _seconds(cut))
