@@ -249,13 +249,22 @@ def main() -> None:
     parser.add_argument(
         "--tune", action="store_true", help="grid-search RankConfig on these (development) sites"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a RankConfig field (a float), e.g. --set half_life_days=90; for diagnostics",
+    )
     args = parser.parse_args()
     embedder = CachedEmbedder(get_embedder(args.embedder), LRUEmbeddingCache(1_000_000))
     tasks = [load_task(p) for p in args.posts]
     if args.tune:
         print("best:", tune(embedder, tasks))
         return
-    config = RankConfig()
+    overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+    config = replace(RankConfig(), **overrides)
+    print(config)
     per_condition: list[list[tuple[int, dict[str, dict[str, float]]]]] = [[], [], []]
     names: list[str] = []
     for task in tasks:
