@@ -756,14 +756,22 @@ def _column_stats(
 
 
 def _add_standardised(
-    out: Matrix, weight: float, values: Matrix, rows: npt.NDArray[np.int64] | None, fill: float
+    out: Matrix,
+    weight: float,
+    values: Matrix,
+    rows: npt.NDArray[np.int64] | None,
+    fill: float,
+    owned: bool = False,
 ) -> None:
-    """out += weight * z(signal), per column over all members; `values` are the rows `rows` (None: all)."""
+    """out += weight * z(signal), per column over all members; `values` are the rows `rows` (None: all).
+    `owned`: `values` is a scratch array this may overwrite."""
     n_members = out.shape[0]
     mean, inverse = _column_stats(values, fill, n_members)
     scale = np.float32(weight) * inverse
     if rows is None:
-        out += (values - mean) * scale
+        centred = np.subtract(values, mean, out=values if owned else None)
+        centred *= scale
+        out += centred
         return
     out += (np.float32(fill) - mean) * scale  # everyone as if without the signal ...
     out[rows] += (values - np.float32(fill)) * scale  # ... then those with it
@@ -787,7 +795,8 @@ def _order(
         out += (np.float32(config.w_recent) * recent)[:, None]
         present += config.w_recent
     if config.w_topics and len(index.topics.texts):
-        _add_standardised(out, config.w_topics, np.maximum(topical, np.float32(_NO_TOPIC)), None, _NO_TOPIC)
+        floored = np.maximum(topical, np.float32(_NO_TOPIC))
+        _add_standardised(out, config.w_topics, floored, None, _NO_TOPIC, owned=True)
         present += config.w_topics
     if config.w_embedded and embedded is not None:
         owners, helped = embedded
