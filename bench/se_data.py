@@ -9,11 +9,11 @@ without its tags; the relevant members are the ones (from the history) who actua
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 

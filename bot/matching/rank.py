@@ -25,9 +25,9 @@ Two questions, answered separately:
    The activity prior counts each reply 2^(-age / half_life_days), so who helps *now* outweighs who helped
    a lot long ago. On real Q&A sites this is what beats "ask the most active members": popularity alone is
    strong, and the text signals decide among the many members it cannot tell apart (bench/RESULTS.md).
-   `Match.score` is `threshold + order`: at least the threshold for a candidate ranked above the average
-   member, on a scale where one unit is about one standard deviation of a signal (the policy's load and
-   feedback penalties are on that scale). The prior only reorders candidates; it never creates one, and
+   `Match.score` is `threshold + softplus(order)` (`match_score`): never below the threshold for a candidate,
+   in the same order, on a scale where one unit is about one standard deviation of a signal (the policy's load
+   and feedback penalties are on that scale). The prior only reorders candidates; it never creates one, and
    spreading the load is the policy's job, not the ranker's.
 
 Muted topics named in the item, or clearly similar to it, veto the member; the author is never ranked.
@@ -39,6 +39,7 @@ index, never a Python loop over pairs.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -728,6 +729,16 @@ def rank_items(
     return [match for lo in range(0, n_items, chunk) for match in one_chunk(lo)]
 
 
+def match_score(order: float, config: RankConfig) -> float:
+    """A candidate's `Match.score`: the threshold plus softplus(order), which keeps the ordering and never
+    falls below the threshold. The policy compares a candidate's score minus feedback penalties with the threshold
+    (one threshold: a candidate the ranker accepted is dropped only when feedback pushes them under it), and
+    subtracts its load penalty on this scale, where one unit is about one standard deviation of a signal."""
+    return config.threshold + (
+        order + math.log1p(math.exp(-abs(order))) if order > 0 else math.log1p(math.exp(order))
+    )
+
+
 # Fill values for members without a signal when it is standardised: below nearly every member who has it.
 _NO_TOPIC = -5.0
 _NO_HELP = -3.0
@@ -861,7 +872,7 @@ def _explain_chunk(
             if has_l[row][col]:
                 topic = texts[best_l[row][col]]
                 driver = "helped" if below_l[row][col] else "named" if named_l[row][col] else "similar"
-            score = config.threshold + scores_l[row][col]
+            score = match_score(scores_l[row][col], config)
             matches.append(Match(ids[top_l[row][col]], round(score, 4), topic, driver))
         out.append(ItemMatches(item_ids[row], tuple(matches)))
     return out
@@ -892,7 +903,7 @@ def _explain(
             driver = "named" if named[best] > 0 else "similar"
             if topic_score[best] < config.threshold / 2:
                 driver = "helped"
-        matches.append(Match(index.member_ids[member], round(config.threshold + score, 4), topic, driver))
+        matches.append(Match(index.member_ids[member], round(match_score(score, config), 4), topic, driver))
     return ItemMatches(item_id, tuple(matches))
 
 
