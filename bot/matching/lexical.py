@@ -13,6 +13,7 @@ lexical scores are only ever used to order candidates, never to decide whether s
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,24 +145,51 @@ def tokens(text: str) -> tuple[str, ...]:
 
 # Frequent words have long postings: scattering them costs more than a matrix product. Words in at least
 # `_DENSE_MIN_DF` documents go into a dense (words x members) block of at most `_DENSE_BUDGET` elements, most
-# frequent first; the rest stay postings. Both give the same sums.
+# frequent first; the rest stay postings. Both sum in float64, where adding a few dozen float32 weights is
+# exact, so a score does not depend on the order its terms are added in (nor on the words' ids).
 _DENSE_MIN_DF = 32
 _DENSE_BUDGET = 4_000_000
+
+# Words get a process-wide id the first time they are seen, and each member's bag of words is remembered as
+# arrays of those ids: the index is rebuilt whenever someone helps again, and re-counting every member's words
+# each time was most of the rebuild. Both start afresh together when the vocabulary grows too large.
+_MAX_WORDS = 2_000_000
+_word_ids: dict[str, int] = {}
+_lock = threading.Lock()
+
+
+def _word_id(word: str) -> int:
+    found = _word_ids.get(word)
+    if found is None:
+        found = _word_ids[word] = len(_word_ids)
+    return found
+
+
+@lru_cache(maxsize=100_000)
+def _bag(texts: tuple[str, ...]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """One member's document as (word ids, counts)."""
+    bag: Counter[str] = Counter()
+    for text in texts:
+        bag.update(tokens(text))
+    ids = np.fromiter((_word_id(w) for w in bag), dtype=np.int64, count=len(bag))
+    counts = np.fromiter(bag.values(), dtype=np.float64, count=len(bag))
+    return ids, counts
 
 
 @dataclass(frozen=True)
 class LexicalIndex:
     """BM25 weights per (term, member). `owners` are the members with a document (positions in the member
-    index); scores are computed for them alone. Frequent terms sit in `dense` (one row per term, `slot`
-    says which), the others in term-major postings (CSR) that name rows of `owners`."""
+    index); scores are computed for them alone. `terms` are the process-wide ids of the index's words,
+    ascending (a word's position there is its term number). Frequent terms sit in `dense` (one row per term,
+    `slot` says which), the others in term-major postings (CSR) that name rows of `owners`."""
 
-    vocab: dict[str, int]
+    terms: npt.NDArray[np.int64]
     ptr: npt.NDArray[np.int64]  # term t's postings are [ptr[t], ptr[t+1]) (empty for a dense term)
     rows: npt.NDArray[np.int64]  # per posting, the row in `owners`
-    weights: npt.NDArray[np.float32]
+    weights: npt.NDArray[np.float64]
     owners: npt.NDArray[np.int64]
     slot: npt.NDArray[np.int64]  # per term, its row in `dense`, or -1
-    dense: npt.NDArray[np.float32]  # dense terms x owners
+    dense: npt.NDArray[np.float64]  # dense terms x owners
 
     @property
     def empty(self) -> bool:
@@ -170,83 +198,76 @@ class LexicalIndex:
 
 def build_lexical(docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
     """Index one document per member, given as that member's texts (empty for members without any)."""
-    vocab: dict[str, int] = {}
-    rows: list[int] = []
-    terms: list[int] = []
-    counts: list[int] = []
-    lengths = np.zeros(len(docs), dtype=np.float64)
-    for member, texts in enumerate(docs):
-        if not texts:
-            continue
-        bag: Counter[str] = Counter()
-        for text in texts:
-            bag.update(tokens(text))
-        lengths[member] = sum(bag.values())
-        for term, count in bag.items():
-            rows.append(member)
-            terms.append(vocab.setdefault(term, len(vocab)))
-            counts.append(count)
-    if not rows:
+    with _lock:
+        if len(_word_ids) > _MAX_WORDS:
+            _word_ids.clear()
+            _bag.cache_clear()
+        with_texts = [member for member, texts in enumerate(docs) if texts]
+        all_bags = [_bag(tuple(docs[member])) for member in with_texts]
+    # A member is a document when their texts have at least one word.
+    bags = [bag for bag in all_bags if len(bag[0])]
+    owners = np.asarray(
+        [m for m, bag in zip(with_texts, all_bags, strict=True) if len(bag[0])], dtype=np.int64
+    )
+    sizes = np.fromiter((len(ids) for ids, _ in bags), dtype=np.int64, count=len(bags))
+    if not len(bags):
         empty = np.zeros(0, np.int64)
         return LexicalIndex(
-            {},
-            np.zeros(1, np.int64),
-            empty,
-            np.zeros(0, np.float32),
-            empty,
-            empty,
-            np.zeros((0, 0), np.float32),
+            empty, np.zeros(1, np.int64), empty, np.zeros(0), owners, empty, np.zeros((0, len(owners)))
         )
-    row_arr = np.asarray(rows, dtype=np.int64)
-    owners = np.flatnonzero(lengths > 0).astype(np.int64)
-    owner_row = np.zeros(len(docs), dtype=np.int64)
-    owner_row[owners] = np.arange(len(owners))
-    term_arr = np.asarray(terms, dtype=np.int64)
-    tf = np.asarray(counts, dtype=np.float64)
+    words = np.concatenate([ids for ids, _ in bags])
+    tf = np.concatenate([counts for _, counts in bags])
+    row_arr = np.repeat(np.arange(len(owners), dtype=np.int64), sizes)
+    terms, term_arr = np.unique(words, return_inverse=True)
+    term_arr = term_arr.reshape(-1).astype(np.int64)
+    lengths = np.bincount(row_arr, weights=tf, minlength=len(owners))
     n_docs = len(owners)
-    df_count = np.bincount(term_arr, minlength=len(vocab))
+    df_count = np.bincount(term_arr, minlength=len(terms))
     df = df_count.astype(np.float64)
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-    average = float(lengths[owners].mean())
+    average = float(lengths.mean())
     norm = tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[row_arr] / max(average, 1.0)))
-    weights = (norm * idf[term_arr]).astype(np.float32)
+    # Rounded to float32 (what a weight needs), summed in float64 (exact, see above).
+    weights = (norm * idf[term_arr]).astype(np.float32).astype(np.float64)
     frequent = np.argsort(-df_count, kind="stable")
     frequent = frequent[df_count[frequent] >= _DENSE_MIN_DF][: _DENSE_BUDGET // n_docs]
-    slot = np.full(len(vocab), -1, dtype=np.int64)
+    slot = np.full(len(terms), -1, dtype=np.int64)
     slot[frequent] = np.arange(len(frequent))
-    dense = np.zeros((len(frequent), n_docs), dtype=np.float32)
+    dense = np.zeros((len(frequent), n_docs), dtype=np.float64)
     in_dense = slot[term_arr] >= 0
-    dense[slot[term_arr[in_dense]], owner_row[row_arr[in_dense]]] = weights[in_dense]
+    dense[slot[term_arr[in_dense]], row_arr[in_dense]] = weights[in_dense]
     sparse_terms = term_arr[~in_dense]
     order = np.argsort(sparse_terms, kind="stable")
-    ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sparse_terms, minlength=len(vocab)), out=ptr[1:])
-    return LexicalIndex(
-        vocab,
-        ptr,
-        owner_row[row_arr[~in_dense]][order],
-        weights[~in_dense][order],
-        owners,
-        slot,
-        dense,
-    )
+    ptr = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sparse_terms, minlength=len(terms)), out=ptr[1:])
+    return LexicalIndex(terms, ptr, row_arr[~in_dense][order], weights[~in_dense][order], owners, slot, dense)
+
+
+def _term_numbers(index: LexicalIndex, text: str) -> list[int]:
+    """The index's term numbers of the distinct words of `text` that it knows."""
+    found_ids = (_word_ids.get(w) for w in tokens(text)[:_MAX_ITEM_WORDS])
+    ids = {i for i in found_ids if i is not None}
+    if not ids:
+        return []
+    wanted = np.fromiter(ids, dtype=np.int64, count=len(ids))
+    at = np.searchsorted(index.terms, wanted)
+    known = at < len(index.terms)
+    at, wanted = at[known], wanted[known]
+    found: list[int] = at[index.terms[at] == wanted].tolist()
+    return found
 
 
 def lexical_scores(index: LexicalIndex, texts: Sequence[str]) -> npt.NDArray[np.float32]:
     """(owners x items) BM25 scores; each distinct word of an item counts once (as a query term)."""
     n_owners = len(index.owners)
-    out = np.zeros((n_owners, len(texts)), dtype=np.float32)
-    if index.empty or not texts:
-        return out
+    if index.empty or not texts or not len(index.terms):
+        return np.zeros((n_owners, len(texts)), dtype=np.float32)
     starts: list[int] = []
     ends: list[int] = []
     columns: list[int] = []
-    query = np.zeros((len(index.dense), len(texts)), dtype=np.float32)
+    query = np.zeros((len(index.dense), len(texts)), dtype=np.float64)
     for column, text in enumerate(texts):
-        seen = {index.vocab.get(w) for w in tokens(text)[:_MAX_ITEM_WORDS]}
-        seen.discard(None)
-        for term in seen:
-            assert term is not None
+        for term in _term_numbers(index, text):
             row = int(index.slot[term])
             if row >= 0:
                 query[row, column] = 1.0
@@ -254,20 +275,18 @@ def lexical_scores(index: LexicalIndex, texts: Sequence[str]) -> npt.NDArray[np.
                 starts.append(int(index.ptr[term]))
                 ends.append(int(index.ptr[term + 1]))
                 columns.append(column)
-    if len(index.dense):
-        out += index.dense.T @ query
-    if not starts:
-        return out
-    start_arr = np.asarray(starts, dtype=np.int64)
-    lengths = np.asarray(ends, dtype=np.int64) - start_arr
-    total = int(lengths.sum())
-    if not total:
-        return out
-    # Positions of every posting of every (item, term) pair, built without a Python loop over postings.
-    offsets = np.repeat(start_arr - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    positions = np.arange(total, dtype=np.int64) + offsets
-    cols = np.repeat(np.asarray(columns, dtype=np.int64), lengths)
-    flat = index.rows[positions] * len(texts) + cols
-    summed = np.bincount(flat, weights=index.weights[positions], minlength=n_owners * len(texts))
-    out += summed.reshape(n_owners, len(texts)).astype(np.float32)
-    return out
+    out = index.dense.T @ query if len(index.dense) else np.zeros((n_owners, len(texts)))
+    if starts:
+        start_arr = np.asarray(starts, dtype=np.int64)
+        lengths = np.asarray(ends, dtype=np.int64) - start_arr
+        total = int(lengths.sum())
+        if total:
+            # Positions of every posting of every (item, term) pair, without a Python loop over postings.
+            offsets = np.repeat(start_arr - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+            positions = np.arange(total, dtype=np.int64) + offsets
+            cols = np.repeat(np.asarray(columns, dtype=np.int64), lengths)
+            flat = index.rows[positions] * len(texts) + cols
+            out += np.bincount(
+                flat, weights=index.weights[positions], minlength=n_owners * len(texts)
+            ).reshape(n_owners, len(texts))
+    return out.astype(np.float32)

@@ -51,8 +51,7 @@ def assert_same_index(a: MemberIndex, b: MemberIndex) -> None:
     for name in ("log_activity", "log_helped_count", "no_evidence", "topic_member_ptr", "topic_members"):
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype and np.array_equal(x, y), name
-    assert a.lexical.vocab == b.lexical.vocab
-    for name in ("ptr", "rows", "weights", "owners"):
+    for name in ("terms", "ptr", "rows", "weights", "owners", "slot", "dense"):
         x, y = getattr(a.lexical, name), getattr(b.lexical, name)
         assert x.dtype == y.dtype and np.array_equal(x, y), f"lexical {name}"
     assert a.topic_lookup == b.topic_lookup and a.muted_lookup == b.muted_lookup
