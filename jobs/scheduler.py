@@ -15,10 +15,12 @@ On SQLite the claim is one atomic UPDATE, equally safe, and there is normally on
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,9 +28,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.delivery.drain import Drainer
 from bot.delivery.service import build_drainer
 from bot.slack.context import AppContext
+from bot.store.db import LostLeadership
 from bot.store.models import utcnow
 from jobs import tasks
-from jobs.leader import Leader, make_leader
+from jobs.leader import FencedDatabase, Leader, make_leader
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +49,26 @@ class JobsScheduler:
         role: Role = "all",
         leader: Leader | None = None,
         drainer: Drainer | None = None,
-        heartbeat_seconds: float = 5.0,
+        heartbeat_seconds: float | None = None,
         drain_idle_seconds: float = 2.0,
         intervals: dict[str, float] | None = None,
+        jobs: Mapping[str, Callable[[AppContext, dt.datetime], tasks.JobResult]] | None = None,
     ) -> None:
         self.ctx = ctx
         self.role = role
-        self.heartbeat_seconds = heartbeat_seconds
+        self.heartbeat_seconds = heartbeat_seconds or ctx.settings.passiton_leader_heartbeat_seconds
         self.drain_idle_seconds = drain_idle_seconds
-        self.intervals = {**LEADER_JOBS, **(intervals or {})}
+        self.jobs = dict(jobs) if jobs is not None else dict(tasks.JOBS)
+        self.intervals = {**LEADER_JOBS, **(intervals or {})} if jobs is None else dict(intervals or {})
         self.leader: Leader | None = None
+        self.job_ctx = ctx
         if role in ("all", "scheduler"):
-            self.leader = leader or make_leader(ctx.db)
+            self.leader = leader or make_leader(ctx.db, ctx.settings.passiton_leader_lease_seconds)
+            # The leader jobs see a database whose every transaction checks that we still lead; they
+            # share the process's embedder rather than loading a second one.
+            self.job_ctx = dataclasses.replace(
+                ctx, db=FencedDatabase(ctx.db, self.leader), embedder_factory=lambda: ctx.embedder
+            )
         self.drainer: Drainer | None = None
         if role in ("all", "sender"):
             self.drainer = drainer or build_drainer(ctx.db, ctx.settings)
@@ -123,7 +134,10 @@ class JobsScheduler:
             return
         started = time.monotonic()
         try:
-            result = tasks.JOBS[name](self.ctx, utcnow())
+            result = self.jobs[name](self.job_ctx, utcnow())
+        except LostLeadership as exc:  # the rest of this run belongs to the new leader
+            log.warning("job stopped: leadership lost", extra={"job": name, "error": str(exc)})
+            return
         except Exception:  # keep the schedule alive; the next run tries again
             log.exception("job failed", extra={"job": name})
             return

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.delivery.service import build_drainer
 from bot.slack.context import AppContext
+from bot.store.db import LostLeadership
 from bot.store.models import Workspace
 from jobs.retention import apply_retention
 
@@ -41,6 +42,8 @@ def plan_shares(ctx: AppContext, now: dt.datetime) -> JobResult:
                 if workspace is None or not workspace.active:
                     continue
                 planned += len(plan_share_nudges(session, workspace, now, ctx.settings, ctx.embedder))
+        except LostLeadership:
+            raise
         except Exception:
             failed += 1
             log.exception("share planning failed", extra={"workspace_id": workspace_id})
