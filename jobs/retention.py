@@ -8,17 +8,27 @@
 - Slack event ids older than EVENT_DAYS (Slack retries within minutes; a few days is ample).
 - Finished outbox rows (sent, cancelled, failed) older than PASSITON_OUTBOX_KEEP_DAYS: their payload
   holds message text. Their idempotency keys are only needed while a retry could still come.
+- Uninstalled workspaces: app_uninstalled / tokens_revoked deactivate the workspace and stamp
+  `deactivated_at`; PASSITON_UNINSTALL_GRACE_DAYS later everything of that workspace goes (members,
+  topics, channels, ties, items, nudges, feedback, outbox, events, vectors, then the workspace row).
+  A reinstall within the grace clears the stamp and keeps it all: an admin who removed the app by
+  mistake, or reinstalls to change scopes, loses nothing. Rows go child tables first, by workspace id,
+  so the purge does not depend on the database enforcing ON DELETE CASCADE (SQLite only does with a
+  pragma).
+- Expired OAuth states (slack_sdk deletes a state only when it is used; abandoned installs leave them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, update
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Table, delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.store.models import EmbeddingCache, Item, OutboxMessage, ProcessedEvent
+from bot.slack.installation import slack_metadata
+from bot.store.models import Base, EmbeddingCache, Item, OutboxMessage, ProcessedEvent, Workspace
 
 EVENT_DAYS = 3
 FINISHED = ("sent", "cancelled", "failed")
@@ -66,4 +76,41 @@ def apply_retention(session: Session, settings: Settings, now: dt.datetime) -> d
         "vectors_pruned": _count(vectors),
         "events_pruned": _count(events),
         "outbox_pruned": _count(outbox),
+        "workspaces_purged": purge_uninstalled(session, settings, now),
+        "oauth_states_pruned": prune_oauth_states(session, now),
     }
+
+
+def _workspace_tables() -> list[Table]:
+    """Every table with a workspace_id, children before parents (the reverse of creation order)."""
+    return [
+        t for t in reversed(Base.metadata.sorted_tables) if "workspace_id" in t.c and t.name != "workspaces"
+    ]
+
+
+def purge_uninstalled(session: Session, settings: Settings, now: dt.datetime) -> int:
+    """Delete every row of the workspaces uninstalled more than the grace period ago; returns how many."""
+    before = now - dt.timedelta(days=settings.passiton_uninstall_grace_days)
+    workspace_ids = list(
+        session.scalars(
+            select(Workspace.id).where(
+                Workspace.active.is_(False),
+                Workspace.deactivated_at.is_not(None),
+                Workspace.deactivated_at <= before,
+            )
+        )
+    )
+    for workspace_id in workspace_ids:
+        for table in _workspace_tables():
+            session.execute(delete(table).where(table.c.workspace_id == workspace_id))
+        session.execute(delete(Workspace).where(Workspace.id == workspace_id))
+    return len(workspace_ids)
+
+
+def prune_oauth_states(session: Session, now: dt.datetime) -> int:
+    table = slack_metadata().tables[SQLAlchemyOAuthStateStore.default_table_name]
+    bind = session.get_bind()
+    if not inspect(bind).has_table(table.name):  # an install without the OAuth tables (single workspace)
+        return 0
+    naive_utc = now.astimezone(dt.UTC).replace(tzinfo=None)  # how slack_sdk stores expire_at
+    return _count(session.execute(delete(table).where(table.c.expire_at < naive_utc)))
