@@ -129,8 +129,26 @@ def handle_member_left(ctx: AppContext, team_id: str, event: dict[str, Any], eve
             return
         member = member_by_slack_id(session, workspace, user_id)
         channel = slack_sync.get_channel(session, workspace, channel_id)
-        if member is not None and channel is not None:
+        if channel is not None and workspace.bot_user_id is not None and user_id == workspace.bot_user_id:
+            slack_sync.forget_members(session, channel)  # the bot itself left: see handle_bot_left_channel
+        elif member is not None and channel is not None:
             slack_sync.remove_channel_member(session, channel, member)
+
+
+def handle_bot_left_channel(ctx: AppContext, team_id: str, event: dict[str, Any]) -> None:
+    """The bot left or was removed from a channel (channel_left, group_left): it hears no more joins and
+    leaves there, so the stored member list can only go stale. Drop it: nobody counts as a member of that
+    channel (its private items reach no one) until the bot is invited back and syncs the list afresh.
+    Idempotent, so a Slack retry needs no event-id claim."""
+    channel_id = event.get("channel")
+    if not isinstance(channel_id, str):
+        return
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        channel = slack_sync.get_channel(session, workspace, channel_id)
+        if channel is not None:
+            slack_sync.forget_members(session, channel)
+    log.info("bot left channel; member list dropped", extra={"team_id": team_id, "channel": channel_id})
 
 
 def handle_team_join(ctx: AppContext, team_id: str, user: dict[str, Any], event_id: str | None) -> None:
