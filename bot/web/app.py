@@ -1,13 +1,15 @@
 """`passiton serve`: the Starlette app behind the load balancer.
 
 Routes: `POST /slack/events` (events, commands and interactivity, into Bolt), `GET /slack/install`
-and `GET /slack/oauth_redirect` (OAuth, multi-workspace mode), `GET /healthz`, `GET /metrics`, and
-the email lane's routes. Bolt's `dispatch` is synchronous; it runs on the thread pool so one slow
+and `GET /slack/oauth_redirect` (OAuth, multi-workspace mode), `GET /livez` (the process answers; no
+database), `GET /readyz` and `GET /healthz` (the database answers too), `GET /metrics`, and the email
+lane's routes. Bolt's `dispatch` is synchronous; it runs on the thread pool so one slow
 request never stalls the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -27,7 +29,9 @@ from bot.slack.metrics import BAD_REQUESTS, ERRORS
 from bot.web.slack_requests import BadRequest, check_body, signature_ok
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; anything bigger is not from Slack
+MAX_BODY_BYTES = 1_000_000
+# Below the readiness probes' own timeouts (2 s in deploy/k8s), so the probe gets a 503, not a hang.
+READY_TIMEOUT_SECONDS = 1.5  # Slack's payloads are far smaller; anything bigger is not from Slack
 
 
 def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
@@ -83,13 +87,22 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
         handler = flow.handle_installation if request.url.path == INSTALL_PATH else flow.handle_callback
         return to_starlette_response(await run_in_threadpool(handler, bolt_request))
 
-    async def healthz(_: Request) -> Response:
+    async def livez(_: Request) -> Response:
+        # Liveness: the event loop answers. Never the database: a database outage must take replicas out
+        # of the load balancer (readiness), not have them all restarted at once by their liveness probes.
+        return JSONResponse({"ok": True})
+
+    async def readyz(_: Request) -> Response:
+        """Readiness: this replica can take Slack's requests, so the database answers within the budget."""
+
         def ping() -> None:
             with ctx.db.engine.connect() as conn:
                 conn.execute(text("select 1"))
 
         try:
-            await run_in_threadpool(ping)
+            await asyncio.wait_for(run_in_threadpool(ping), READY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return JSONResponse({"ok": False, "database": "timeout"}, status_code=503)
         except Exception as exc:
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
         return JSONResponse({"ok": True})
@@ -101,7 +114,9 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
         Route("/slack/events", slack_events, methods=["POST"]),
         Route(INSTALL_PATH, oauth, methods=["GET"]),
         Route(REDIRECT_PATH, oauth, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/healthz", readyz, methods=["GET"]),  # as before: the database is checked
         Route("/metrics", metrics, methods=["GET"]),
     ]
     routes += _email_routes(ctx)

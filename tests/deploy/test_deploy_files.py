@@ -1,6 +1,7 @@
 """Static checks of deploy/: what cannot run in CI (Docker, Kubernetes, systemd) is read and held against
 the code — every command and option is a real `passiton` command, every setting exists in
-`bot/config.py` with a valid value, probes and health checks hit `/healthz`, the replicas are wired as
+`bot/config.py` with a valid value, liveness probes hit `/livez` and readiness probes and health checks
+`/readyz`, every process that runs the jobs exposes Prometheus metrics, the replicas are wired as
 SCALING.md describes. Where a real tool is installed (`systemd-analyze`, `caddy`) it validates too.
 """
 
@@ -101,6 +102,24 @@ def test_every_command_a_deploy_file_runs_exists_with_its_options() -> None:
             failures.append(f"{where}: passiton {shlex.join(argv)}: {exc}")
     assert not failures, "\n".join(failures)
     assert seen >= REQUIRED_COMMANDS, f"no deploy file starts: {REQUIRED_COMMANDS - seen}"
+
+
+def test_every_process_that_runs_jobs_exposes_metrics() -> None:
+    """`jobs` (and `run`, which runs them in-process) serve Prometheus metrics in every recipe, on a port
+    a scraper is told about: compose exposes it, Kubernetes names it and annotates the pod."""
+    runs = [(where, argv) for where, argv in passiton_invocations() if argv and argv[0] in ("jobs", "run")]
+    assert {argv[0] for _, argv in runs} == {"jobs", "run"}
+    for where, argv in runs:
+        assert "--metrics-port" in argv, f"{where}: passiton {shlex.join(argv)} serves no metrics"
+        assert int(option_value(argv, "--metrics-port") or 0) > 0, where
+    jobs = compose()["services"]["jobs"]
+    assert option_value(jobs["command"], "--metrics-port") in [str(p) for p in jobs["expose"]]
+    deployment = k8s_object("Deployment", "passiton-jobs")
+    container = _container(deployment)
+    port = option_value(container["args"], "--metrics-port")
+    assert port in {str(p["containerPort"]) for p in container["ports"]}
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == port and annotations["prometheus.io/scrape"] == "true"
 
 
 def test_the_invocation_check_rejects_what_the_cli_would() -> None:
@@ -218,7 +237,7 @@ class _Health(http.server.BaseHTTPRequestHandler):
     status = 200
 
     def do_GET(self) -> None:
-        self.send_response(self.status if self.path == "/healthz" else 404)
+        self.send_response(self.status if self.path == "/readyz" else 404)
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -245,7 +264,7 @@ def test_image_healthcheck_runs_and_tells_healthy_from_unhealthy(
         i.value for i in dockerfile_instructions(DEPLOY / "Dockerfile") if i.keyword == "HEALTHCHECK"
     )
     argv = exec_form(value[value.index("CMD") + 3 :].strip())
-    assert argv[0] == "python" and "/healthz" in argv[-1]
+    assert argv[0] == "python" and "/readyz" in argv[-1]
     assert f"127.0.0.1:{SERVE_PORT}/" in argv[-1]
     port = server.server_address[1]
     argv = [sys.executable, *argv[1:-1], argv[-1].replace(f":{SERVE_PORT}/", f":{port}/")]
@@ -276,9 +295,12 @@ def test_compose_has_postgres_migration_two_serve_two_jobs_and_a_proxy() -> None
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["serve"]["command"][0] == "serve"
     assert services["serve"]["deploy"]["replicas"] == 2
-    assert services["jobs"]["command"] == ["jobs"]
+    assert services["jobs"]["command"][0] == "jobs"
     assert services["jobs"]["deploy"]["replicas"] == 2
-    assert services["jobs"]["healthcheck"] == {"disable": True}, "jobs serves no /healthz"
+    assert services["jobs"]["healthcheck"] == {"disable": True}, "jobs serves no /readyz"
+    # The proxy waits for serve to be ready: the process and its database answer.
+    serve_check = services["serve"]["healthcheck"]["test"]
+    assert serve_check[0] == "CMD" and f"127.0.0.1:{SERVE_PORT}/readyz" in serve_check[-1]
     for name in ("serve", "jobs"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     proxy = services["proxy"]
@@ -394,16 +416,18 @@ def _check_pod_hardening(doc: dict[str, Any]) -> None:
     k8s_object("Secret", "passiton")
 
 
-def test_serve_deployment_probes_healthz_on_its_port() -> None:
+def test_serve_deployment_probes_livez_and_readyz_on_its_port() -> None:
     serve = k8s_object("Deployment", "passiton-serve")
     _check_pod_hardening(serve)
     container = _container(serve)
     assert container["args"][0] == "serve"
     port = option_value(container["args"], "--port")
     ports = {p["name"]: str(p["containerPort"]) for p in container["ports"]}
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    # A database outage must take pods out of the Service (readiness), not restart them all (liveness).
+    paths = {"readinessProbe": "/readyz", "livenessProbe": "/livez", "startupProbe": "/livez"}
+    for probe, path in paths.items():
         get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz", probe
+        assert get["path"] == path, probe
         assert ports.get(get["port"], str(get["port"])) == port, probe
     assert "cpu" in container["resources"]["requests"], "the HPA scales on CPU utilisation of requests"
     assert _labels_match(
@@ -443,7 +467,7 @@ def test_jobs_deployment_runs_two_replicas_relying_on_leader_election() -> None:
     jobs = k8s_object("Deployment", "passiton-jobs")
     _check_pod_hardening(jobs)
     assert jobs["spec"]["replicas"] == 2
-    assert _container(jobs)["args"] == ["jobs"]
+    assert _container(jobs)["args"][0] == "jobs"
     assert _labels_match(
         jobs["spec"]["selector"]["matchLabels"], jobs["spec"]["template"]["metadata"]["labels"]
     )
