@@ -161,7 +161,8 @@ def test_dockerfile_is_multi_stage_slim_python_311() -> None:
         assert re.fullmatch(r"python:3\.11-slim(-\w+)?", stage.base), stage.base
     build, runtime = stages[0], stages[-1]
     assert any(f"--from={build.name}" in c for c in runtime.all("COPY")), "runtime copies the build's venv"
-    assert any('".[postgres]"' in r for r in build.all("RUN")), "psycopg comes through the postgres extra"
+    # psycopg comes through the postgres extra, which requirements.lock includes (checked below).
+    assert any("requirements.lock" in r for r in build.all("RUN")), "the build installs the runtime lock"
 
 
 def test_dockerfile_runs_the_console_script_as_a_non_root_user() -> None:
@@ -198,15 +199,66 @@ def _build_snippets() -> list[str]:
     return snippets
 
 
-def test_dockerfile_requirements_step_lists_the_runtime_and_postgres_dependencies() -> None:
-    requirements = next(s for s in _build_snippets() if "tomllib" in s)
-    out = subprocess.run(
-        [sys.executable, "-c", requirements], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+def _lock(name: str) -> dict[str, str]:
+    """A lock file as {canonical name: version}; every line must pin one version."""
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        package, sep, version = line.partition("==")
+        assert sep and version and not any(c in version for c in "<>=,; *"), f"{name}: not pinned: {line}"
+        pins[canonicalize_name(package)] = version
+    return pins
+
+
+def _requirements(*extras: str) -> list[Any]:
+    from packaging.requirements import Requirement
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert out == project["dependencies"] + project["optional-dependencies"]["postgres"]
-    assert any(line.startswith("psycopg[binary]") for line in out)
-    assert any(line.startswith("wordllama") for line in out), "the model ships in this wheel"
+    lines = project["dependencies"] + [r for e in extras for r in project["optional-dependencies"][e]]
+    return [Requirement(line) for line in lines]
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("requirements.lock", ("postgres",)), ("requirements-dev.lock", ("postgres", "dev"))]
+)
+def test_lock_files_pin_every_dependency_within_pyprojects_ranges(lock: str, extras: tuple[str, ...]) -> None:
+    from packaging.utils import canonicalize_name
+
+    pins = _lock(lock)
+    for req in _requirements(*extras):
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{lock} lacks {req.name}"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"{lock}: {name}=={pins[name]} not in {req}"
+        )
+    assert "passiton" not in pins
+
+
+def test_dev_lock_has_the_runtime_lock_exactly_and_pyproject_pins_the_fragile_ones() -> None:
+    runtime, dev = _lock("requirements.lock"), _lock("requirements-dev.lock")
+    assert {n: dev.get(n) for n in runtime} == runtime, "tests must run on the versions the image ships"
+    specs = {str(r.name).lower(): str(r.specifier) for r in _requirements()}
+    assert specs["wordllama"].startswith("=="), "the embedding model's package is pinned exactly"
+    lower, upper = sorted(specs["sqlalchemy"].split(","), key=lambda s: s[0] != ">")
+    assert lower.startswith(">=") and upper.startswith("<"), specs["sqlalchemy"]
+    low, high = lower[2:].split("."), upper[1:].split(".")
+    assert (int(high[0]), int(high[1])) == (int(low[0]), int(low[1]) + 1), (
+        "SQLAlchemy held to one minor version"
+    )
+
+
+def test_image_and_ci_install_from_the_locks_and_resolve_nothing_else() -> None:
+    runs = " ".join(v for stage in dockerfile_stages(DEPLOY / "Dockerfile")[1] for v in stage.all("RUN"))
+    assert "pip install -r requirements.lock" in runs
+    assert re.search(r"pip install --no-deps \.(\s|$)", runs), "passiton itself must not pull unpinned deps"
+    assert "pip check" in runs
+    installs = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "pip install" in line]
+    assert any("-r requirements-dev.lock" in line for line in installs), installs
+    assert all("--no-deps" in line or "-r requirements-dev.lock" in line or "--upgrade pip" in line
+               for line in installs), installs  # fmt: skip
 
 
 def test_dockerfile_model_check_loads_the_baked_model_without_the_hub() -> None:
