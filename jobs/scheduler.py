@@ -30,6 +30,7 @@ from bot.delivery.service import build_drainer
 from bot.slack.context import AppContext
 from bot.store.db import LostLeadership
 from bot.store.models import utcnow
+from jobs import metrics as job_metrics
 from jobs import tasks
 from jobs.leader import FencedDatabase, Leader, make_leader
 
@@ -51,6 +52,7 @@ class JobsScheduler:
         drainer: Drainer | None = None,
         heartbeat_seconds: float | None = None,
         drain_idle_seconds: float = 2.0,
+        metrics_seconds: float = 15.0,
         intervals: dict[str, float] | None = None,
         jobs: Mapping[str, Callable[[AppContext, dt.datetime], tasks.JobResult]] | None = None,
     ) -> None:
@@ -58,6 +60,7 @@ class JobsScheduler:
         self.role = role
         self.heartbeat_seconds = heartbeat_seconds or ctx.settings.passiton_leader_heartbeat_seconds
         self.drain_idle_seconds = drain_idle_seconds
+        self.metrics_seconds = metrics_seconds
         self.jobs = dict(jobs) if jobs is not None else dict(tasks.JOBS)
         self.intervals = {**LEADER_JOBS, **(intervals or {})} if jobs is None else dict(intervals or {})
         self.leader: Leader | None = None
@@ -95,6 +98,7 @@ class JobsScheduler:
         self.scheduler.start()
         if self.drainer is not None:
             self._thread(self._drain_loop, "outbox-sender")
+        self._thread(self._metrics_loop, "jobs-metrics")
         log.info("jobs started", extra={"role": self.role, "leader": self.is_leader})
         return self
 
@@ -127,7 +131,21 @@ class JobsScheduler:
 
     def _drain_loop(self) -> None:
         assert self.drainer is not None
-        self.drainer.run(self.stop_event, idle_seconds=self.drain_idle_seconds)
+        self.drainer.run(
+            self.stop_event,
+            idle_seconds=self.drain_idle_seconds,
+            on_pass=lambda: job_metrics.job_succeeded("drain-outbox"),
+        )
+
+    def _metrics_loop(self) -> None:
+        """The outbox backlog gauges, from the shared table (every process reports the same numbers)."""
+        while True:
+            try:
+                job_metrics.refresh_outbox_gauges(self.ctx.db)
+            except Exception as exc:  # the database is away: the gauges keep their last values
+                log.warning("outbox metrics not refreshed", extra={"error": type(exc).__name__})
+            if self.stop_event.wait(self.metrics_seconds):
+                return
 
     def run_if_leader(self, name: str) -> None:
         if not self.is_leader:
@@ -139,8 +157,10 @@ class JobsScheduler:
             log.warning("job stopped: leadership lost", extra={"job": name, "error": str(exc)})
             return
         except Exception:  # keep the schedule alive; the next run tries again
+            job_metrics.FAILURES.labels(name).inc()
             log.exception("job failed", extra={"job": name})
             return
+        job_metrics.job_succeeded(name, time.monotonic() - started)
         log.info(
             "job done", extra={"job": name, "result": result, "seconds": round(time.monotonic() - started, 3)}
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -25,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.slack.app import INSTALL_PATH, REDIRECT_PATH, create_app
 from bot.slack.context import AppContext
-from bot.slack.metrics import BAD_REQUESTS, ERRORS
+from bot.slack.metrics import ACK_KINDS, ACK_SECONDS, BAD_REQUESTS, ERRORS
 from bot.web.slack_requests import BadRequest, check_body, signature_ok
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
             return PlainTextResponse("invalid signature or stale timestamp", status_code=401)
         try:
             kind = check_body(body, request.headers.get("content-type"))
+            request.state.slack_kind = kind  # for the ack latency histogram (timed_slack_events)
         except BadRequest as exc:
             BAD_REQUESTS.labels(str(exc)).inc()
             return PlainTextResponse(f"bad request: {exc}", status_code=400)
@@ -76,6 +78,16 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
             log.info("event acked without a listener: %s", _event_type(bolt_request.body))
             return Response(status_code=200)
         return to_starlette_response(bolt_response)
+
+    async def timed_slack_events(request: Request) -> Response:
+        """slack_events, timed from arrival to answer for the requests Slack holds a deadline on."""
+        started = time.monotonic()
+        try:
+            return await slack_events(request)
+        finally:
+            kind = ACK_KINDS.get(getattr(request.state, "slack_kind", ""))
+            if kind is not None:
+                ACK_SECONDS.labels(kind).observe(time.monotonic() - started)
 
     async def oauth(request: Request) -> Response:
         flow = bolt.oauth_flow
@@ -111,7 +123,7 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [
-        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/events", timed_slack_events, methods=["POST"]),
         Route(INSTALL_PATH, oauth, methods=["GET"]),
         Route(REDIRECT_PATH, oauth, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
