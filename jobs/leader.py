@@ -10,8 +10,8 @@ still answers them. So the lock's session is given a lease that PostgreSQL itsel
   A healthy leader queries every heartbeat (a few seconds), so its session is never idle that long; a
   frozen or unreachable one is, and the server ends the session, releasing the lock. A standby wins
   within the lease plus one heartbeat (30 s + 5 s by default).
-- Server-side TCP keepalives and `tcp_user_timeout` cover a node lost while a statement is in flight
-  (the session is then not idle); libpq's client keepalives let the leader notice a lost server.
+- Server-side TCP keepalives cover a node lost while a statement is in flight (the session is then not
+  idle); libpq's client keepalives let the leader notice a lost server.
 
 Why the server's clock and not a lease row with heartbeats: a lease row needs every standby to judge
 expiry against a time written by another machine, and a takeover to race on it; here the only judge
@@ -115,12 +115,11 @@ def lock_session_options(lease_seconds: float) -> str:
         "statement_timeout": min(5000, lease_ms // 2),
         "idle_session_timeout": lease_ms,
         "idle_in_transaction_session_timeout": lease_ms,
-        # A node lost mid-statement: the server probes after a third of the lease, gives up after 3 misses,
-        # and unacknowledged data times out within the lease.
+        # A node lost mid-statement: the server probes after a third of the lease and gives up after 3
+        # misses. (Not tcp_user_timeout: servers on systems without it refuse any non-zero value.)
         "tcp_keepalives_idle": keepalive_idle,
         "tcp_keepalives_interval": keepalive_interval,
         "tcp_keepalives_count": 3,
-        "tcp_user_timeout": lease_ms,
     }
     return " ".join(f"-c {name}={value}" for name, value in settings.items())
 
