@@ -139,7 +139,7 @@ class Drainer:
         self.max_deferrals = max_deferrals
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
-        self.nudge_check = nudge_check if nudge_check is not None else default_nudge_check()
+        self.nudge_check = nudge_check
         self.rng = rng or random.Random()
         # A send starts at most this long after its lock was renewed and its checks were made. A Slack call
         # takes longer, so live each message still gets its renewal and checks right before its send (and
@@ -749,13 +749,3 @@ def _state(result: dict[str, Any] | None) -> dict[str, Any]:
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def default_nudge_check() -> NudgeCheck | None:
-    """The nudges lane's relevance check, when it is installed."""
-    try:
-        from bot.nudges import expiry  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    check = getattr(expiry, "cancel_reason", None)
-    return check if callable(check) else None

@@ -13,13 +13,13 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.context import AppContext
 from bot.ingest import pages, slack_sync
 from bot.ingest.messages import action_for, ingest_changed, ingest_deleted, ingest_new
 from bot.ingest.planning import cancel_help, plan_help
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
 from bot.ingest.welcome import queue_welcome
-from bot.slack.context import AppContext
-from bot.slack.metrics import EVENTS_DEDUPED, ITEMS
+from bot.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
 from bot.store.queries.members import ensure_member, member_by_slack_id
 from bot.store.queries.relationships import record_interaction

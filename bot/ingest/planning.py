@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot.slack.context import AppContext
-from bot.slack.metrics import ERRORS
+from bot.context import AppContext
+from bot.metrics import ERRORS
 from bot.store.models import Item, Workspace
 from bot.store.outage import retry_transient
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
 from bot.ingest.profiles import SLACKBOT_ID
-from bot.slack.blocks.replies import WELCOME_TEXT, welcome_blocks
+from bot.messages.replies import WELCOME_TEXT, welcome_blocks
 from bot.store.models import Member, Workspace
 
 

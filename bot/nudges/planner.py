@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.matching.embedders import Embedder
 from bot.matching.rank import RankConfig, named_topics, rank_items
 from bot.matching.topics import topic_label
+from bot.messages.nudges import NudgeView
 from bot.nudges import loading as ld
 from bot.nudges.ranking import member_index, profiles_of, small_index, with_store_cache
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
@@ -35,7 +36,6 @@ from bot.policy.model import Candidate, CapConfig, MemberPrefs
 from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, plan_shares
 from bot.policy.time import local_date, morning_has_come, next_send_time
-from bot.slack.blocks.nudges import NudgeView
 from bot.store.locks import lock_workspace
 from bot.store.models import Channel, Item, Member, Nudge, ThreadReply, Workspace
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
-from bot.slack.blocks.nudges import NudgeView, continue_blocks, nudge_blocks, nudge_text
+from bot.messages.nudges import NudgeView, continue_blocks, nudge_blocks, nudge_text
 from bot.store.models import Item, Nudge, OutboxMessage, Workspace
 
 

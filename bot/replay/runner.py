@@ -51,6 +51,7 @@ from bot.ingest.messages import (
 from bot.ingest.profiles import apply_profile
 from bot.ingest.slack_sync import ChannelFacts, add_channel_member, remove_channel_member, store_channel
 from bot.matching.embedders import CachedEmbedder
+from bot.nudges.expiry import cancel_reason
 from bot.nudges.loading import item_text
 from bot.nudges.planner import (
     anyone_to_ask,
@@ -289,7 +290,7 @@ class Replayer:
         registry = SenderRegistry()
         for kind in ("slack_dm", "slack_post", "slack_update", "email"):
             registry.register(kind, self.sender)
-        self.drainer = Drainer(db, registry, batch_size=200)
+        self.drainer = Drainer(db, registry, batch_size=200, nudge_check=cancel_reason)
         self.session: Session = sessionmaker(db.engine, expire_on_commit=False)()
         # Nudge and outbox objects the session holds (weakly, as its identity map does): the drain changes
         # their rows behind the session's back, so they are expired after each drain.
