@@ -37,6 +37,7 @@ from bot.answers.compose import (
 from bot.answers.detect import Detected, detect, find_topics, padded_words, resolve_topics
 from bot.config import Settings
 from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
+from bot.ingest.pipeline import help_nudges, in_savepoints
 from bot.llm.tasks import ItemBrief, LLMTasks
 from bot.matching.items import clean_slack_text
 from bot.matching.topics import normalise_topic, topic_label
@@ -447,13 +448,7 @@ def _route_privately(
     if named:
         cancel_help_nudges(session, item, recipients=named)
     try:
-        from bot.nudges.planner import anyone_to_ask, plan_help_nudges
-
-        if anyone_to_ask(session, workspace, item, now, settings, embedder, exclude=named):
-            with session.begin_nested():
-                plan_help_nudges(
-                    session, workspace, item, now, settings, embedder, exclude=named, checked=True
-                )
+        in_savepoints(session)(help_nudges(item.id, now, settings, lambda: embedder, exclude=named))
     except Exception:
         log.exception("planning help nudges for an answered question failed", extra={"item_id": item.id})
 
