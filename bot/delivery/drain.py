@@ -57,13 +57,12 @@ from bot.delivery.senders import (
     TransientError,
 )
 from bot.store.db import Database
-from bot.store.models import Item, Member, Nudge, OutboxMessage, Workspace, utcnow
+from bot.store.models import OPEN_NUDGE_STATUSES, Item, Member, Nudge, OutboxMessage, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 
 # Kinds addressed to one person: pause and deactivation apply to them.
 PERSONAL_KINDS = frozenset({"slack_dm", "email"})
-NUDGE_OPEN = ("planned", "queued")
 # Kinds whose resend cannot be detected (SMTP has no idempotency): their outcome is recorded right after the
 # send instead of with the next window's renewal, so a crash leaves the narrowest window for a duplicate.
 RECORD_AT_ONCE = frozenset({"email"})
@@ -718,7 +717,7 @@ def _nudge_statement(columns: tuple[str, ...]) -> Update:
     """The UPDATE of an outcome's nudge, if it is still open (a nudge acted on meanwhile keeps its status)."""
     return (
         update(_NUDGES)
-        .where(_NUDGES.c.id == bindparam("w_id"), _NUDGES.c.status.in_(NUDGE_OPEN))
+        .where(_NUDGES.c.id == bindparam("w_id"), _NUDGES.c.status.in_(OPEN_NUDGE_STATUSES))
         .values({name: bindparam(f"v_{name}") for name in columns})
     )
 

@@ -37,7 +37,7 @@ from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, ShareProposal, plan_shares
 from bot.policy.time import local_date, morning_has_come, next_send_time
 from bot.store.locks import lock_workspace
-from bot.store.models import Channel, Item, Member, Nudge, ThreadReply, Workspace
+from bot.store.models import OPEN_NUDGE_STATUSES, Channel, Item, Member, Nudge, ThreadReply, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ HELP_CANDIDATES = 30
 SHARE_TARGETS_PER_ITEM = 10
 # A sent nudge with no answer after this long counts towards the back-off.
 UNANSWERED_AFTER = dt.timedelta(days=3)
-OPEN = ("planned", "queued")
 # The planners' bulk updates name their rows by id: the session learns which of its objects changed from
 # the returned ids ("fetch") instead of testing the criteria on every object it holds ("evaluate", the
 # default), which in a long session (replay) cost more than the update.
@@ -244,7 +243,7 @@ def plan_help_nudges(
 
 
 # The help nudges an answer settles: unsent ones are cancelled, sent ones may have been acted on.
-_SETTLED_BY_ANSWER = frozenset({*OPEN, "sent"})
+_SETTLED_BY_ANSWER = frozenset({*OPEN_NUDGE_STATUSES, "sent"})
 
 
 def _help_statuses(session: Session, item: Item) -> set[str]:
@@ -289,7 +288,7 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     cancelled = 0
     nudges = session.scalars(_HELP_NUDGES_OF, params).all()
     for nudge in nudges:
-        if nudge.status in OPEN:
+        if nudge.status in OPEN_NUDGE_STATUSES:
             nudge.status = "cancelled"
             cancelled += 1
         elif nudge.status == "sent" and repliers is not None and nudge.recipient_id in repliers:
