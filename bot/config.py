@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     email_from: str = "passiton <passiton@localhost>"
     passiton_inbound_address: str | None = None
+    passiton_trusted_mta: str | None = None  # authserv-id(s) whose Authentication-Results count
     passiton_max_email_bytes: int = Field(default=2_000_000, ge=10_000)
 
     # Web
