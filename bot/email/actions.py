@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.email.tokens import LinkToken
 from bot.nudges.feedback import FeedbackError, apply_feedback
 from bot.store.models import Item, Member, Nudge, OutboxMessage, Workspace
-from bot.store.queries.forget import export_member, forget_member
+from bot.store.queries.forget import export_member, forget_and_stop_collecting
 
 
 class LinkGone(Exception):
@@ -86,7 +86,7 @@ def export(session: Session, claims: LinkToken) -> dict[str, Any]:
 
 def forget(session: Session, claims: LinkToken) -> dict[str, int]:
     """Forget the member as `/passiton forget` does; a second POST finds them gone (LinkGone)."""
-    return forget_member(session, load(session, claims).member)
+    return forget_and_stop_collecting(session, load(session, claims).member)
 
 
 def feedback_kind(claims: LinkToken, nudge: Nudge) -> str:
