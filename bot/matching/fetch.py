@@ -133,6 +133,31 @@ class _Deadline:
     def remaining(self) -> float:
         return self.ends - time.monotonic()
 
+    def bounded(self, resolver: Resolver) -> Resolver:
+        """`resolver` given only the time left: the system resolver cannot be interrupted, so it runs
+        on a daemon thread that is abandoned (it ends by its own timeout) when the deadline comes."""
+
+        def resolve_in_time(host: str, port: int) -> list[IPAddress]:
+            answer: list[list[IPAddress] | BaseException] = []
+
+            def run() -> None:
+                try:
+                    answer.append(resolver(host, port))
+                except BaseException as exc:  # handed to the caller below
+                    answer.append(exc)
+
+            worker = threading.Thread(target=run, daemon=True, name="passiton-fetch-resolve")
+            worker.start()
+            worker.join(max(self.remaining(), 0.0))
+            if not answer:
+                self.expired = True
+                raise FetchError(f"resolving {host!r} took longer than the fetch deadline")
+            if isinstance(answer[0], BaseException):
+                raise answer[0]
+            return answer[0]
+
+        return resolve_in_time
+
     def trace(self, event: str, info: dict[str, object]) -> None:
         if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             return
@@ -199,7 +224,7 @@ def _fetch(
 ) -> PageMeta:
     current = url
     for _hop in range(limits.max_redirects + 1):
-        address = check_url(current, allow_address, resolver)
+        address = check_url(current, allow_address, deadline.bounded(resolver))
         pinned, host, extensions = _pinned(current, address[0])
         left = deadline.remaining()
         if left <= 0 or deadline.expired:

@@ -103,3 +103,19 @@ def test_a_trickling_server_is_cut_off_at_the_total_deadline(trickler: Trickler,
 
 def test_the_default_deadline_is_three_seconds() -> None:
     assert FetchLimits().deadline_seconds == 3.0
+
+
+def test_a_resolver_that_hangs_is_cut_off_at_the_deadline() -> None:
+    """The system resolver cannot be interrupted; the fetch returns at the deadline all the same."""
+    released = threading.Event()
+
+    def stuck_resolver(host: str, port: int) -> list[IPAddress]:
+        released.wait(10)  # a DNS server that never answers (until the test lets go)
+        return []
+
+    limits = FetchLimits(timeout_seconds=2.0, deadline_seconds=0.3)
+    try:
+        with pytest.raises(FetchError, match=r"took longer than 0\.3 s"):
+            fetch_page("http://slow-dns.example/", resolver=stuck_resolver, limits=limits)
+    finally:
+        released.set()
