@@ -13,7 +13,8 @@ What goes where:
   exist before and after any one question, so this is naming, not peeking at answers). A question goes to
   the channel of its tag with the most questions overall among those top tags, else #general. A channel's
   members are the people who post in it in the export; #general has everybody.
-- Posts without an owner (deleted accounts) are left out: nobody can be credited with them.
+- Posts without an owner (deleted accounts) are left out: nobody can be credited with them; so are the
+  posts of the site's Community account (a negative user id), a system account rather than a member.
 
 No peeking at the future: the export covers questions from `--from` (default: the day of the question at
 the `--history` fraction of the dump, 0.2) to `--to` (default: the end of the dump), at most
@@ -82,7 +83,8 @@ def read_posts(path: Path) -> list[Post]:
             kind = {"1": "question", "2": "answer"}.get(row.get("PostTypeId", ""))
             owner = row.get("OwnerUserId")
             created = row.get("CreationDate")
-            if kind is None or not owner or not created:
+            # No owner: a deleted account; a negative id: the site's own Community account (wikis, migrations).
+            if kind is None or not owner or owner.startswith("-") or not created:
                 row.clear()
                 continue
             if kind == "answer" and not row.get("ParentId"):

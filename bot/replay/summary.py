@@ -12,6 +12,7 @@ from bot.replay.results import ReplayResult
 
 MAX_DAYS = 31
 MAX_PROBLEMS = 8
+MAX_MONTHS = 36
 
 
 def print_summary(console: Console, result: ReplayResult) -> None:
@@ -90,9 +91,13 @@ def print_score(console: Console, result: ReplayResult) -> None:
     months = Table(title="per month (UTC)")
     for col in ("month", "questions", "answered", "help", "share", ""):
         months.add_column(col, justify="left" if col in ("month", "") else "right")
-    for m in score.months:
+    for m in score.months[:MAX_MONTHS]:
         months.add_row(
             m.month, str(m.questions), str(m.answered), str(m.help), str(m.share),
             "[red]no help nudges[/]" if m.silent else "",
         )  # fmt: skip
+    if len(score.months) > MAX_MONTHS:
+        later = score.months[MAX_MONTHS:]
+        silent = sum(m.silent for m in later)
+        months.caption = f"… and {len(later)} more months in the report, {silent} of them without help nudges"
     console.print(months)

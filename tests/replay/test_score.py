@@ -210,7 +210,8 @@ def _build(**options: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
 
 def test_se_export_turns_posts_into_an_export_and_profiles(tmp_path: Path) -> None:
     files, profiles, facts = _build(start=dt.date(2020, 2, 1), end=dt.date(2020, 3, 10))
-    # Channels from the two most used tags; the tea question goes to #general; the ownerless one is left out.
+    # Channels from the two most used tags; the tea question goes to #general; the ownerless one and the
+    # Community account's are left out.
     assert facts["channels"] == ["general", "espresso", "grinder"]
     assert facts["questions"] == 3 and facts["answers"] == 2  # the answer of 20 March is after the export
     parent, *rest = files["general/2020-02-01.json"]
