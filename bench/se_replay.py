@@ -45,7 +45,7 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 
-def site(posts: Path, options: list[str], embedder: str) -> dict[str, Any]:
+def site(posts: Path, options: list[str], embedder: str, reuse: bool = False) -> dict[str, Any]:
     folder = _cache(posts, options)
     export, profiles = folder / "export", folder / "profiles.json"
     if not (export / "users.json").is_file() or not profiles.is_file():
@@ -54,15 +54,23 @@ def site(posts: Path, options: list[str], embedder: str) -> dict[str, Any]:
             raise SystemExit(f"se_replay: {posts}: {done.stderr.strip() or done.stdout.strip()}")
         (folder / "facts.json").write_text(done.stdout.split(": ", 1)[1])
     facts = json.loads((folder / "facts.json").read_text())
-    jsonl = folder / "replay.jsonl"
+    jsonl = folder / f"replay-{embedder}.jsonl"
+    seconds_file = folder / f"replay-{embedder}.seconds"
+    if reuse and jsonl.is_file() and seconds_file.is_file():
+        return _row(posts, folder, facts, jsonl, float(seconds_file.read_text()))
     began = time.monotonic()
     done = _run([
         sys.executable, "-m", "bot.cli", "replay", str(export), "--profiles", str(profiles),
-        "--out", str(folder / "replay.html"), "--json", str(jsonl), "--embedder", embedder,
+        "--out", str(folder / f"replay-{embedder}.html"), "--json", str(jsonl), "--embedder", embedder,
     ])  # fmt: skip
     if done.returncode != 0:
         raise SystemExit(f"se_replay: replay of {posts.stem} failed: {done.stderr.strip()[-2000:]}")
     seconds = time.monotonic() - began
+    seconds_file.write_text(f"{seconds:.1f}")
+    return _row(posts, folder, facts, jsonl, seconds)
+
+
+def _row(posts: Path, folder: Path, facts: dict[str, Any], jsonl: Path, seconds: float) -> dict[str, Any]:
     score = next(
         (row for line in jsonl.read_text().splitlines() if (row := json.loads(line)).get("type") == "score"),
         None,
@@ -74,7 +82,7 @@ def site(posts: Path, options: list[str], embedder: str) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = [
-        "site", "window", "months", "questions", "answered", "passiton reached", "top-3 reached",
+        "site", "window", "months", "questions (exported)", "answered", "passiton reached", "top-3 reached", "help nudges (reached)",
         "coverage after Q1", "passiton / top-3 after Q1", "silent months", "max/week", "max shares/day", "replay s",
     ]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -86,8 +94,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         months = s["months"]
         with_questions = sum(1 for m in months if m["questions"])
         cells = [
-            r["site"], f"{f['from']} – {f['to']}", str(len(months)), str(s["questions"]), str(s["answered"]),
-            _pct(s["reached_answerer_share"]), _pct(s["baseline_top3_share"]), _pct(s["later_coverage"]),
+            r["site"], f"{f['from']} – {f['to']}", str(len(months)), f"{s['questions']} ({f['questions']})", str(s["answered"]),
+            _pct(s["reached_answerer_share"]), _pct(s["baseline_top3_share"]),
+            f"{s['help_nudges']} ({_pct(s['help_nudges_reached_share'])})", _pct(s["later_coverage"]),
             f"{_pct(s['later_reached_share'])} / {_pct(s['later_baseline_top3_share'])}",
             f"{len(s['silent_months'])} of {with_questions}", str(s["max_nudges_per_member_week"]),
             str(s["max_shares_per_member_day"]), f"{r['seconds']:.0f}",
@@ -104,6 +113,7 @@ def main() -> int:
     parser.add_argument("--to", dest="end")
     parser.add_argument("--history", type=float, default=0.2)
     parser.add_argument("--embedder", default="local", help="local (default) or hashing")
+    parser.add_argument("--reuse", action="store_true", help="reuse a cached replay of the same export")
     args = parser.parse_args()
     options = ["--history", str(args.history)]
     if args.max_questions:
@@ -114,7 +124,7 @@ def main() -> int:
         options += ["--to", args.end]
     rows = []
     for posts in args.posts:
-        row = site(posts, options, args.embedder)
+        row = site(posts, options, args.embedder, args.reuse)
         rows.append(row)
         print(f"{row['site']}: {row['seconds']:.0f} s, {row['folder']}", file=sys.stderr, flush=True)
     print(f"se_export options: {' '.join(options)}; embedder {args.embedder}")

@@ -263,7 +263,7 @@ def score_rows(score: Score) -> list[tuple[str, str]]:
         (f"coverage: answered questions with a help nudge{q}", pct(score.later_covered, score.later_answered)),
         (f"passiton / baseline on those{q}",
          f"{pct(score.later_reached, score.later_answered)} / {pct(score.later_baseline_reached, score.later_answered)}"),
-        ("months with questions and no help nudge", f"{len(silent)} of {len(score.months)}"
+        ("months with questions and no help nudge", f"{len(silent)} of {sum(1 for m in score.months if m.questions)}"
          + (f" ({', '.join(silent[:6])}{', …' if len(silent) > 6 else ''})" if silent else "")),
         ("most nudges to one member in a week", str(score.max_nudges_week)),
         ("most share nudges to one member in a day", str(score.max_shares_day)),
