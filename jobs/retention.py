@@ -23,11 +23,10 @@ from __future__ import annotations
 import datetime as dt
 
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Table, delete, inspect, select, update
+from sqlalchemy import MetaData, Table, delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.slack.installation import slack_metadata
 from bot.store.models import Base, EmbeddingCache, Item, OutboxMessage, ProcessedEvent, Workspace
 
 EVENT_DAYS = 3
@@ -108,7 +107,9 @@ def purge_uninstalled(session: Session, settings: Settings, now: dt.datetime) ->
 
 
 def prune_oauth_states(session: Session, now: dt.datetime) -> int:
-    table = slack_metadata().tables[SQLAlchemyOAuthStateStore.default_table_name]
+    # slack_sdk's own definition of its table (as migration 0003 created it), not the Slack app's.
+    name = SQLAlchemyOAuthStateStore.default_table_name
+    table = SQLAlchemyOAuthStateStore.build_oauth_states_table(MetaData(), name)
     bind = session.get_bind()
     if not inspect(bind).has_table(table.name):  # an install without the OAuth tables (single workspace)
         return 0

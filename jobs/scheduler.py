@@ -25,9 +25,8 @@ from typing import Any, Literal
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.context import AppContext
 from bot.delivery.drain import Drainer
-from bot.delivery.service import build_drainer
-from bot.slack.context import AppContext
 from bot.store.db import LostLeadership
 from bot.store.models import utcnow
 from jobs import metrics as job_metrics
@@ -74,7 +73,7 @@ class JobsScheduler:
             )
         self.drainer: Drainer | None = None
         if role in ("all", "sender"):
-            self.drainer = drainer or build_drainer(ctx.db, ctx.settings)
+            self.drainer = drainer or ctx.new_drainer()
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},

@@ -127,7 +127,6 @@ def test_private_help_nudge_is_dropped_when_membership_ends_before_sending(
     """Alice, in private #leads, is picked to help with a question asked there. Before the outbox sends
     it, either alice leaves #leads (member_left_channel) or the bot is removed from it (group_left: its
     member list can no longer be kept and is dropped). Either way the question must not reach her."""
-    from bot.delivery.service import build_drainer
     from bot.store.models import Channel, ChannelMember
     from tests.support import signing
 
@@ -160,6 +159,8 @@ def test_private_help_nudge_is_dropped_when_membership_ends_before_sending(
             return alice not in members and bool(members)
 
     slack.wait(left, what=f"{who_leaves} left #leads")
+    from bot.runtime import build_drainer
+
     settings = ctx.settings  # type: ignore[attr-defined]
     build_drainer(slack.db, settings).drain(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert emu.dms_to(emu.user("alice").id) == []

@@ -123,7 +123,8 @@ def test_a_reinstall_within_the_grace_keeps_the_data(slack: tuple[Slack, Setting
     workspace_id = _populate(driver)
     _uninstall(driver)
     emu = driver.emu
-    installation_store("client-id", driver.db).save(
+    oauth = settings.model_copy(update={"slack_client_id": "client-id"})
+    installation_store(oauth, driver.db).save(
         Installation(
             app_id=emu.app_id, team_id=driver.team_id, team_name="again", bot_token=emu.bot_token,
             bot_id=emu.bot_user.bot_id, bot_user_id=emu.bot_user.id, bot_scopes=["chat:write"],

@@ -20,8 +20,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.config import load_settings
+from bot.context import AppContext
 from bot.logs import setup_logging
-from bot.slack.context import AppContext
 from bot.store.db import Database
 from jobs.scheduler import JobsScheduler
 
