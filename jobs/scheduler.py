@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.backfill.runner import BackfillRunner
 from bot.delivery.drain import Drainer
 from bot.delivery.service import build_drainer
 from bot.slack.context import AppContext
@@ -49,6 +50,8 @@ class JobsScheduler:
         heartbeat_seconds: float = 5.0,
         drain_idle_seconds: float = 2.0,
         intervals: dict[str, float] | None = None,
+        backfill: BackfillRunner | None = None,
+        backfill_idle_seconds: float = 5.0,
     ) -> None:
         self.ctx = ctx
         self.role = role
@@ -67,6 +70,10 @@ class JobsScheduler:
         )
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.backfill: BackfillRunner | None = None
+        if self.leader is not None:
+            self.backfill = backfill or backfill_runner(ctx, self.stop_event)
+        self.backfill_idle_seconds = backfill_idle_seconds
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -82,6 +89,8 @@ class JobsScheduler:
                 )
             self._thread(self._heartbeat_loop, "jobs-leader")
         self.scheduler.start()
+        if self.backfill is not None:
+            self._thread(self._backfill_loop, "backfill")
         if self.drainer is not None:
             self._thread(self._drain_loop, "outbox-sender")
         log.info("jobs started", extra={"role": self.role, "leader": self.is_leader})
@@ -114,6 +123,18 @@ class JobsScheduler:
         while not self.stop_event.wait(self.heartbeat_seconds):
             self.leader.heartbeat()
 
+    def _backfill_loop(self) -> None:
+        """The leader reads history, one job at a time (a job left running by a dead process is taken over
+        after its lease; one this process's last run handed back is pending and goes on at once)."""
+        assert self.backfill is not None
+        while not self.stop_event.is_set():
+            if self.is_leader:
+                try:
+                    self.backfill.run_pending()
+                except Exception:  # a database outage: try again at the next round
+                    log.exception("backfill round failed")
+            self.stop_event.wait(self.backfill_idle_seconds)
+
     def _drain_loop(self) -> None:
         assert self.drainer is not None
         self.drainer.run(self.stop_event, idle_seconds=self.drain_idle_seconds)
@@ -130,6 +151,16 @@ class JobsScheduler:
         log.info(
             "job done", extra={"job": name, "result": result, "seconds": round(time.monotonic() - started, 3)}
         )
+
+
+def backfill_runner(ctx: AppContext, stop: threading.Event) -> BackfillRunner:
+    """The history reader with the workspace's bot token; it stops with the scheduler."""
+    from bot.slack.tokens import bot_token_for
+
+    return BackfillRunner(
+        ctx.db, ctx.settings, lambda team_id: bot_token_for(ctx.db, ctx.settings, team_id),
+        embedder=lambda: ctx.embedder, stop=stop,
+    )  # fmt: skip
 
 
 def start_in_process(ctx: AppContext, *, role: Role = "all") -> JobsScheduler:

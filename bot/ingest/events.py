@@ -21,6 +21,7 @@ from bot.ingest.welcome import queue_welcome
 from bot.slack.context import AppContext
 from bot.slack.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
+from bot.store.queries.backfill import enqueue_backfill
 from bot.store.queries.members import ensure_member, member_by_slack_id
 from bot.store.queries.relationships import record_interaction
 from bot.store.queries.workspaces import claim_event, deactivate, ensure_workspace
@@ -103,7 +104,12 @@ def handle_member_joined(
     if user_id == bot_user_id:  # the bot was invited: learn the channel and its members now
         slack_sync.ensure_channel(ctx.db, client, team_id, channel_id, force=True)
         with ctx.db.session() as session:
-            _claim(session, ensure_workspace(session, team_id), event_id)
+            workspace = ensure_workspace(session, team_id)
+            if _claim(session, workspace, event_id) and workspace.active:
+                # ...and its recent history, read by the jobs process (bot.backfill), not on this thread.
+                enqueue_backfill(
+                    session, workspace, channel_id, utcnow(), ctx.settings.passiton_backfill_days, "invited"
+                )
         return
     slack_sync.ensure_channel(ctx.db, client, team_id, channel_id)
     slack_sync.ensure_profile(ctx.db, client, team_id, user_id)

@@ -410,6 +410,7 @@ def _plan_for(
             .where(
                 Item.workspace_id == ws,
                 Item.kind == "article",
+                Item.source != "history",  # read by the backfill: nothing is sent about old messages
                 Item.posted_at >= now - ARTICLE_WINDOW,
                 Item.posted_at <= now,
                 Item.deleted_at.is_(None),

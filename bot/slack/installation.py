@@ -13,6 +13,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, MetaData
 
 from bot.store.db import Database
+from bot.store.models import utcnow
+from bot.store.queries.backfill import DISCOVER, enqueue_backfill
 
 STATE_EXPIRATION_SECONDS = 600
 
@@ -31,9 +33,10 @@ def slack_metadata() -> MetaData:
 
 
 class PassitonInstallationStore(SQLAlchemyInstallationStore):  # type: ignore[misc, unused-ignore]
-    def __init__(self, client_id: str, db: Database) -> None:
+    def __init__(self, client_id: str, db: Database, backfill_days: int = 0) -> None:
         super().__init__(client_id=client_id, engine=db.engine)
         self._db = db
+        self._backfill_days = backfill_days
 
     def save(self, installation: Any) -> None:
         super().save(installation)
@@ -49,10 +52,13 @@ class PassitonInstallationStore(SQLAlchemyInstallationStore):  # type: ignore[mi
             if installation.enterprise_id and not workspace.enterprise_id:
                 workspace.enterprise_id = installation.enterprise_id
             reactivate(workspace)
+            if installation.bot_token:  # installed (again): read the recent history of its channels
+                enqueue_backfill(session, workspace, DISCOVER, utcnow(), self._backfill_days, "install")
 
 
-def installation_store(client_id: str, db: Database) -> PassitonInstallationStore:
-    return PassitonInstallationStore(client_id, db)
+def installation_store(client_id: str, db: Database, backfill_days: int = 0) -> PassitonInstallationStore:
+    """`backfill_days`: history to read after an install (0: none; token lookups pass nothing)."""
+    return PassitonInstallationStore(client_id, db, backfill_days)
 
 
 def state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
