@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     # History backfill (bot/backfill): on install and when invited, read this many days of a channel's
     # history; 0 turns it off. conversations.history/replies calls per minute per workspace.
     passiton_backfill_days: int = Field(default=90, ge=0, le=3650)
-    passiton_backfill_per_minute: float = Field(default=50.0, gt=0, le=1000)
+    passiton_backfill_per_minute: float = Field(default=50.0, gt=0, le=10_000)
 
     @field_validator("database_url")
     @classmethod

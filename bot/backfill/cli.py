@@ -23,6 +23,7 @@ def backfill_command(
         None, help="Workspace (team id); default: the one SLACK_BOT_TOKEN is for."
     ),
     status: bool = typer.Option(False, "--status", help="Only list the jobs and their state."),
+    page_size: int = typer.Option(200, min=1, max=999, help="Messages per conversations.history page."),
 ) -> None:
     """Read the recent history of channels into the store (observed help, activity, ties); sends nothing."""
     from rich.console import Console
@@ -66,7 +67,7 @@ def backfill_command(
         for channel_id in channel or [DISCOVER]:
             enqueue_backfill(session, workspace, channel_id, utcnow(), window, "cli")
     runner = BackfillRunner(db, settings.model_copy(update={"passiton_backfill_days": window}),
-                            lambda t: bot_token_for(db, settings, t))  # fmt: skip
+                            lambda t: bot_token_for(db, settings, t), page_limit=page_size)  # fmt: skip
     signal.signal(signal.SIGINT, lambda *_: runner.stop.set())
     signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
     stopped: list[Progress] = []

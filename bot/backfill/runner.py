@@ -28,6 +28,7 @@ from bot.backfill.fetch import Interrupted, PacedClient, Pacer, Stopped, history
 from bot.backfill.store import store_threads
 from bot.config import Settings
 from bot.ingest import slack_sync
+from bot.ingest.messages import action_for
 from bot.ingest.profiles import needs_profile
 from bot.store.db import Database
 from bot.store.models import BackfillJob, Workspace, utcnow
@@ -238,14 +239,17 @@ class BackfillRunner:
             if not cursor:
                 return
 
-    def _profiles(self, client: PacedClient, team_id: str, threads: list[Any]) -> None:
+    def _profiles(self, client: PacedClient, team_id: str, threads: list[Thread]) -> None:
         """Authors the store has no profile of yet (time zone, bot, guest, deactivated), as live does."""
-        users = {
-            str(m["user"]) for t in threads for m in (t.parent, *t.replies) if isinstance(m.get("user"), str)
-        }
-        users -= self._profiled
         with self.db.session() as session:
             workspace = ensure_workspace(session, team_id)
+            users: set[str] = set()
+            for thread in threads:
+                for raw in (thread.parent, *thread.replies):
+                    action, message = action_for({**raw, "channel": "C"}, workspace.bot_user_id)
+                    if action == "new" and message is not None and message.user:  # people, as live reads them
+                        users.add(message.user)
+            users -= self._profiled
             missing = []
             for user_id in sorted(users):
                 member = member_by_slack_id(session, workspace, user_id)
