@@ -203,7 +203,6 @@ def test_history_pagination_range_and_metadata(emu: SlackEmulator, client: WebCl
     assert error_of(client.conversations_history, channel="random")[1]["error"] == "not_in_channel"
 
 
-
 def test_history_cursor_is_a_timestamp_so_new_messages_shift_no_page(
     emu: SlackEmulator, client: WebClient
 ) -> None:
@@ -233,7 +232,9 @@ def test_history_cursor_is_a_timestamp_so_new_messages_shift_no_page(
     both = client.conversations_history(channel=ch, oldest=tss[0], latest=tss[1], inclusive=True)
     assert [m["text"] for m in both["messages"]] == ["h1", "h0"]
     other_kind = base64.b64encode(b"next_member:2").decode()
-    assert error_of(client.conversations_history, channel=ch, cursor=other_kind)[1]["error"] == "invalid_cursor"
+    assert (
+        error_of(client.conversations_history, channel=ch, cursor=other_kind)[1]["error"] == "invalid_cursor"
+    )
 
 
 def test_replies_paginate_oldest_first_with_the_parent_on_the_first_page_only(
@@ -264,8 +265,11 @@ def test_users_conversations_lists_the_callers_channels(emu: SlackEmulator, clie
         types="public_channel,private_channel", limit=2, cursor=both["response_metadata"]["next_cursor"]
     )
     names += [c["name"] for c in more["channels"]]
-    assert sorted(names) == ["eng", "general", "help", "leads"] and all(c["is_member"] for c in more["channels"])
+    assert sorted(names) == ["eng", "general", "help", "leads"] and all(
+        c["is_member"] for c in more["channels"]
+    )
     assert error_of(client.users_conversations, types="channels")[1]["error"] == "invalid_types"
+
 
 def test_open_dm_mpim_and_refusals(emu: SlackEmulator, client: WebClient) -> None:
     alice, bob = emu.user("alice").id, emu.user("bob").id

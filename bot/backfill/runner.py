@@ -24,7 +24,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.backfill.fetch import Interrupted, PacedClient, Pacer, Stopped, history_page, threads_of
+from bot.backfill.fetch import Interrupted, PacedClient, Pacer, Stopped, Thread, history_page, threads_of
 from bot.backfill.store import store_threads
 from bot.config import Settings
 from bot.ingest import slack_sync
