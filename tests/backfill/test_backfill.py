@@ -89,8 +89,9 @@ def seed_history(emu: SlackEmulator, now: float, *, questions: int = 14, channel
         repliers = [h for h in HELPERS if h != asker][: 1 + i % 3]
         out.answers[q["ts"]] = {ids[h] for h in repliers}
         for k, helper in enumerate(repliers):
+            broadcast = {"reply_broadcast": True, "subtype": "thread_broadcast"} if (i, k) == (2, 0) else {}
             emu.post_as_user(ch.id, helper, f"we solved that with a runbook, see step {k} <@{ids[asker]}>",
-                             thread_ts=q["ts"], ts=f"{t + 3600 * (k + 1):.6f}")  # fmt: skip
+                             thread_ts=q["ts"], ts=f"{t + 3600 * (k + 1):.6f}", **broadcast)  # fmt: skip
         emu.post_as_user(ch.id, asker, "thanks!", thread_ts=q["ts"], ts=f"{t + 4 * 3600:.6f}")
         emu.post_as_user(ch.id, "bob", "lol same here", ts=f"{t + 5 * 3600:.6f}")
         if i == 3:
@@ -206,9 +207,8 @@ def test_multi_page_history_with_threads_feeds_the_ingest_and_plans_nothing(
 
     assert progress.done and progress.status == "done"
     job = job_row(db, job_id)
-    top_level = (
-        1 + len(seeded.questions) * 2 + 2 + 1
-    )  # the old question, questions, chatter, bot, join, article
+    # The old question, questions, chatter, bot, join, article, and a reply also sent to the channel.
+    top_level = 1 + len(seeded.questions) * 2 + 2 + 1 + 1
     in_window = top_level - 1
     assert job.status == "done" and job.pages == -(-in_window // 4) and job.error is None
     history = emu.calls("conversations.history", ok=True)
@@ -235,6 +235,24 @@ def test_multi_page_history_with_threads_feeds_the_ingest_and_plans_nothing(
     assert emu.user("otherbot").id not in snap["members"]
     assert snap["nudges"] == 0 and snap["outbox"] == 0  # nothing planned, nothing sent about history
     assert not emu.dms_to("alice")
+
+
+def test_a_stopping_process_hands_its_job_back_to_resume_at_once(emu: SlackEmulator, db: Database) -> None:
+    seeded = seed_history(emu, time.time(), questions=8)
+    job_id = enqueue(emu, db, seeded.channel)
+    first = make_runner(emu, db)
+
+    def stop(job: BackfillJob) -> None:
+        if job.pages == 2:
+            first.stop.set()  # SIGTERM: the scheduler sets its stop event
+
+    first.after_page = stop
+    [paused] = first.run_pending()
+    job = job_row(db, job_id)
+    assert paused.status == "pending" and job.status == "pending" and job.locked_by is None and job.pages == 2
+    emu.reset_calls()
+    [resumed] = make_runner(emu, db).run_pending()  # no lease to wait out
+    assert resumed.done and emu.calls("conversations.history")[0].args["latest"] == job.reached_ts
 
 
 def test_running_again_adds_nothing(emu: SlackEmulator, db: Database) -> None:
