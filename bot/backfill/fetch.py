@@ -79,7 +79,7 @@ class Pacer:
     def __init__(self, per_minute: float, stop: threading.Event | None = None) -> None:
         def rate_for(key: tuple[str, ...]) -> tuple[float, float]:
             minute = per_minute if key[1] in HISTORY_METHODS else OTHER_PER_MINUTE.get(key[1], 50.0)
-            return minute / 60.0, max(1.0, min(5.0, minute / 60.0 * 5))
+            return minute / 60.0, max(1.0, minute / 60.0 * 5)  # a burst of 5 s worth, as the senders
 
         self.buckets = TokenBuckets(rate_for)
         self.stop = stop or threading.Event()
