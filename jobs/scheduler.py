@@ -23,10 +23,8 @@ from typing import Any, Literal
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.backfill.runner import BackfillRunner
+from bot.context import AppContext, HistoryReader
 from bot.delivery.drain import Drainer
-from bot.delivery.service import build_drainer
-from bot.slack.context import AppContext
 from bot.store.models import utcnow
 from jobs import tasks
 from jobs.leader import Leader, make_leader
@@ -50,7 +48,7 @@ class JobsScheduler:
         heartbeat_seconds: float = 5.0,
         drain_idle_seconds: float = 2.0,
         intervals: dict[str, float] | None = None,
-        backfill: BackfillRunner | None = None,
+        backfill: HistoryReader | None = None,
         backfill_idle_seconds: float = 5.0,
     ) -> None:
         self.ctx = ctx
@@ -63,16 +61,16 @@ class JobsScheduler:
             self.leader = leader or make_leader(ctx.db)
         self.drainer: Drainer | None = None
         if role in ("all", "sender"):
-            self.drainer = drainer or build_drainer(ctx.db, ctx.settings)
+            self.drainer = drainer or ctx.new_drainer()
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         )
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.backfill: BackfillRunner | None = None
-        if self.leader is not None:
-            self.backfill = backfill or backfill_runner(ctx, self.stop_event)
+        self.backfill: HistoryReader | None = None
+        if self.leader is not None:  # history is read by the leader only: one reader per deployment
+            self.backfill = backfill or ctx.new_backfill(self.stop_event)
         self.backfill_idle_seconds = backfill_idle_seconds
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -151,16 +149,6 @@ class JobsScheduler:
         log.info(
             "job done", extra={"job": name, "result": result, "seconds": round(time.monotonic() - started, 3)}
         )
-
-
-def backfill_runner(ctx: AppContext, stop: threading.Event) -> BackfillRunner:
-    """The history reader with the workspace's bot token; it stops with the scheduler."""
-    from bot.slack.tokens import bot_token_for
-
-    return BackfillRunner(
-        ctx.db, ctx.settings, lambda team_id: bot_token_for(ctx.db, ctx.settings, team_id),
-        embedder=lambda: ctx.embedder, stop=stop,
-    )  # fmt: skip
 
 
 def start_in_process(ctx: AppContext, *, role: Role = "all") -> JobsScheduler:

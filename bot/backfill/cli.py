@@ -32,7 +32,7 @@ def backfill_command(
     from sqlalchemy import select
 
     from bot.backfill.runner import BackfillRunner
-    from bot.cli import settings_or_exit
+    from bot.config import settings_or_exit
     from bot.logs import setup_logging
     from bot.slack.tokens import bot_token_for
     from bot.store.db import Database

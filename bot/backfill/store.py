@@ -1,7 +1,7 @@
 """A page of history into the ingest the live events and the replay use, without planning any nudge.
 
 Each message goes through the live path's `action_for` (so bots, joins and other noise are dropped the
-same way) and its ingest: items for articles, questions and asks; observed help (who replied in the
+same way) and the message pipeline (`bot.ingest.pipeline.process_message`, with `plan=False`): items for articles, questions and asks; observed help (who replied in the
 thread of a question); ties from replies, mentions and reactions. Nothing is planned or sent about old
 messages, and items read from history are marked `source="history"`, which the share planner skips.
 
@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from bot.backfill.fetch import Thread
 from bot.config import Settings
-from bot.ingest.messages import action_for, ingest_new, slack_time
+from bot.ingest.messages import action_for, slack_time
+from bot.ingest.pipeline import IncomingMessage, process_message
 from bot.ingest.profiles import SLACKBOT_ID
 from bot.store import core
-from bot.store.models import Base, Channel, Workspace
+from bot.store.models import Base, Channel, Workspace, utcnow
 from bot.store.queries.conflicts import insert_ignoring_conflict
 from bot.store.queries.members import ensure_member
 from bot.store.queries.relationships import record_interaction
@@ -91,6 +92,7 @@ def store_message(
     settings: Settings,
     embedder: Callable[[], Any],
     result: PageResult,
+    now: dt.datetime,
 ) -> None:
     result.seen += 1
     action, message = action_for({**raw, "channel": channel.slack_channel_id}, workspace.bot_user_id)
@@ -98,7 +100,12 @@ def store_message(
         return
     if not _claim(session, workspace, channel.slack_channel_id, message.ts):
         return
-    stored = ingest_new(session, workspace, channel, message, is_private=channel.is_private)
+    # The live handler's and the replay's pipeline, with planning off: nothing is planned about history.
+    incoming = IncomingMessage("new", message, is_private=channel.is_private)
+    outcome = process_message(
+        session, workspace, channel, incoming, now=now, settings=settings, embedder=embedder, plan=False
+    )
+    stored = outcome.stored
     if stored.created and stored.item is not None:
         core.update_row(session, stored.item, source=HISTORY_SOURCE)
         result.items += 1
@@ -118,9 +125,10 @@ def store_threads(
 ) -> PageResult:
     """Store a page's threads in order (each question before its replies), in the caller's transaction."""
     result = PageResult()
+    now = utcnow()
     for thread in threads:
         for raw in (thread.parent, *thread.replies):
             store_message(
-                session, workspace, channel, raw, settings=settings, embedder=embedder, result=result
+                session, workspace, channel, raw, settings=settings, embedder=embedder, result=result, now=now
             )
     return result
