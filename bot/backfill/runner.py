@@ -175,7 +175,7 @@ class BackfillRunner:
             assert workspace is not None
             for channel_id in found:
                 jobs.enqueue_backfill(
-                    session, workspace, channel_id, now, self.settings.passiton_backfill_days or 90, "install",
+                    session, workspace, channel_id, now, self.settings.passiton_backfill_days, "install",
                     again=False,
                 )  # fmt: skip
         log.info("backfill channels found", extra={"team_id": team_id, "channels": len(found)})

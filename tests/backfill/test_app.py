@@ -4,6 +4,7 @@ learned, and the share planner leaves history alone."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -158,3 +159,86 @@ def test_the_share_planner_leaves_articles_read_from_history_alone(db: Database,
     with db.session() as s:
         planned = s.scalars(select(Nudge)).all()
     assert (len(planned) > 0) is (source == "slack")
+
+
+def test_the_in_process_scheduler_resumes_a_pending_job_on_start(
+    sqlite_db: Database, sqlite_url: str
+) -> None:
+    """`passiton run` after a restart: the job the last process handed back (pending, half done) is read on
+    to its end by the scheduler's leader, with nothing planned about it."""
+    from bot.runtime import build_context
+    from jobs.scheduler import start_in_process
+
+    with SlackEmulator() as emu:
+        small(emu)
+        seeded = seed_history(emu, time.time(), questions=6)
+        settings = make_settings(emu, sqlite_url, passiton_backfill_per_minute=6000.0)
+        with sqlite_db.session() as s:
+            ws = ensure_workspace(s, emu.team.id, bot_user_id=emu.bot_user.id)
+            from bot.store.queries.backfill import enqueue_backfill
+
+            job = enqueue_backfill(s, ws, seeded.channel, dt.datetime.now(dt.UTC), 90, "invited")
+            assert job is not None
+            job.pages, job.reached_ts = (
+                1,
+                seeded.questions[3],
+            )  # handed back after a page, by the last process
+        scheduler = start_in_process(build_context(settings, db=sqlite_db))
+        try:
+            deadline = time.monotonic() + 30
+            while _jobs(sqlite_db)[seeded.channel].status != "done" and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            scheduler.shutdown()
+        done = _jobs(sqlite_db)[seeded.channel]
+        assert done.status == "done" and done.pages > 1
+        history = emu.calls("conversations.history", ok=True)
+        assert history[0].args["latest"] == seeded.questions[3]  # resumed, not restarted
+        with sqlite_db.session() as s:
+            keys = set(s.scalars(select(Item.source_key)))
+            assert f"{seeded.channel}:{seeded.questions[0]}" in keys  # older than where it resumed
+            assert f"{seeded.channel}:{seeded.questions[5]}" not in keys  # the page stored before the restart
+            assert s.scalars(select(Nudge)).first() is None
+
+
+def test_an_oauth_install_reads_the_new_workspace_with_its_stored_token(sqlite_db: Database) -> None:
+    import re
+
+    import httpx
+
+    from bot.runtime import backfill_runner
+    from bot.slack.tokens import bot_token_for
+
+    with SlackEmulator() as emu:
+        team2 = "T0EMU0002"
+        emu.add_team(team2, "Second", "second", install=False)
+        emu.add_user("zed", team_id=team2)
+        emu.add_channel("lobby", members=["zed"], team_id=team2, bot_member=False)
+        emu.post_as_user(
+            "lobby", "zed", "how do we get a staging database for the new service?", team_id=team2
+        )
+        client_id, client_secret = emu.oauth_client
+        settings = make_settings(emu, sqlite_db.engine.url.render_as_string(False), slack_bot_token=None,
+                                 slack_client_id=client_id, slack_client_secret=client_secret,
+                                 passiton_backfill_per_minute=6000.0)  # fmt: skip
+        with running_server(create_web_app(make_context(settings))) as url, httpx.Client(timeout=10) as http:
+            page = http.get(url + "/slack/install")
+            state = re.search(r"state=([^&\"']+)", page.text)
+            assert state is not None
+            done = http.get(url + "/slack/oauth_redirect",
+                            params={"code": emu.issue_oauth_code(team2, "zed"), "state": state.group(1)},
+                            headers={"Cookie": page.headers["set-cookie"].split(";", 1)[0]})  # fmt: skip
+            assert done.status_code == 200, done.text
+        assert list(_jobs(sqlite_db)) == [DISCOVER] and _jobs(sqlite_db)[DISCOVER].trigger == "install"
+        emu.join("lobby", emu.bot_user_for(team2).id, team2)  # the installer adds the bot to #lobby
+        runner = backfill_runner(sqlite_db, settings, threading.Event())
+        results = runner.run_pending()
+        assert [r.status for r in results] == ["done", "done"]
+        assert bot_token_for(sqlite_db, settings, team2) == emu.bot_token_for(team2)
+        with sqlite_db.session() as s:
+            item = s.scalars(select(Item)).one()
+            assert item.kind == "question" and item.source == "history"
+        with sqlite_db.engine.begin() as conn:
+            from sqlalchemy import text
+
+            conn.execute(text("delete from slack_oauth_states"))
