@@ -23,13 +23,12 @@ from sqlalchemy.orm import Session
 from bot.backfill.fetch import Thread
 from bot.config import Settings
 from bot.ingest.messages import action_for, slack_time
-from bot.ingest.pipeline import IncomingMessage, process_message
+from bot.ingest.pipeline import IncomingMessage, process_message, record_reactions
 from bot.ingest.profiles import SLACKBOT_ID
 from bot.store import core
 from bot.store.models import Base, Channel, Workspace, utcnow
 from bot.store.queries.conflicts import insert_ignoring_conflict
 from bot.store.queries.members import ensure_member
-from bot.store.queries.relationships import record_interaction
 
 HISTORY_SOURCE = "history"
 CLAIM_PREFIX = "h:"
@@ -59,28 +58,20 @@ def _claim(session: Session, workspace: Workspace, channel: str, ts: str) -> boo
 def _reactions(
     session: Session, workspace: Workspace, channel: Channel, raw: dict[str, Any], at: dt.datetime
 ) -> None:
-    """Reactions as the live listener records them: a tie between reactor and author (at the message's
-    time: history does not say when a reaction was added)."""
+    """Reactions as live and the replay record them (history does not say when a reaction was added: at
+    the message's time)."""
     author_id = raw.get("user")
     if not isinstance(author_id, str) or author_id == SLACKBOT_ID:
         return
-    reactors = {
-        u
-        for r in raw.get("reactions") or []
-        if isinstance(r, dict)
-        for u in r.get("users") or []
-        if isinstance(u, str)
-    }
-    reactors -= {author_id, SLACKBOT_ID, workspace.bot_user_id or ""}
-    if not reactors:
-        return
-    author = ensure_member(session, workspace, author_id)
-    if author.is_bot:
-        return
-    for user_id in sorted(reactors):
-        other = ensure_member(session, workspace, user_id)
-        if not other.is_bot:
-            record_interaction(session, workspace.id, other.id, author.id, channel.id, "reaction", at)
+    users = [
+        u for r in raw.get("reactions") or [] if isinstance(r, dict) for u in r.get("users") or []
+        if isinstance(u, str) and u not in (author_id, SLACKBOT_ID, workspace.bot_user_id)
+    ]  # fmt: skip
+    if users:
+        author = ensure_member(session, workspace, author_id)
+        record_reactions(
+            session, workspace, channel, author, (ensure_member(session, workspace, u) for u in users), at
+        )
 
 
 def store_message(

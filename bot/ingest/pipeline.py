@@ -20,7 +20,7 @@ it, when the check says there is nothing to do (most questions in a quiet worksp
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -38,7 +38,8 @@ from bot.ingest.messages import (
     understand,
 )
 from bot.nudges.planner import anyone_to_ask, cancel_answered_help, help_to_settle, plan_help_nudges
-from bot.store.models import Channel, Item, Nudge, Workspace
+from bot.store.models import Channel, Item, Member, Nudge, Workspace
+from bot.store.queries.relationships import record_interaction
 
 T = TypeVar("T")
 StepName = Literal["plan_help", "cancel_help"]
@@ -230,3 +231,22 @@ def process_message(
         if step.name == "plan_help":
             outcome.planned = result
     return outcome
+
+
+def record_reactions(
+    session: Session,
+    workspace: Workspace,
+    channel: Channel | None,
+    author: Member,
+    reactors: Iterable[Member | None],
+    at: dt.datetime,
+) -> None:
+    """Reactions to a member's message: a tie between each reactor and the author, one per reaction (the
+    live reaction listener's one event, the replay's export, a backfill's history all come here). Nobody
+    ties with themselves, and bots tie with nobody."""
+    if author.is_bot:
+        return
+    for other in reactors:
+        if other is not None and other.id != author.id and not other.is_bot:
+            record_interaction(session, workspace.id, other.id, author.id, channel.id if channel else None,
+                               "reaction", at)  # fmt: skip
