@@ -65,9 +65,8 @@ class BackfillRunner:
     stop: threading.Event = field(default_factory=threading.Event)
     lease: dt.timedelta = DEFAULT_LEASE
     page_limit: int = 200
+    # Told after each page is committed, and at the end (the CLI's progress bar).
     on_progress: Callable[[Progress], None] | None = None
-    # Test hook: called after each page is committed (a test kills or stops the run there).
-    after_page: Callable[[BackfillJob], None] | None = None
     worker: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     )
@@ -89,6 +88,8 @@ class BackfillRunner:
             if job_id is None:
                 break
             finished.append(self.run_job(job_id))
+            if finished[-1].status == "pending":  # handed back (stopping, Slack down): the next round retries
+                break
         return finished
 
     def run_job(self, job_id: int) -> Progress:
@@ -115,38 +116,49 @@ class BackfillRunner:
             else:
                 self._read_channel(client, job_id, team_id, channel, progress)
         except Stopped as exc:
-            reason = f"{exc.code}: {exc.why}"
-            with self.db.session() as session:
-                jobs.finish(session, job_id, self.worker, self.clock(), "stopped", reason)
-            log.warning(
-                f"backfill of {channel} stopped: {reason}",
-                extra={"team_id": team_id, "channel": channel, "reason": exc.code, "method": exc.method,
-                       "pages": progress.pages, "messages": progress.messages, "done": False},
-            )  # fmt: skip
-            progress.status, progress.reason = "stopped", reason
-        except (Interrupted, SlackApiError, OSError) as exc:
-            # Stopping, or Slack unreachable or erring: pending again, to go on from the last page stored.
-            error = f"{type(exc).__name__}: {exc}"[:500]
-            with self.db.session() as session:
-                jobs.release(session, job_id, self.worker, None if isinstance(exc, Interrupted) else error)
-            log.info(
-                "backfill paused",
-                extra={"team_id": team_id, "channel": channel, "reason": error, "pages": progress.pages,
-                       "messages": progress.messages, "done": False},
-            )  # fmt: skip
-            progress.status, progress.reason = "pending", error
+            self._stopped(exc, job_id, progress)
+        except SlackApiError as exc:
+            if exc.response.status_code < 500:  # Slack said no and would say it again: stop, saying why
+                self._stopped(Stopped(str(exc.response.get("error") or "error"), "slack"), job_id, progress)
+            else:
+                self._paused(exc, job_id, progress)
+        except (Interrupted, OSError) as exc:
+            self._paused(exc, job_id, progress)
         else:
             with self.db.session() as session:
                 jobs.finish(session, job_id, self.worker, self.clock(), "done", None)
             progress.done, progress.status = True, "done"
             log.info(
                 "backfill done",
-                extra={"team_id": team_id, "channel": channel, "pages": progress.pages,
-                       "messages": progress.messages, "done": True,
-                       "rate_limited": self.pacer.rate_limited},
+                extra={"team_id": progress.team_id, "channel": progress.channel, "pages": progress.pages,
+                       "messages": progress.messages, "done": True, "rate_limited": self.pacer.rate_limited},
             )  # fmt: skip
         self._report(progress)
         return progress
+
+    def _stopped(self, exc: Stopped, job_id: int, progress: Progress) -> None:
+        """The job ends here: its row and one log line say why."""
+        reason = f"{exc.code}: {exc.why}"
+        with self.db.session() as session:
+            jobs.finish(session, job_id, self.worker, self.clock(), "stopped", reason)
+        log.warning(
+            f"backfill of {progress.channel} stopped: {reason}",
+            extra={"team_id": progress.team_id, "channel": progress.channel, "reason": exc.code,
+                   "method": exc.method, "pages": progress.pages, "messages": progress.messages, "done": False},
+        )  # fmt: skip
+        progress.status, progress.reason = "stopped", reason
+
+    def _paused(self, exc: Exception, job_id: int, progress: Progress) -> None:
+        """Stopping, or Slack unreachable or failing (5xx): pending again, to go on from the last page stored."""
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        with self.db.session() as session:
+            jobs.release(session, job_id, self.worker, None if isinstance(exc, Interrupted) else error)
+        log.info(
+            "backfill paused",
+            extra={"team_id": progress.team_id, "channel": progress.channel, "reason": error,
+                   "pages": progress.pages, "messages": progress.messages, "done": False},
+        )  # fmt: skip
+        progress.status, progress.reason = "pending", error
 
     # -- the two kinds of job ----------------------------------------------------------------------
 
@@ -230,11 +242,6 @@ class BackfillRunner:
                        "replies": result.replies, "done": False},
             )  # fmt: skip
             self._report(progress)
-            if self.after_page is not None:
-                with self.db.session() as session:
-                    job = session.get(BackfillJob, job_id)
-                    assert job is not None
-                    self.after_page(job)
             cursor = page.next_cursor
             if not cursor:
                 return

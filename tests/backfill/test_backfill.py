@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from bot.backfill.runner import BackfillRunner
+from bot.backfill.runner import BackfillRunner, Progress
 from bot.config import Settings
 from bot.store.db import Database
 from bot.store.models import (
@@ -242,11 +242,11 @@ def test_a_stopping_process_hands_its_job_back_to_resume_at_once(emu: SlackEmula
     job_id = enqueue(emu, db, seeded.channel)
     first = make_runner(emu, db)
 
-    def stop(job: BackfillJob) -> None:
-        if job.pages == 2:
+    def stop(p: Progress) -> None:
+        if p.pages == 2:
             first.stop.set()  # SIGTERM: the scheduler sets its stop event
 
-    first.after_page = stop
+    first.on_progress = stop
     [paused] = first.run_pending()
     job = job_row(db, job_id)
     assert paused.status == "pending" and job.status == "pending" and job.locked_by is None and job.pages == 2
@@ -284,14 +284,14 @@ def test_429_mid_way_is_waited_out_and_nothing_is_lost_or_doubled(
     # ...and two 429s it did not cause, in the middle of the history and of a thread.
     second_page: dict[str, Any] = {}
 
-    def inject(job: BackfillJob) -> None:
-        if job.pages == 1:
+    def inject(p: Progress) -> None:
+        if p.pages == 1 and not p.done:
             emu.fail_next("conversations.history", retry_after=1)
             emu.fail_next("conversations.replies", retry_after=1)
             second_page["at"] = time.time()
 
     runner = make_runner(emu, db, settings=settings_for(emu, db.engine.url.render_as_string(False),
-                                                        passiton_backfill_per_minute=300.0), after_page=inject)  # fmt: skip
+                                                        passiton_backfill_per_minute=300.0), on_progress=inject)  # fmt: skip
     [progress] = runner.run_pending()
     assert progress.done
     limited = [c for c in emu.calls() if c.status == 429]
@@ -323,12 +323,12 @@ def test_a_crashed_run_is_taken_over_after_its_lease_and_ends_as_a_one_shot_run(
     url = db.engine.url.render_as_string(False)
     job_id = enqueue(emu, db, seeded.channel)
 
-    def crash(job: BackfillJob) -> None:
-        if job.pages == 2:
+    def crash(p: Progress) -> None:
+        if p.pages == 2:
             raise Crash
 
     with pytest.raises(Crash):
-        make_runner(emu, db, after_page=crash).run_pending()
+        make_runner(emu, db, on_progress=crash).run_pending()
     halfway = job_row(db, job_id)
     assert halfway.status == "running" and halfway.pages == 2 and halfway.reached_ts is not None
     assert make_runner(emu, db).run_pending() == []  # its heartbeat is fresh: nobody takes it yet
@@ -412,13 +412,13 @@ def test_lost_token_stops_the_job_with_its_reason_in_one_log_line(
     seeded = seed_history(emu, time.time(), questions=8)
     job_id = enqueue(emu, db, seeded.channel)
 
-    def revoke(job: BackfillJob) -> None:
-        if job.pages == 1:
+    def revoke(p: Progress) -> None:
+        if p.pages == 1 and p.status == "running":
             emu.revoke_token(emu.bot_token, "token_revoked")
 
     later = make_runner(emu, db)  # built while the token still works (the emulator hands out live ones)
     with caplog.at_level(logging.INFO, logger="bot.backfill"):
-        [progress] = make_runner(emu, db, after_page=revoke).run_pending()
+        [progress] = make_runner(emu, db, on_progress=revoke).run_pending()
     job = job_row(db, job_id)
     assert progress.status == "stopped" and job.status == "stopped" and job.pages == 1
     assert job.error is not None and job.error.startswith("token_revoked: ")
@@ -474,3 +474,21 @@ def test_invited_again_reads_only_what_the_last_run_did_not_cover(emu: SlackEmul
     enqueue(emu, db, seeded.channel, now=later)
     again = job_row(db, job_id)
     assert again.status == "pending" and again.oldest_ts == first.latest_ts and again.reached_ts is None
+
+
+def test_a_slack_outage_hands_the_job_back_and_a_refusal_stops_it(
+    emu: SlackEmulator, sqlite_db: Database
+) -> None:
+    db = sqlite_db
+    seeded = seed_history(emu, time.time(), questions=3)
+    job_id = enqueue(emu, db, seeded.channel)
+    emu.fail_next("conversations.history", error="internal_error", status=503)
+    [outage] = make_runner(emu, db).run_pending()
+    job = job_row(db, job_id)
+    assert outage.status == "pending" and job.status == "pending" and "internal_error" in (job.error or "")
+    [after] = make_runner(emu, db).run_pending()  # the next round goes on
+    assert after.done
+    other = enqueue(emu, db, emu.channel("eng").id)
+    emu.fail_next("conversations.history", error="invalid_arguments")  # HTTP 200, ok: false
+    [refused] = make_runner(emu, db).run_pending()
+    assert refused.status == "stopped" and job_row(db, other).error == "invalid_arguments: Slack refused"
