@@ -265,7 +265,7 @@ class BackfillRunner:
         for user_id in missing:
             # Asked once per run: a user Slack no longer knows (user_not_found) is not asked on every page.
             self._profiled.add(user_id)
-            slack_sync.ensure_profile(self.db, client, team_id, user_id, force=True)
+            slack_sync.ensure_profile(self.db, client, team_id, user_id)  # (it skips forgotten members)
 
     def _report(self, progress: Progress) -> None:
         if self.on_progress is not None:

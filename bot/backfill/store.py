@@ -28,6 +28,7 @@ from bot.ingest.profiles import SLACKBOT_ID
 from bot.store import core
 from bot.store.models import Base, Channel, Workspace, utcnow
 from bot.store.queries.conflicts import insert_ignoring_conflict
+from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member
 
 HISTORY_SOURCE = "history"
@@ -61,11 +62,16 @@ def _reactions(
     """Reactions as live and the replay record them (history does not say when a reaction was added: at
     the message's time)."""
     author_id = raw.get("user")
-    if not isinstance(author_id, str) or author_id == SLACKBOT_ID:
+    if (
+        not isinstance(author_id, str)
+        or author_id == SLACKBOT_ID
+        or is_forgotten(session, workspace, author_id)
+    ):
         return
     users = [
         u for r in raw.get("reactions") or [] if isinstance(r, dict) for u in r.get("users") or []
         if isinstance(u, str) and u not in (author_id, SLACKBOT_ID, workspace.bot_user_id)
+        and not is_forgotten(session, workspace, u)  # they asked to be forgotten: nothing of theirs is kept
     ]  # fmt: skip
     if users:
         author = ensure_member(session, workspace, author_id)

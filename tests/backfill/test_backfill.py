@@ -492,3 +492,20 @@ def test_a_slack_outage_hands_the_job_back_and_a_refusal_stops_it(
     emu.fail_next("conversations.history", error="invalid_arguments")  # HTTP 200, ok: false
     [refused] = make_runner(emu, db).run_pending()
     assert refused.status == "stopped" and job_row(db, other).error == "invalid_arguments: Slack refused"
+
+
+def test_a_forgotten_member_is_not_collected_from_history(emu: SlackEmulator, db: Database) -> None:
+    """Forget-me stops collection: history brings back none of their messages, replies, reactions or ties."""
+    from bot.store.queries.forgotten import mark_forgotten
+
+    seeded = seed_history(emu, time.time(), questions=8)
+    alice = emu.user("alice").id
+    with db.session() as s:
+        mark_forgotten(s, ensure_workspace(s, emu.team.id, bot_user_id=emu.bot_user.id), alice)
+    enqueue(emu, db, seeded.channel)
+    [done] = make_runner(emu, db).run_pending()
+    assert done.done
+    snap = snapshot(db)
+    assert alice not in snap["members"]
+    assert not any(u == alice for _, u, _ in snap["replies"]) and snap["replies"]
+    assert not any(alice in (x, y) for x, y, *_ in snap["ties"]) and snap["ties"]

@@ -3,8 +3,8 @@
 On install and when invited to a channel the bot reads the channel's recent history; a job row per
 channel keeps how far it got, so a restart resumes instead of starting over (or never finishing).
 
-Revision ID: 0005_backfill_jobs
-Revises: 0004_per_item_indexes
+Revision ID: 0007_backfill_jobs
+Revises: 0006_forgotten_users
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from alembic import op
 
 import bot.store.models
 
-revision = "0005_backfill_jobs"
-down_revision = "0004_per_item_indexes"
+revision = "0007_backfill_jobs"
+down_revision = "0006_forgotten_users"
 branch_labels = None
 depends_on = None
 
