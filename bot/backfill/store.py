@@ -1,8 +1,9 @@
 """A page of history into the ingest the live events and the replay use, without planning any nudge.
 
 Each message goes through the live path's `action_for` (so bots, joins and other noise are dropped the
-same way) and the message pipeline (`bot.ingest.pipeline.process_message`, with `plan=False`): items for articles, questions and asks; observed help (who replied in the
-thread of a question); ties from replies, mentions and reactions. Nothing is planned or sent about old
+same way) and the message pipeline (`bot.ingest.pipeline.process_message` with `plan=False`, and its
+`record_reactions`): items for articles, questions and asks; observed help (who replied in the thread of
+a question); ties from replies, mentions and reactions. Nothing is planned or sent about old
 messages, and items read from history are marked `source="history"`, which the share planner skips.
 
 Idempotent per message: each is claimed as `h:<channel>:<ts>` in processed_events (received_at = the
