@@ -509,3 +509,24 @@ def test_a_forgotten_member_is_not_collected_from_history(emu: SlackEmulator, db
     assert alice not in snap["members"]
     assert not any(u == alice for _, u, _ in snap["replies"]) and snap["replies"]
     assert not any(alice in (x, y) for x, y, *_ in snap["ties"]) and snap["ties"]
+
+
+def test_the_cli_reads_every_channel_the_bot_is_in_and_lists_the_jobs(
+    emu: SlackEmulator, sqlite_db: Database, tmp_path: Path
+) -> None:
+    seeded = seed_history(emu, time.time(), questions=3)
+    url = sqlite_db.engine.url.render_as_string(False)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "SLACK_BOT_TOKEN": emu.bot_token,
+           "SLACK_API_URL": emu.url, "PASSITON_BACKFILL_PER_MINUTE": "6000", "SLACK_CLIENT_ID": "",
+           "SLACK_CLIENT_SECRET": ""}  # fmt: skip
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "backfill"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    status = subprocess.run([sys.executable, "-m", "bot.cli", "backfill", "--status"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    lines = status.stdout.splitlines()
+    assert any(f" {seeded.channel} done " in line for line in lines), status.stdout
+    assert len(lines) == 1 + 4  # discovery, and #general #eng #help #leads
+    off = subprocess.run([sys.executable, "-m", "bot.cli", "backfill", "--days", "0"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert off.returncode == 2 and "the backfill is off" in off.stderr
