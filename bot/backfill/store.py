@@ -99,13 +99,12 @@ def store_message(
     if not _claim(session, workspace, channel.slack_channel_id, message.ts):
         return
     # The live handler's and the replay's pipeline, with planning off: nothing is planned about history.
-    incoming = IncomingMessage("new", message, is_private=channel.is_private)
+    incoming = IncomingMessage("new", message, is_private=channel.is_private, source=HISTORY_SOURCE)
     outcome = process_message(
         session, workspace, channel, incoming, now=now, settings=settings, embedder=embedder, plan=False
     )
     stored = outcome.stored
-    if stored.created and stored.item is not None:
-        core.update_row(session, stored.item, source=HISTORY_SOURCE)
+    if stored.created:
         result.items += 1
     result.stored += 1
     result.replies += int(message.is_reply)

@@ -50,12 +50,14 @@ class IncomingMessage:
     """A message to process: what happened to it (posted, edited, deleted) and where.
 
     `understood` is what `understand(message)` gave, when the caller has it already (the replay reads a
-    day's messages ahead to embed them in one call)."""
+    day's messages ahead to embed them in one call). `source` is stored on a new item: "history" for what a
+    backfill read, which no share nudge is planned about."""
 
     action: Literal["new", "changed", "deleted"]
     message: Message
     is_private: bool = False
     understood: Understood | None = None
+    source: str = "slack"
 
 
 def incoming_message(
@@ -119,8 +121,9 @@ def store_message(
             if understood.kind == "chatter":
                 return Outcome()
         stored = ingest_new(
-            session, workspace, channel, message, is_private=incoming.is_private, understood=understood
-        )
+            session, workspace, channel, message, is_private=incoming.is_private, understood=understood,
+            source=incoming.source,
+        )  # fmt: skip
     return Outcome(
         stored=stored,
         item_id=stored.item.id if stored.item is not None else None,

@@ -530,3 +530,33 @@ def test_the_cli_reads_every_channel_the_bot_is_in_and_lists_the_jobs(
     off = subprocess.run([sys.executable, "-m", "bot.cli", "backfill", "--days", "0"], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert off.returncode == 2 and "the backfill is off" in off.stderr
+
+
+def test_learned_help_from_a_private_channel_shows_only_while_its_member_is_in_it(
+    emu: SlackEmulator, db: Database
+) -> None:
+    from bot.matching.learned import answered_topics
+    from bot.store.models import ChannelMember
+    from bot.store.queries.learned import observed_help
+    from bot.store.queries.members import add_member_topics, member_by_slack_id
+
+    leads = emu.channel("leads").id
+    q = emu.post_as_user(leads, "dana", "how do we handle terraform state locking across teams?")
+    emu.post_as_user(leads, "alice", "a DynamoDB lock table per workspace", thread_ts=q["ts"])
+    enqueue(emu, db, leads)
+    [done] = make_runner(emu, db).run_pending()
+    assert done.done
+    with db.session() as s:
+        ws = ensure_workspace(s, emu.team.id)
+        alice = member_by_slack_id(s, ws, emu.user("alice").id)
+        assert alice is not None
+        add_member_topics(s, ws, alice, "interest", ["terraform"])
+        helped = observed_help(s, alice)
+        assert answered_topics(helped.texts, helped.vocabulary) == ["terraform"] and helped.channels == [
+            "leads"
+        ]
+        s.query(ChannelMember).filter(ChannelMember.member_id == alice.id).delete()  # she left #leads
+    with db.session() as s:
+        alice = member_by_slack_id(s, ensure_workspace(s, emu.team.id), emu.user("alice").id)
+        assert alice is not None
+        assert not observed_help(s, alice).any  # the private question's text never shows outside it
