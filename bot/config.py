@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     passiton_leader_heartbeat_seconds: float = Field(default=5.0, gt=0, le=120)
     passiton_uninstall_grace_days: int = Field(default=30, ge=0, le=3650)
 
+    # History backfill (bot/backfill): on install and when invited, read this many days of a channel's
+    # history; 0 turns it off. conversations.history/replies calls per minute per workspace.
+    passiton_backfill_days: int = Field(default=90, ge=0, le=3650)
+    passiton_backfill_per_minute: float = Field(default=50.0, gt=0, le=10_000)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:

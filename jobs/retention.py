@@ -5,7 +5,8 @@
   references. Nudges pointing at a purged item expire at send time.
 - Stored vectors older than PASSITON_RETENTION_DAYS: a vector is derived from the text it was computed
   from (keyed by its hash), so it goes with that text; topic vectors are recomputed at the next planning.
-- Slack event ids older than EVENT_DAYS (Slack retries within minutes; a few days is ample).
+- Slack event ids older than EVENT_DAYS (Slack retries within minutes; a few days is ample); the
+  backfill's per-message claims once their message is older than PASSITON_BACKFILL_DAYS.
 - Finished outbox rows (sent, cancelled, failed) older than PASSITON_OUTBOX_KEEP_DAYS: their payload
   holds message text. Their idempotency keys are only needed while a retry could still come.
 - Uninstalled workspaces: app_uninstalled / tokens_revoked deactivate the workspace and stamp
@@ -26,6 +27,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData, Table, delete, inspect, select, update
 from sqlalchemy.orm import Session
 
+from bot.backfill.store import CLAIM_PREFIX as HISTORY_CLAIM
 from bot.config import Settings
 from bot.store.models import Base, EmbeddingCache, Item, OutboxMessage, ProcessedEvent, Workspace
 
@@ -59,7 +61,21 @@ def apply_retention(session: Session, settings: Settings, now: dt.datetime) -> d
     )
     events = session.execute(
         delete(ProcessedEvent)
-        .where(ProcessedEvent.received_at < now - dt.timedelta(days=EVENT_DAYS))
+        .where(
+            ProcessedEvent.received_at < now - dt.timedelta(days=EVENT_DAYS),
+            ~ProcessedEvent.event_id.startswith(HISTORY_CLAIM),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # A message the backfill stored is claimed with its own time as received_at: once older than any
+    # backfill window could reach, no job can meet it again.
+    history_days = max(settings.passiton_backfill_days, EVENT_DAYS)
+    history = session.execute(
+        delete(ProcessedEvent)
+        .where(
+            ProcessedEvent.received_at < now - dt.timedelta(days=history_days),
+            ProcessedEvent.event_id.startswith(HISTORY_CLAIM),
+        )
         .execution_options(synchronize_session=False)
     )
     outbox = session.execute(
@@ -73,7 +89,7 @@ def apply_retention(session: Session, settings: Settings, now: dt.datetime) -> d
     return {
         "items_purged": _count(items),
         "vectors_pruned": _count(vectors),
-        "events_pruned": _count(events),
+        "events_pruned": _count(events) + _count(history),
         "outbox_pruned": _count(outbox),
         "workspaces_purged": purge_uninstalled(session, settings, now),
         "oauth_states_pruned": prune_oauth_states(session, now),

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.context import AppContext
+from bot.context import AppContext, HistoryReader
 from bot.delivery.drain import Drainer
 from bot.store.db import LostLeadership
 from bot.store.models import utcnow
@@ -54,6 +54,8 @@ class JobsScheduler:
         metrics_seconds: float = 15.0,
         intervals: dict[str, float] | None = None,
         jobs: Mapping[str, Callable[[AppContext, dt.datetime], tasks.JobResult]] | None = None,
+        backfill: HistoryReader | None = None,
+        backfill_idle_seconds: float = 5.0,
     ) -> None:
         self.ctx = ctx
         self.role = role
@@ -80,6 +82,10 @@ class JobsScheduler:
         )
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.backfill: HistoryReader | None = None
+        if self.leader is not None:  # history is read by the leader only: one reader per deployment
+            self.backfill = backfill or ctx.new_backfill(self.stop_event)
+        self.backfill_idle_seconds = backfill_idle_seconds
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -95,6 +101,8 @@ class JobsScheduler:
                 )
             self._thread(self._heartbeat_loop, "jobs-leader")
         self.scheduler.start()
+        if self.backfill is not None:
+            self._thread(self._backfill_loop, "backfill")
         if self.drainer is not None:
             self._thread(self._drain_loop, "outbox-sender")
         self._thread(self._metrics_loop, "jobs-metrics")
@@ -127,6 +135,18 @@ class JobsScheduler:
         assert self.leader is not None
         while not self.stop_event.wait(self.heartbeat_seconds):
             self.leader.heartbeat()
+
+    def _backfill_loop(self) -> None:
+        """The leader reads history, one job at a time (a job left running by a dead process is taken over
+        after its lease; one this process's last run handed back is pending and goes on at once)."""
+        assert self.backfill is not None
+        while not self.stop_event.is_set():
+            if self.is_leader:
+                try:
+                    self.backfill.run_pending()
+                except Exception:  # a database outage: try again at the next round
+                    log.exception("backfill round failed")
+            self.stop_event.wait(self.backfill_idle_seconds)
 
     def _drain_loop(self) -> None:
         assert self.drainer is not None

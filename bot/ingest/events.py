@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.ingest import pages, slack_sync
-from bot.ingest.pipeline import FollowUp, incoming_message, process_message
+from bot.ingest.pipeline import FollowUp, incoming_message, process_message, record_reactions
 from bot.ingest.planning import run_after_commit
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
 from bot.ingest.welcome import queue_welcome
 from bot.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
+from bot.store.queries.backfill import enqueue_backfill
 from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member, member_by_slack_id
-from bot.store.queries.relationships import record_interaction
 from bot.store.queries.workspaces import claim_event, deactivate, ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,12 @@ def handle_member_joined(
     if user_id == bot_user_id:  # the bot was invited: learn the channel and its members now
         slack_sync.ensure_channel(ctx.db, client, team_id, channel_id, force=True)
         with ctx.db.session() as session:
-            _claim(session, ensure_workspace(session, team_id), event_id)
+            workspace = ensure_workspace(session, team_id)
+            if _claim(session, workspace, event_id) and workspace.active:
+                # ...and its recent history, read by the jobs process (bot.backfill), not on this thread.
+                enqueue_backfill(
+                    session, workspace, channel_id, utcnow(), ctx.settings.passiton_backfill_days, "invited"
+                )
         return
     slack_sync.ensure_channel(ctx.db, client, team_id, channel_id)
     slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
@@ -193,13 +198,9 @@ def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_
         if is_forgotten(session, workspace, user_id) or is_forgotten(session, workspace, item_user):
             return
         channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
-        a = ensure_member(session, workspace, user_id)
-        b = ensure_member(session, workspace, item_user)
-        if a.is_bot or b.is_bot:
-            return
-        record_interaction(
-            session, workspace.id, a.id, b.id, channel.id if channel else None, "reaction", utcnow()
-        )
+        reactor = ensure_member(session, workspace, user_id)
+        author = ensure_member(session, workspace, item_user)
+        record_reactions(session, workspace, channel, author, [reactor], utcnow())
 
 
 def handle_uninstalled(

@@ -66,8 +66,11 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postMessage": ("chat:write",),
     "chat.getPermalink": (),
     "users.info": ("users:read", "users:read.email"),
+    # The backfill after an install: which channels is the bot already in?
+    "users.conversations": ("channels:read", "groups:read"),
     "chat.update": ("chat:write",),
-    # The outbox sender reads DM history to spot a message it already posted before a crash.
+    # The outbox sender reads DM history to spot a message it already posted before a crash; the
+    # backfill reads the recent history of the channels the bot is in (bot/backfill).
     "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "views.publish": (),
