@@ -13,16 +13,17 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.context import AppContext
 from bot.ingest import pages, slack_sync
-from bot.ingest.messages import action_for, ingest_changed, ingest_deleted, ingest_new
-from bot.ingest.planning import cancel_help, plan_help
+from bot.ingest.pipeline import FollowUp, incoming_message, process_message, record_reactions
+from bot.ingest.planning import run_after_commit
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
 from bot.ingest.welcome import queue_welcome
-from bot.slack.context import AppContext
-from bot.slack.metrics import EVENTS_DEDUPED, ITEMS
+from bot.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
+from bot.store.queries.backfill import enqueue_backfill
+from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member, member_by_slack_id
-from bot.store.queries.relationships import record_interaction
 from bot.store.queries.workspaces import claim_event, deactivate, ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -55,38 +56,42 @@ def handle_message(
     event: dict[str, Any],
     event_id: str | None,
 ) -> None:
-    action, message = action_for(event, bot_user_id)
+    """A posted, edited or deleted message through the pipeline: stored in the transaction that claims the
+    event, then (committed) its page fetched and its follow-ups planned, each in a transaction of its own."""
     channel_type = event.get("channel_type")
-    if action == "ignore" or message is None or channel_type == "im":
+    private = channel_type in slack_sync.PRIVATE_CHANNEL_TYPES
+    incoming = incoming_message(event, bot_user_id, is_private=private)
+    if incoming is None or channel_type == "im":
         return  # DMs with the bot are conversations with passiton, not items for others
     if seen(ctx, event_id):
         return
+    message = incoming.message
     slack_sync.ensure_channel(ctx.db, client, team_id, message.channel, channel_type=channel_type)
-    if action == "new" and message.user:
+    if incoming.action == "new" and message.user:
         slack_sync.ensure_profile(ctx.db, client, team_id, message.user)
     now = utcnow()
-    private = channel_type in slack_sync.PRIVATE_CHANNEL_TYPES
+    after_commit: list[FollowUp] = []
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         if not workspace.active or not _claim(session, workspace, event_id):
             return
         channel = slack_sync.get_channel(session, workspace, message.channel)
-        if action == "deleted":
-            ingest_deleted(session, workspace, message)
+        outcome = process_message(
+            session, workspace, channel, incoming, now=now, settings=ctx.settings,
+            embedder=lambda: ctx.embedder, run=after_commit.append,
+        )  # fmt: skip
+        if incoming.action == "deleted":
             return
-        ingest = ingest_new if action == "new" else ingest_changed
-        result = ingest(session, workspace, channel, message, is_private=private)
-        item_id = result.item.id if result.item is not None else None
-        answered_id = result.answered.id if result.answered is not None else None
+        result = outcome.stored
         page_url = pages.page_to_fetch(ctx.settings, result.item) if result.created else None
-    if page_url is not None and item_id is not None:
-        pages.fill_from_page(ctx, item_id, page_url)  # committed item first: a slow page never holds it back
+    if page_url is not None and outcome.item_id is not None:
+        pages.fill_from_page(
+            ctx, outcome.item_id, page_url
+        )  # committed item first: a slow page never holds it back
     if result.created and result.item is not None:
         ITEMS.labels(result.item.kind).inc()
-    if result.became_routable and item_id is not None:
-        plan_help(ctx, item_id, now)
-    if answered_id is not None:
-        cancel_help(ctx, answered_id, now)
+    for step in after_commit:
+        run_after_commit(ctx, step, outcome.answered_id if step.name == "cancel_help" else outcome.item_id)
 
 
 def handle_member_joined(
@@ -103,7 +108,12 @@ def handle_member_joined(
     if user_id == bot_user_id:  # the bot was invited: learn the channel and its members now
         slack_sync.ensure_channel(ctx.db, client, team_id, channel_id, force=True)
         with ctx.db.session() as session:
-            _claim(session, ensure_workspace(session, team_id), event_id)
+            workspace = ensure_workspace(session, team_id)
+            if _claim(session, workspace, event_id) and workspace.active:
+                # ...and its recent history, read by the jobs process (bot.backfill), not on this thread.
+                enqueue_backfill(
+                    session, workspace, channel_id, utcnow(), ctx.settings.passiton_backfill_days, "invited"
+                )
         return
     slack_sync.ensure_channel(ctx.db, client, team_id, channel_id)
     slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
@@ -111,6 +121,8 @@ def handle_member_joined(
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         if not workspace.active or not _claim(session, workspace, event_id):
+            return
+        if is_forgotten(session, workspace, user_id):
             return
         member = ensure_member(session, workspace, user_id)
         channel = slack_sync.get_channel(session, workspace, channel_id)
@@ -129,8 +141,26 @@ def handle_member_left(ctx: AppContext, team_id: str, event: dict[str, Any], eve
             return
         member = member_by_slack_id(session, workspace, user_id)
         channel = slack_sync.get_channel(session, workspace, channel_id)
-        if member is not None and channel is not None:
+        if channel is not None and workspace.bot_user_id is not None and user_id == workspace.bot_user_id:
+            slack_sync.forget_members(session, channel)  # the bot itself left: see handle_bot_left_channel
+        elif member is not None and channel is not None:
             slack_sync.remove_channel_member(session, channel, member)
+
+
+def handle_bot_left_channel(ctx: AppContext, team_id: str, event: dict[str, Any]) -> None:
+    """The bot left or was removed from a channel (channel_left, group_left): it hears no more joins and
+    leaves there, so the stored member list can only go stale. Drop it: nobody counts as a member of that
+    channel (its private items reach no one) until the bot is invited back and syncs the list afresh.
+    Idempotent, so a Slack retry needs no event-id claim."""
+    channel_id = event.get("channel")
+    if not isinstance(channel_id, str):
+        return
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        channel = slack_sync.get_channel(session, workspace, channel_id)
+        if channel is not None:
+            slack_sync.forget_members(session, channel)
+    log.info("bot left channel; member list dropped", extra={"team_id": team_id, "channel": channel_id})
 
 
 def handle_team_join(ctx: AppContext, team_id: str, user: dict[str, Any], event_id: str | None) -> None:
@@ -150,7 +180,7 @@ def handle_user_change(ctx: AppContext, team_id: str, user: dict[str, Any], even
         return
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
-        if _claim(session, workspace, event_id):
+        if _claim(session, workspace, event_id) and not is_forgotten(session, workspace, str(user["id"])):
             apply_profile(session, workspace, user)
 
 
@@ -165,14 +195,12 @@ def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_
         workspace = ensure_workspace(session, team_id)
         if workspace.bot_user_id in (user_id, item_user) or not _claim(session, workspace, event_id):
             return
-        channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
-        a = ensure_member(session, workspace, user_id)
-        b = ensure_member(session, workspace, item_user)
-        if a.is_bot or b.is_bot:
+        if is_forgotten(session, workspace, user_id) or is_forgotten(session, workspace, item_user):
             return
-        record_interaction(
-            session, workspace.id, a.id, b.id, channel.id if channel else None, "reaction", utcnow()
-        )
+        channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
+        reactor = ensure_member(session, workspace, user_id)
+        author = ensure_member(session, workspace, item_user)
+        record_reactions(session, workspace, channel, author, [reactor], utcnow())
 
 
 def handle_uninstalled(

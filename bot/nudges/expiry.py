@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot.store import core
 from bot.store.models import (
+    OPEN_NUDGE_STATUSES,
+    Channel,
     ChannelMember,
     Feedback,
     Item,
@@ -24,7 +26,6 @@ from bot.store.models import (
     ThreadReply,
 )
 
-OPEN = ("planned", "queued")
 # After this long unsent, a suggestion is stale: a help request needs help soon, an article ages slower.
 MAX_AGE = {"help": dt.timedelta(hours=24), "share": dt.timedelta(days=3)}
 
@@ -81,11 +82,25 @@ def _item_reason(item: Item | None) -> str | None:
 def _help_reason(session: Session, nudge: Nudge, item: Item) -> str | None:
     if item.answered_at is not None:
         return "answered"
+    if _private(session, item) and (
+        item.channel_id is None
+        or not _found(session, _IN_CHANNEL, {"channel": item.channel_id, "member": nudge.recipient_id})
+    ):
+        # A helper picked while in the private channel may have left it (or the bot left and its member
+        # list was dropped) by the time the nudge goes out: the question must not reach them.
+        return "recipient_not_in_channel"
     if item.author_id is None:
         answered = _found(session, _ANSWERED_BY_ANYONE, {"item": item.id})
     else:
         answered = _found(session, _ANSWERED_BY_OTHERS, {"item": item.id, "author": item.author_id})
     return "answered" if answered else None
+
+
+def _private(session: Session, item: Item) -> bool:
+    if item.is_private:
+        return True
+    channel = session.get(Channel, item.channel_id) if item.channel_id is not None else None
+    return channel is not None and channel.is_private
 
 
 def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) -> str | None:
@@ -110,7 +125,7 @@ def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) 
 
 def why_stale(session: Session, nudge: Nudge, now: dt.datetime) -> str | None:
     """A short reason this nudge should not be sent now, or None if it still should."""
-    if nudge.status not in OPEN:
+    if nudge.status not in OPEN_NUDGE_STATUSES:
         return f"nudge_{nudge.status}"
     item = session.get(Item, nudge.item_id)
     reason = _item_reason(item)
@@ -140,7 +155,7 @@ def cancel_reason(session: Session, nudge_id: int, now: dt.datetime) -> str | No
     if nudge is None:
         return "nudge_gone"
     reason = why_stale(session, nudge, now)
-    if reason and nudge.status in OPEN:
+    if reason and nudge.status in OPEN_NUDGE_STATUSES:
         nudge.status = "expired"
     return reason
 

@@ -21,9 +21,9 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.config import SettingsError
-from bot.slack.context import AppContext
+from bot.context import AppContext
+from bot.metrics import ERRORS
 from bot.slack.listeners import register_all
-from bot.slack.metrics import ERRORS
 from bot.slack.registry import BOT_SCOPES
 from bot.slack.tokens import oauth_enabled
 
@@ -87,10 +87,11 @@ def create_app(
         common["listener_executor"] = listener_executor
     store = None
     if oauth_enabled(settings):
-        from bot.slack.installation import installation_store, state_store
+        from bot.slack.installation import check_token_keys, installation_store, state_store
 
         assert settings.slack_client_id is not None
-        store = installation_store(settings.slack_client_id, ctx.db)
+        check_token_keys(settings, ctx.db)
+        store = installation_store(settings, ctx.db)
         oauth_settings = OAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.secret("slack_client_secret"),
@@ -132,11 +133,20 @@ def create_app(
 
 def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
     """auth.test tells which team this token belongs to; a valid token means the app is installed."""
-    from bot.store.queries.workspaces import ensure_workspace, reactivate
+    from bot.store.models import utcnow
+    from bot.store.queries.backfill import DISCOVER, enqueue_backfill
+    from bot.store.queries.workspaces import ensure_workspace, get_workspace, reactivate
 
     auth = client.auth_test()
+    team_id = str(auth["team_id"])
     with ctx.db.session() as session:
+        known = get_workspace(session, team_id)
+        first = known is None or not known.active  # the first token for this workspace (or a reinstall)
         workspace = ensure_workspace(
-            session, str(auth["team_id"]), name=auth.get("team") or None, bot_user_id=auth.get("user_id")
+            session, team_id, name=auth.get("team") or None, bot_user_id=auth.get("user_id")
         )
         reactivate(workspace)
+        if first:  # read the recent history of the channels the bot is already in
+            enqueue_backfill(
+                session, workspace, DISCOVER, utcnow(), ctx.settings.passiton_backfill_days, "install"
+            )

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.matching.topics import topic_label
+from bot.messages.mrkdwn import escape
 from bot.slack import commands_parse as cp
-from bot.slack.mrkdwn import escape
 from bot.store.models import Member, MemberTopic, Topic, Workspace
 from bot.store.queries.members import add_member_topics, remove_member_topics, set_public_expertise
 
@@ -40,6 +40,10 @@ class MemberState:
     weekends_off: bool = True
     tz: str = "UTC"
     has_email: bool = False
+    # What observed help (thread replies to questions, live or from history) says they answer about:
+    # topics, or where they answer when no stated topic matches. Shown to them alone, clearable.
+    learned_topics: list[str] = field(default_factory=list)
+    learned_channels: list[str] = field(default_factory=list)
 
     def is_paused(self, now: dt.datetime) -> bool:
         return self.paused_until is not None and self.paused_until > now

@@ -7,7 +7,7 @@ code change, not a migration on every engine.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -272,6 +272,15 @@ class Relationship(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# What becomes of a nudge: planned -> queued -> sent -> (acted | dismissed | lapsed); or cancelled / expired /
+# failed. One type for every module that reads or sets it.
+NudgeStatus = Literal[
+    "planned", "queued", "sent", "acted", "dismissed", "lapsed", "cancelled", "expired", "failed"
+]
+# Not sent yet: what a cancellation, an expiry or a dropped moment can still stop.
+OPEN_NUDGE_STATUSES: tuple[NudgeStatus, ...] = ("planned", "queued")
+
+
 class Nudge(Base):
     """One suggestion to one member. `dedupe_key` makes "at most one per (item, target)" a constraint."""
 
@@ -373,6 +382,23 @@ class EmbeddingCache(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ForgottenUser(Base):
+    """Someone who asked to be forgotten, kept only as "do not collect": a hash of their Slack user id.
+
+    Their messages, reactions, mentions and channel memberships are no longer recorded, so forget-me
+    is not undone by the next message they post. The mark goes when they opt in again (state an
+    interest or expertise). A hash, not the id, so the row names nobody (bot.store.queries.forgotten).
+    """
+
+    __tablename__ = "forgotten_users"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_hash", name="uq_forgotten_users_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    user_hash: Mapped[str] = mapped_column(String(64))
+    forgotten_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SchedulerLease(Base):
     """Leader lease used where advisory locks are unavailable (SQLite runs one scheduler anyway)."""
 
@@ -381,6 +407,40 @@ class SchedulerLease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BackfillJob(Base):
+    """Reading one channel's recent history (bot/backfill), resumable: each page of history is stored in
+    the same transaction that moves `reached_ts`, so a restart goes on from the last page stored.
+
+    `slack_channel_id` "*" is the job of finding the channels the bot is in (after an install); it
+    enqueues one job per channel. One row per channel: inviting the bot again reuses it."""
+
+    __tablename__ = "backfill_jobs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "slack_channel_id", name="uq_backfill_jobs_workspace_channel"),
+        Index("ix_backfill_jobs_status", "status", "heartbeat_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    slack_channel_id: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(String(12), default="invited")  # install | invited | cli
+    # pending -> running -> done; or stopped (token or channel access lost: `error` says which).
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    # The window, as Slack timestamps: [oldest_ts, latest_ts]; later messages come as live events.
+    oldest_ts: Mapped[str] = mapped_column(String(32))
+    latest_ts: Mapped[str] = mapped_column(String(32))
+    # The oldest top-level message stored so far; the next page is read from just before it.
+    reached_ts: Mapped[str | None] = mapped_column(String(32))
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 # Tables holding rows about a member; forget-me and the tenancy tests walk this list.

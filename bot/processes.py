@@ -1,4 +1,8 @@
-"""`passiton serve` (HTTP, stateless replicas) and `passiton run` (Socket Mode, one process)."""
+"""`passiton serve` (HTTP, stateless replicas) and `passiton run` (Socket Mode, one process).
+
+The two long-running processes, each put together from `bot.runtime.build_context`: the web app (which
+holds the Bolt app), or the Bolt app on a Socket Mode link with the scheduler in the same process. They
+live outside `bot.slack` because they assemble the web front and the jobs around it."""
 
 from __future__ import annotations
 
@@ -6,23 +10,15 @@ import importlib.util
 import logging
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from jobs.scheduler import JobsScheduler
+
 log = logging.getLogger(__name__)
-
-
-def build_context(settings: Any) -> Any:
-    from bot.matching.embedders import embedder_from_settings
-    from bot.slack.context import AppContext
-    from bot.store.db import Database
-
-    return AppContext(
-        db=Database(settings.database_url),
-        settings=settings,
-        embedder_factory=lambda: embedder_from_settings(settings),
-    )
 
 
 def serve(
@@ -33,9 +29,9 @@ def serve(
     """Serve Slack events, commands, interactivity, OAuth install, /healthz and /metrics over HTTP."""
     import uvicorn
 
-    from bot.cli import settings_or_exit
-    from bot.config import SettingsError
+    from bot.config import SettingsError, settings_or_exit
     from bot.logs import setup_logging
+    from bot.runtime import build_context
     from bot.web.app import create_web_app
 
     settings = settings_or_exit()
@@ -50,15 +46,20 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
-def run() -> None:
+def run(
+    metrics_port: int = typer.Option(0, help="Serve Prometheus /metrics on this port (0: off)."),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", help="Interface for /metrics (0.0.0.0 to let another host scrape it)."
+    ),
+) -> None:
     """One process for one team: Socket Mode (SLACK_APP_TOKEN) with the scheduler in-process.
 
     Runs until SIGTERM or SIGINT, then closes the WebSocket and stops the scheduler (exit status 0)."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.cli import settings_or_exit
-    from bot.config import SettingsError
+    from bot.config import SettingsError, settings_or_exit
     from bot.logs import setup_logging
+    from bot.runtime import build_context
     from bot.slack.app import create_app
 
     settings = settings_or_exit()
@@ -73,6 +74,10 @@ def run() -> None:
     except SettingsError as exc:
         typer.echo(f"passiton: {exc}", err=True)
         raise typer.Exit(2) from None
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -92,8 +97,7 @@ def run() -> None:
         log.info("stopping")
     finally:
         close_within(handler, seconds=3.0)
-        if scheduler is not None and hasattr(scheduler, "shutdown"):
-            scheduler.shutdown()
+        scheduler.shutdown()
 
 
 def close_within(handler: Any, *, seconds: float) -> None:
@@ -120,29 +124,35 @@ def socket_mode_handler(app: Any, app_token: str) -> Any:
             SocketModeHandler as WebSocketClientHandler,
         )
 
-        return WebSocketClientHandler(app, app_token)
+        return _timed(WebSocketClientHandler)(app, app_token)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     log.warning("websocket-client not installed: using slack_sdk's built-in Socket Mode client")
-    return SocketModeHandler(app, app_token, ping_interval=2)
+    return _timed(SocketModeHandler)(app, app_token, ping_interval=2)
 
 
-def start_scheduler(ctx: Any) -> Any:
-    """The jobs lane's in-process scheduler when installed; without it, say so plainly and go on."""
-    if importlib.util.find_spec("jobs.scheduler") is None:
-        log.warning(
-            "jobs.scheduler not installed: running without scheduled jobs (no share nudges, digests, outbox drain)"
-        )
-        return None
-    from jobs import scheduler
+def _timed(handler_class: Any) -> Any:
+    """The handler class, timing each envelope from receipt to the ack sent back on the socket (the
+    same passiton_slack_ack_seconds as HTTP mode)."""
+    import time
 
-    start = getattr(scheduler, "start_in_process", None)
-    if start is None:
-        log.warning("jobs.scheduler has no start_in_process: running without scheduled jobs")
-        return None
-    return start(ctx)
+    from bot.metrics import ACK_KINDS, ACK_SECONDS
+
+    class Timed(handler_class):  # type: ignore[misc, valid-type]
+        def handle(self, client: Any, req: Any) -> None:
+            started = time.monotonic()
+            try:
+                super().handle(client, req)
+            finally:
+                kind = ACK_KINDS.get(getattr(req, "type", ""))
+                if kind is not None:
+                    ACK_SECONDS.labels(kind).observe(time.monotonic() - started)
+
+    return Timed
 
 
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.command("run")(run)
+def start_scheduler(ctx: AppContext) -> JobsScheduler:
+    """The jobs' scheduler and an outbox sender inside this process (stopped with `.shutdown()`)."""
+    from jobs.scheduler import start_in_process
+
+    return start_in_process(ctx)
