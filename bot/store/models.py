@@ -115,6 +115,11 @@ class Member(Base):
     # Internal back-off state, never shown: nudges left unanswered in a row.
     unanswered: Mapped[int] = mapped_column(Integer, default=0)
     asked_to_continue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Holds since they last engaged (each longer: bot/policy/backoff.py) and when the current one ends.
+    holds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    held_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The last sign of engagement: a reply to a question they were nudged about, a button, a command, App Home.
+    last_engaged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     welcomed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_planned_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
