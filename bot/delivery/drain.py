@@ -156,6 +156,8 @@ class Drainer:
     ) -> Drainer:
         kwargs.setdefault("lease_seconds", float(settings.passiton_outbox_lease_seconds))
         kwargs.setdefault("max_attempts", settings.passiton_outbox_max_attempts)
+        if kwargs.get("nudge_check") is None:
+            kwargs["nudge_check"] = default_nudge_check(settings)
         return cls(db, registry, **kwargs)
 
     # -- claiming ----------------------------------------------------------------------------
@@ -751,11 +753,15 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def default_nudge_check() -> NudgeCheck | None:
-    """The nudges lane's relevance check, when it is installed."""
+def default_nudge_check(settings: Settings | None = None) -> NudgeCheck | None:
+    """The nudges lane's relevance check, when it is installed; with `settings`, its small-channel size."""
     try:
         from bot.nudges import expiry  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None
     check = getattr(expiry, "cancel_reason", None)
-    return check if callable(check) else None
+    if not callable(check):
+        return None
+    if settings is None:
+        return check  # type: ignore[no-any-return]
+    return functools.partial(check, small_channel=settings.passiton_small_channel_members)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.ingest import pages, slack_sync
-from bot.ingest.messages import action_for, ingest_changed, ingest_deleted, ingest_new
+from bot.ingest.messages import action_for, ingest_changed, ingest_deleted, ingest_new, ingest_reaction
 from bot.ingest.planning import cancel_help, plan_help
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
 from bot.ingest.welcome import queue_welcome
@@ -22,7 +22,6 @@ from bot.slack.context import AppContext
 from bot.slack.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
 from bot.store.queries.members import ensure_member, member_by_slack_id
-from bot.store.queries.relationships import record_interaction
 from bot.store.queries.workspaces import claim_event, deactivate, ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,8 @@ def handle_message(
         ingest = ingest_new if action == "new" else ingest_changed
         result = ingest(session, workspace, channel, message, is_private=private)
         item_id = result.item.id if result.item is not None else None
-        answered_id = result.answered.id if result.answered is not None else None
+        # Every reply, not only the first: a later one may come from someone nudged about the question.
+        answered_id = result.replied.id if result.replied is not None else None
         page_url = pages.page_to_fetch(ctx.settings, result.item) if result.created else None
     if page_url is not None and item_id is not None:
         pages.fill_from_page(ctx, item_id, page_url)  # committed item first: a slow page never holds it back
@@ -170,9 +170,8 @@ def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_
         b = ensure_member(session, workspace, item_user)
         if a.is_bot or b.is_bot:
             return
-        record_interaction(
-            session, workspace.id, a.id, b.id, channel.id if channel else None, "reaction", utcnow()
-        )
+        ts = item.get("ts")
+        ingest_reaction(session, workspace, channel, a, b, ts if isinstance(ts, str) else None, utcnow())
 
 
 def handle_uninstalled(

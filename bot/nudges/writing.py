@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
+from bot.delivery.outbox import METADATA_EVENT_TYPE, PERMALINK_KEY, enqueue
 from bot.slack.blocks.nudges import NudgeView, continue_blocks, nudge_blocks, nudge_text
 from bot.store.models import Item, Nudge, OutboxMessage, Workspace
 
@@ -41,7 +41,7 @@ def outbox_key(workspace: Workspace, dedupe_key: str) -> str:
 
 
 def dm_payload(slack_user_id: str, key: str, nudge_id: int, view: NudgeView) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "user": slack_user_id,
         "text": nudge_text(view),
         "blocks": nudge_blocks(view),
@@ -50,6 +50,11 @@ def dm_payload(slack_user_id: str, key: str, nudge_id: int, view: NudgeView) -> 
             "event_payload": {"idempotency_key": key, "nudge_id": nudge_id},
         },
     }
+    if view.url and view.slack_channel and view.slack_ts:
+        # The Slack sender asks chat.getPermalink for this message when it sends, and puts the answer in
+        # place of `url` (kept when the lookup fails: it links to the same message).
+        payload[PERMALINK_KEY] = {"channel": view.slack_channel, "ts": view.slack_ts, "url": view.url}
+    return payload
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+
 from bot.policy.backoff import BackoffState, backoff_state
 from bot.policy.model import CapConfig, MemberPrefs, PastNudge
 from bot.policy.time import local_date

@@ -37,7 +37,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.delivery.drain import Drainer
+from bot.delivery.drain import Drainer, default_nudge_check
 from bot.delivery.senders import ClaimedMessage, SenderRegistry, SendResult
 from bot.ingest.messages import (
     Message,
@@ -46,6 +46,7 @@ from bot.ingest.messages import (
     ingest_changed,
     ingest_deleted,
     ingest_new,
+    ingest_reaction,
     understand,
 )
 from bot.ingest.profiles import apply_profile
@@ -66,7 +67,7 @@ from bot.replay.profiles import LoadedProfiles
 from bot.store.db import Database, make_engine
 from bot.store.models import Channel, Item, Member, Nudge, OutboxMessage, ThreadReply, Workspace
 from bot.store.queries.members import add_member_topics, set_public_expertise
-from bot.store.queries.relationships import assume_new_ties, record_interaction
+from bot.store.queries.relationships import assume_new_ties
 from bot.store.queries.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,8 @@ class Replayer:
         registry = SenderRegistry()
         for kind in ("slack_dm", "slack_post", "slack_update", "email"):
             registry.register(kind, self.sender)
-        self.drainer = Drainer(db, registry, batch_size=200)
+        # The live relevance check with this run's settings (e.g. what counts as a small channel).
+        self.drainer = Drainer(db, registry, batch_size=200, nudge_check=default_nudge_check(settings))
         self.session: Session = sessionmaker(db.engine, expire_on_commit=False)()
         # Nudge and outbox objects the session holds (weakly, as its identity map does): the drain changes
         # their rows behind the session's back, so they are expired after each drain.
@@ -556,8 +558,8 @@ class Replayer:
                 s, workspace, item, now, self.settings, self.embedder, checked=True))  # fmt: skip
             if planned:  # no nudge planned, no outbox row written: the next due time stands
                 self._refresh_due()
-        if result.answered is not None:
-            answered = result.answered
+        if result.replied is not None:  # every reply: a later one may be from someone nudged about it
+            answered = result.replied
             if self._guarded(
                 "cancelling answered help", m.file, lambda: help_to_settle(s, answered), writes=False
             ):
@@ -593,9 +595,7 @@ class Replayer:
                     continue
                 other = self._member(workspace, user_id)
                 if other is not None and not other.is_bot:
-                    record_interaction(
-                        self.session, workspace.id, other.id, author.id, channel.id, "reaction", now
-                    )
+                    ingest_reaction(self.session, workspace, channel, other, author, m.ts, now)
 
     def _answer(self, workspace: Workspace, m: ExportMessage, text: str, now: dt.datetime) -> None:
         from bot.answers.detect import detect

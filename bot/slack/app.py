@@ -132,6 +132,7 @@ def create_app(
 
 def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
     """auth.test tells which team this token belongs to; a valid token means the app is installed."""
+    from bot.nudges.links import domain_of
     from bot.store.queries.workspaces import ensure_workspace, reactivate
 
     auth = client.auth_test()
@@ -139,4 +140,5 @@ def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
         workspace = ensure_workspace(
             session, str(auth["team_id"]), name=auth.get("team") or None, bot_user_id=auth.get("user_id")
         )
+        workspace.domain = domain_of(auth.get("url")) or workspace.domain
         reactivate(workspace)

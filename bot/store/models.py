@@ -77,6 +77,8 @@ class Workspace(Base):
     enterprise_id: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200), default="")
     bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    # The team's subdomain (acme in acme.slack.com), for archive links when no permalink is at hand.
+    domain: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     welcome_dm: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -256,7 +258,7 @@ class ItemReach(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    how: Mapped[str] = mapped_column(String(12))  # reaction | passed | reply
+    how: Mapped[str] = mapped_column(String(12))  # reaction | passed | reply | clicked
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -340,8 +340,12 @@ def test_not_held_back_reads_exactly_the_members_the_back_off_lets_through(db: D
         for n in range(6):
             member(s, w, f"u{n}", "UTC", opted_in=True, unanswered=n)
             member(s, w, f"a{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=NOON_UTC)
-            member(s, w, f"h{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=over, held_until=held)
-            member(s, w, f"w{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=over, held_until=over)
+            member(
+                s, w, f"h{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=over, held_until=held
+            )
+            member(
+                s, w, f"w{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=over, held_until=over
+            )
             member(s, w, f"s{n}", "UTC", opted_in=True, unanswered=n, delivery="off")
         s.flush()
         read = {r.id for r in not_held_back(s, w.ws.id, caps, NOON_UTC)}

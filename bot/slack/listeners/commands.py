@@ -16,7 +16,7 @@ from bot.slack.blocks.replies import error, forget_confirm_blocks, reply
 from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of
 from bot.slack.listeners.answers import ask_command, who_knows_blocks
-from bot.slack.listeners.home import publish_home
+from bot.slack.listeners.home import note_engagement, publish_home
 from bot.slack.member_settings import SettingsRefused, apply_command
 from bot.slack.metrics import COMMANDS
 from bot.slack.mrkdwn import escape
@@ -62,6 +62,7 @@ def register(app: App, ctx: AppContext) -> None:
         ack: Ack, command: dict[str, Any], context: Any, client: WebClient, respond: Respond
     ) -> None:
         team_id, user_id = team_id_of(command, context), str(command["user_id"])
+        note_engagement(ctx, team_id, user_id)  # any /passiton command, even a malformed one
         try:
             parsed = cp.parse_command(str(command.get("text") or ""))
         except cp.ParseError as exc:
