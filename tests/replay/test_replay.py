@@ -75,6 +75,23 @@ def _conversation(name: str) -> dict[str, Any]:
     raise KeyError(name)
 
 
+def _acted_on(folder: str, posted_at: str, before: str) -> set[str]:
+    """Who reacted to (the export has no time for that: any) or replied under (before `before`) the message
+    posted at `posted_at` in the channel's folder."""
+    import datetime as dt
+
+    ts = f"{dt.datetime.fromisoformat(posted_at).timestamp():.6f}"
+    until = dt.datetime.fromisoformat(before).timestamp()
+    out: set[str] = set()
+    for day in sorted((SAMPLE / folder).iterdir()):
+        for m in json.loads(day.read_text()):
+            if m.get("ts") == ts:
+                out |= {u for reaction in m.get("reactions", []) for u in reaction.get("users", [])}
+            if m.get("thread_ts") == ts and m.get("ts") != ts and m.get("user") and float(m["ts"]) < until:
+                out.add(m["user"])
+    return out
+
+
 def _joined_at(folder: str, user_id: str) -> str | None:
     import datetime as dt
 
@@ -124,9 +141,12 @@ def test_shares_target_people_with_the_interest_outside_the_channel(
         assert target in profiles and r["topic"] is not None
         assert normalise_topic(r["topic"]) in profiles[target]["interests"] | profiles[target]["expertise"], r
         channel = _conversation(r["item"]["channel"])
-        # Not in the channel when the nudge went out: not a member, or one who joined only later.
+        # Had not seen it: "seen" is an act (reacted to it, replied under it) or a small channel's membership
+        # (at most 12 members); merely being one of a large channel's members is not having seen it.
         joined = _joined_at(channel["name"], target)
-        assert target not in channel["members"] or (joined and joined > r["send_at"]), r
+        member = target in channel["members"] and not (joined and joined > r["send_at"])
+        assert not member or len(channel["members"]) > 12, r
+        assert target not in _acted_on(channel["name"], r["item"]["posted_at"], r["send_at"]), r
         assert not r["item"]["private"]
 
 
