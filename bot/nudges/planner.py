@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 ARTICLE_WINDOW = dt.timedelta(days=3)
 HELP_CANDIDATES = 30
-SHARE_TARGETS_PER_ITEM = 10
+SHARE_TARGETS_PER_ITEM = 30
 # A sent nudge with no answer after this long counts towards the back-off.
 UNANSWERED_AFTER = dt.timedelta(days=3)
 OPEN = ("planned", "queued")
