@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import settings_or_exit
 
 app = typer.Typer(
     name="passiton",
@@ -17,15 +17,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-
-def settings_or_exit(**overrides: object) -> Settings:
-    """Load settings, or print the one line naming the bad setting and exit 2."""
-    try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
-        typer.echo(f"passiton: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 @app.command("version")
@@ -51,7 +42,7 @@ from bot.matching.cli import match_command  # noqa: E402 - each feature module r
 
 app.command("match")(match_command)
 
-from bot.slack.cli import run, serve  # noqa: E402 - the Slack app's commands live with it
+from bot.processes import run, serve  # noqa: E402 - the long-running processes
 
 app.command("serve")(serve)
 app.command("run")(run)

@@ -119,3 +119,17 @@ def load_settings(**overrides: object) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    """Load settings for a command, or print the one line naming the bad setting and exit 2.
+
+    Kept beside the settings (not in `bot.cli`) so every feature's commands can use it without importing
+    the CLI that imports them."""
+    import typer  # the commands' own dependency; the settings themselves do not need it
+
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        typer.echo(f"passiton: {exc}", err=True)
+        raise typer.Exit(2) from None

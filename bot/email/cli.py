@@ -24,7 +24,7 @@ def smtpd(
 
     from aiosmtpd.controller import Controller
 
-    from bot.cli import settings_or_exit
+    from bot.config import settings_or_exit
     from bot.email.inbound import Inbound, InboundHandler
     from bot.logs import setup_logging
     from bot.store.db import Database
@@ -97,7 +97,7 @@ def import_command(
     """
     from sqlalchemy import select
 
-    from bot.cli import settings_or_exit
+    from bot.config import settings_or_exit
     from bot.email.members_import import ImportFileError, import_members, read_members_csv
     from bot.store.db import Database
     from bot.store.models import Workspace

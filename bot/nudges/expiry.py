@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.policy.share import SMALL_CHANNEL
 from bot.store import core
 from bot.store.models import (
+    OPEN_NUDGE_STATUSES,
     ChannelMember,
     Feedback,
     Item,
@@ -25,7 +26,6 @@ from bot.store.models import (
     ThreadReply,
 )
 
-OPEN = ("planned", "queued")
 # After this long unsent, a suggestion is stale: a help request needs help soon, an article ages slower.
 MAX_AGE = {"help": dt.timedelta(hours=24), "share": dt.timedelta(days=3)}
 
@@ -120,7 +120,7 @@ def why_stale(
 ) -> str | None:
     """A short reason this nudge should not be sent now, or None if it still should. `small_channel`: the
     PASSITON_SMALL_CHANNEL_MEMBERS setting (channels this small count as read by all their members)."""
-    if nudge.status not in OPEN:
+    if nudge.status not in OPEN_NUDGE_STATUSES:
         return f"nudge_{nudge.status}"
     item = session.get(Item, nudge.item_id)
     reason = _item_reason(item)
@@ -152,7 +152,7 @@ def cancel_reason(
     if nudge is None:
         return "nudge_gone"
     reason = why_stale(session, nudge, now, small_channel=small_channel)
-    if reason and nudge.status in OPEN:
+    if reason and nudge.status in OPEN_NUDGE_STATUSES:
         nudge.status = "expired"
     return reason
 

@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Feedback, Item, Member, Nudge, Topic, Workspace
+from bot.store.models import Feedback, Item, Member, Nudge, NudgeStatus, Topic, Workspace
 from bot.store.queries.engagement import record_engagement
 from bot.store.queries.members import add_member_topics
 from bot.store.queries.reaches import record_reach
@@ -19,7 +19,7 @@ from bot.store.queries.reaches import record_reach
 KINDS = ("shared", "helped", "not_now", "not_my_area", "mute_topic", "mute_person", "continue", "stop")
 NUDGE_KINDS = ("shared", "helped", "not_now", "not_my_area", "mute_topic", "mute_person")
 ACTED = ("shared", "helped")
-ANSWERABLE = ("planned", "queued", "sent", "lapsed", "acted", "dismissed")
+ANSWERABLE: tuple[NudgeStatus, ...] = ("planned", "queued", "sent", "lapsed", "acted", "dismissed")
 
 
 class FeedbackError(ValueError):

@@ -21,9 +21,9 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.config import SettingsError
-from bot.slack.context import AppContext
+from bot.context import AppContext
+from bot.metrics import ERRORS
 from bot.slack.listeners import register_all
-from bot.slack.metrics import ERRORS
 from bot.slack.registry import BOT_SCOPES
 from bot.slack.tokens import oauth_enabled
 

@@ -7,7 +7,7 @@ code change, not a migration on every engine.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -277,6 +277,15 @@ class Relationship(Base):
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     weight: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# What becomes of a nudge: planned -> queued -> sent -> (acted | dismissed | lapsed); or cancelled / expired /
+# failed. One type for every module that reads or sets it.
+NudgeStatus = Literal[
+    "planned", "queued", "sent", "acted", "dismissed", "lapsed", "cancelled", "expired", "failed"
+]
+# Not sent yet: what a cancellation, an expiry or a dropped moment can still stop.
+OPEN_NUDGE_STATUSES: tuple[NudgeStatus, ...] = ("planned", "queued")
 
 
 class Nudge(Base):

@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.context import AppContext
+from bot.email.web import routes as email_routes
+from bot.metrics import BAD_REQUESTS, ERRORS
 from bot.slack.app import INSTALL_PATH, REDIRECT_PATH, create_app
-from bot.slack.context import AppContext
-from bot.slack.metrics import BAD_REQUESTS, ERRORS
 from bot.web.slack_requests import BadRequest, check_body, signature_ok
 
 log = logging.getLogger(__name__)
@@ -135,8 +136,4 @@ def _event_type(body: dict[str, Any]) -> str:
 
 
 def _email_routes(ctx: AppContext) -> list[Any]:
-    try:
-        from bot.email.web import routes
-    except ImportError:  # the email side is optional in a slim deployment
-        return []
-    return list(routes(ctx))
+    return list(email_routes(ctx))

@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from bot.config import Settings
+from bot.context import AppContext
 from bot.delivery.drain import Drainer
 from bot.delivery.senders import SenderRegistry
 from bot.email import tokens
 from bot.email.digests import send_digests
 from bot.email.smtp import SmtpSender
 from bot.email.web import routes
-from bot.slack.context import AppContext
 from bot.store.db import Database
 from bot.store.models import Feedback, Member, Nudge, OutboxMessage
 

@@ -13,8 +13,8 @@ import httpx
 import uvicorn
 
 from bot.config import Settings, load_settings
+from bot.context import AppContext
 from bot.matching.embedders import make_embedder
-from bot.slack.context import AppContext
 from bot.store.db import Database
 from tests.support import signing
 from tests.support.slack_emulator import SlackEmulator

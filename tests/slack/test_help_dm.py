@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.delivery.service import build_drainer
 from bot.nudges.links import archives_url, domain_of
+from bot.runtime import build_drainer
 from bot.slack.blocks import home as home_ids
 from bot.store.models import Member, Nudge, utcnow
 from bot.store.queries.workspaces import ensure_workspace
