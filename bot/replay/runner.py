@@ -46,6 +46,7 @@ from bot.ingest.profiles import apply_profile
 from bot.ingest.slack_sync import ChannelFacts, add_channel_member, remove_channel_member, store_channel
 from bot.matching.embedders import CachedEmbedder
 from bot.nudges.expiry import cancel_reason
+from bot.nudges.links import domain_of
 from bot.nudges.loading import item_text
 from bot.nudges.planner import plan_share_nudges
 from bot.policy.time import at_local
@@ -315,6 +316,8 @@ class Replayer:
         # One session writes every tie of this fresh database, and those it has not seen are new ones.
         assume_new_ties(s)
         workspace = ensure_workspace(s, REPLAY_TEAM, name="replay")
+        # As auth.test tells the live app: help DMs link to their question under the workspace's domain.
+        workspace.domain = domain_of(self.options.slack_url)
         workspace.welcome_dm = False  # the replay previews nudges and answers, not onboarding
         for user in self.export.users.values():
             apply_profile(s, workspace, slack_user(user))

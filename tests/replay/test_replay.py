@@ -3,6 +3,7 @@ message shape, inferred interests, and bad input (exit 2, the file named, no rep
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -429,3 +430,20 @@ def test_collecting_less_restores_the_collector_even_on_failure() -> None:
         assert gc.get_threshold()[0] > before[0] and gc.get_freeze_count() > frozen
         raise RuntimeError("the replay failed")
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0 and kept
+
+
+def test_every_help_dm_links_to_its_question_and_names_asker_and_channel(
+    sample_run: tuple[Any, Path, list[dict[str, Any]]],
+) -> None:
+    _, _, records = sample_run
+    helps = [r for r in records if r["type"] == "nudge" and r["kind"] == "help" and r["delivered"]]
+    assert helps
+    for r in helps:
+        blob = json.dumps(r["dm"]["blocks"], ensure_ascii=False)
+        channel_id = _conversation(r["item"]["channel"])["id"]
+        posted = dt.datetime.fromisoformat(r["item"]["posted_at"])
+        ts = f"{posted.timestamp():.6f}"
+        assert f"https://your-workspace.slack.com/archives/{channel_id}/p{ts.replace('.', '')}" in blob, r
+        assert f"{r['item']['author']['name']} asked in #{r['item']['channel']}" in blob, r
+        # The channel had the grace period to answer first.
+        assert dt.datetime.fromisoformat(r["send_at"]) >= posted + dt.timedelta(minutes=45), r
