@@ -32,11 +32,20 @@ def version_command() -> None:
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Create or migrate the schema in DATABASE_URL."""
     from bot.store.migrate import upgrade
+    from bot.store.token_crypto import TokenKeyError
 
     settings = settings_or_exit()
-    upgrade(settings.database_url, revision)
+    try:
+        upgrade(settings.database_url, revision, token_keys=settings.secret("passiton_token_keys"))
+    except TokenKeyError as exc:  # migration 0005 found stored tokens it cannot encrypt or decrypt
+        typer.echo(f"passiton: setting PASSITON_TOKEN_KEYS: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"schema at {revision} in {_display_url(settings.database_url)}")
 
+
+from bot.tokens_cli import tokens_app  # noqa: E402 - encrypted Slack tokens: keys, rotation
+
+app.add_typer(tokens_app, name="tokens")
 
 from bot.matching.cli import match_command  # noqa: E402 - each feature module registers its commands here
 

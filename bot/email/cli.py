@@ -39,6 +39,13 @@ def smtpd(
     except ValueError as exc:
         typer.echo(f"passiton: setting PASSITON_INBOUND_ADDRESS: {exc}", err=True)
         raise typer.Exit(2) from None
+    if not settings.passiton_trusted_mta or not settings.passiton_trusted_mta.strip(" ,"):
+        typer.echo(
+            "passiton: setting PASSITON_TRUSTED_MTA: required for smtpd (the authserv-id of the MTA "
+            "in front of it, whose Authentication-Results header vouches for senders)",
+            err=True,
+        )
+        raise typer.Exit(2)
     tls: dict[str, Any] = {}
     if tls_cert or tls_key:
         if not (tls_cert and tls_key):

@@ -22,6 +22,7 @@ from bot.ingest.profiles import SLACKBOT_ID, apply_profile
 from bot.ingest.welcome import queue_welcome
 from bot.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
+from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member, member_by_slack_id
 from bot.store.queries.workspaces import claim_event, deactivate, ensure_workspace
 
@@ -116,6 +117,8 @@ def handle_member_joined(
         workspace = ensure_workspace(session, team_id)
         if not workspace.active or not _claim(session, workspace, event_id):
             return
+        if is_forgotten(session, workspace, user_id):
+            return
         member = ensure_member(session, workspace, user_id)
         channel = slack_sync.get_channel(session, workspace, channel_id)
         if channel is not None:
@@ -154,7 +157,7 @@ def handle_user_change(ctx: AppContext, team_id: str, user: dict[str, Any], even
         return
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
-        if _claim(session, workspace, event_id):
+        if _claim(session, workspace, event_id) and not is_forgotten(session, workspace, str(user["id"])):
             apply_profile(session, workspace, user)
 
 
@@ -168,6 +171,8 @@ def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         if workspace.bot_user_id in (user_id, item_user) or not _claim(session, workspace, event_id):
+            return
+        if is_forgotten(session, workspace, user_id) or is_forgotten(session, workspace, item_user):
             return
         channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
         a = ensure_member(session, workspace, user_id)

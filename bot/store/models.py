@@ -389,6 +389,23 @@ class EmbeddingCache(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ForgottenUser(Base):
+    """Someone who asked to be forgotten, kept only as "do not collect": a hash of their Slack user id.
+
+    Their messages, reactions, mentions and channel memberships are no longer recorded, so forget-me
+    is not undone by the next message they post. The mark goes when they opt in again (state an
+    interest or expertise). A hash, not the id, so the row names nobody (bot.store.queries.forgotten).
+    """
+
+    __tablename__ = "forgotten_users"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_hash", name="uq_forgotten_users_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    user_hash: Mapped[str] = mapped_column(String(64))
+    forgotten_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SchedulerLease(Base):
     """Leader lease used where advisory locks are unavailable (SQLite runs one scheduler anyway)."""
 

@@ -18,7 +18,7 @@ from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.listeners.home import member_state
 from bot.slack.member_settings import MemberState
 from bot.store.models import utcnow
-from bot.store.queries.forget import forget_member
+from bot.store.queries.forget import forget_and_stop_collecting
 from bot.store.queries.members import member_by_slack_id
 from bot.store.queries.workspaces import ensure_workspace
 
@@ -30,7 +30,7 @@ def forget(ctx: AppContext, team_id: str, user_id: str) -> bool:
         member = member_by_slack_id(session, ensure_workspace(session, team_id), user_id)
         if member is None:
             return False
-        deleted = forget_member(session, member)
+        deleted = forget_and_stop_collecting(session, member)
     log.info("member forgotten", extra={"team_id": team_id, "rows": sum(deleted.values())})
     return True
 
