@@ -20,18 +20,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.policy.caps import Budget, recently_nudged
-from bot.policy.eligibility import ready_to_help
+from bot.policy.eligibility import may_receive, ready_to_help
 from bot.policy.feedback import EMPTY, summarise
 from bot.policy.model import Candidate, PastNudge, PolicyState
 from bot.policy.reasons import help_reason
 from bot.policy.time import WAKING, next_send_time
 
-LOAD_WEIGHT = 1.0
+LOAD_WEIGHT = 0.25
 LOAD_HALF_LIFE_DAYS = 7.0
 LOAD_WINDOW = dt.timedelta(days=28)
 # A helper who can only be reached later is worth a little less than one who is awake now.
 DELAY_WEIGHT_PER_HOUR = 0.1
-DEFAULT_HORIZON = dt.timedelta(hours=12)
+# How long a help nudge may wait for its helper's waking hours: long enough to cover a weekend off (a
+# question from Friday evening still unanswered on Monday morning still needs help; an answer meanwhile
+# cancels the nudge). With 12 hours every question from Friday night to Sunday was lost.
+DEFAULT_HORIZON = dt.timedelta(days=3)
 DEFAULT_GRACE = dt.timedelta(minutes=45)
 
 
@@ -68,6 +71,64 @@ def load(history: Sequence[PastNudge], now: dt.datetime) -> float:
     return total
 
 
+@dataclass(frozen=True)
+class Screened:
+    """A candidate the policy may ask: when, their fit after feedback, and the load-adjusted score."""
+
+    candidate: Candidate
+    at: dt.datetime
+    fit: float
+    adjusted: float
+
+
+def screen_helper(
+    item: HelpItem,
+    cand: Candidate,
+    state: PolicyState,
+    now: dt.datetime,
+    *,
+    horizon: dt.timedelta = DEFAULT_HORIZON,
+    grace: dt.timedelta = DEFAULT_GRACE,
+) -> Screened | str:
+    """Whether one candidate may be asked about `item` now: a `Screened` when they may, else a short reason
+    why not (for logs and bench/help_diagnosis.py; never shown to anyone)."""
+    helper = cand.member_id
+    if helper == item.asker_id:
+        return "asker"
+    if helper in item.replied:
+        return "replied_or_asked"
+    if item.is_private and helper not in item.channel_members:
+        return "private_channel"
+    prefs = state.prefs.get(helper)
+    if prefs is None:
+        return "unknown"
+    if not ready_to_help(prefs, state.caps, now):
+        return "held_back" if may_receive(prefs, now) and prefs.available else "not_reachable"
+    if item.asker_id is not None and state.mutes_between(helper, item.asker_id):
+        return "muted_person"
+    muted = state.muted_topics.get(helper, frozenset())
+    if muted and (cand.topic in muted or item.topics_named & muted):
+        return "muted_topic"
+    history = state.past(helper)
+    if recently_nudged(history, now, state.caps.help_recency):
+        return "recently_nudged"
+    earliest = now + max(grace, dt.timedelta(0))
+    at = next_send_time(prefs, earliest, window=WAKING, horizon=horizon)
+    if at is None:
+        return "no_send_time"
+    if not Budget(prefs, history, state.caps).allows("help", at):
+        return "weekly_cap"
+    events = state.feedback.get(helper)
+    view = summarise(events, now) if events else EMPTY
+    if view.is_snoozed("help", at) or view.declined(cand.topic):
+        return "feedback"
+    fit = cand.score - view.penalty("help", cand.topic)
+    # The grace period is everyone's: only waiting beyond it makes a helper worth less.
+    delay_hours = (at - earliest).total_seconds() / 3600.0
+    adjusted = fit - LOAD_WEIGHT * load(history, now) - DELAY_WEIGHT_PER_HOUR * delay_hours
+    return Screened(cand, at, fit, adjusted)
+
+
 def plan_help(
     item: HelpItem,
     candidates: Sequence[Candidate],
@@ -80,45 +141,24 @@ def plan_help(
     grace: dt.timedelta = DEFAULT_GRACE,
 ) -> list[HelpProposal]:
     """At most `k` helpers for one question or ask, each nudged no sooner than `grace` after `now`."""
-    earliest = now + max(grace, dt.timedelta(0))
-    scored: list[tuple[float, int, dt.datetime, Candidate, float]] = []
+    scored: list[Screened] = []
     seen: set[int] = set()
     for cand in candidates:
-        helper = cand.member_id
-        if helper in seen or helper == item.asker_id or helper in item.replied:
+        if cand.member_id in seen:
             continue
-        seen.add(helper)
-        if item.is_private and helper not in item.channel_members:
-            continue
-        prefs = state.prefs.get(helper)
-        if prefs is None or not ready_to_help(prefs, state.caps, now):
-            continue
-        if item.asker_id is not None and state.mutes_between(helper, item.asker_id):
-            continue
-        muted = state.muted_topics.get(helper, frozenset())
-        if muted and (cand.topic in muted or item.topics_named & muted):
-            continue
-        history = state.past(helper)
-        if recently_nudged(history, now, state.caps.help_recency):
-            continue
-        at = next_send_time(prefs, earliest, window=WAKING, horizon=horizon)
-        if at is None or not Budget(prefs, history, state.caps).allows("help", at):
-            continue
-        events = state.feedback.get(helper)
-        view = summarise(events, now) if events else EMPTY
-        if view.is_snoozed("help", at) or view.declined(cand.topic):
-            continue
-        fit = cand.score - view.penalty("help", cand.topic)
-        # The grace period is everyone's: only waiting beyond it makes a helper worth less.
-        delay_hours = (at - earliest).total_seconds() / 3600.0
-        adjusted = fit - LOAD_WEIGHT * load(history, now) - DELAY_WEIGHT_PER_HOUR * delay_hours
-        scored.append((adjusted, helper, at, cand, fit))
-    scored.sort(key=lambda s: (-s[0], s[1]))
+        seen.add(cand.member_id)
+        got = screen_helper(item, cand, state, now, horizon=horizon, grace=grace)
+        if isinstance(got, Screened):
+            scored.append(got)
+    scored.sort(key=lambda s: (-s.adjusted, s.candidate.member_id))
     out: list[HelpProposal] = []
-    for adjusted, helper, at, cand, _fit in scored[: max(k, 0)]:
+    for s in scored[: max(k, 0)]:
+        cand = s.candidate
         label = cand.topic_label or cand.topic
         reason = help_reason(asker_name, label, cand.driver, channel=item.channel_name)
         out.append(
-            HelpProposal(item.id, helper, cand.topic, cand.topic_label, reason, at, round(adjusted, 4))
+            HelpProposal(
+                item.id, cand.member_id, cand.topic, cand.topic_label, reason, s.at, round(s.adjusted, 4)
+            )
         )
     return out
