@@ -22,6 +22,7 @@ from bot.matching.items import understand_message
 from bot.store import core
 from bot.store.models import Base, Channel, Item, Member, Workspace
 from bot.store.queries.conflicts import insert_ignoring_conflict, insert_row_ignoring_conflict
+from bot.store.queries.engagement import record_engagement
 from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member
 from bot.store.queries.reaches import record_reach
@@ -277,6 +278,11 @@ def _ingest_reply(
         insert_ignoring_conflict(session, _THREAD_REPLIES, ("item_id", "member_id")),
         {"workspace_id": workspace.id, "item_id": parent.id, "member_id": replier.id, "replied_at": at},
     )
+    # Answering someone's question is the engagement the nudges ask for, whichever question it was: a member
+    # who helps in threads is present, not ignoring us, so whatever back-off they were in ends
+    # (bot/policy/backoff.py). Without this the most active helpers, who leave most nudged questions to
+    # others and answer different ones, were held for weeks while they answered every day.
+    record_engagement(session, replier, at)
     first_answer = parent.answered_at is None
     if first_answer:  # written now rather than by the next flush (see update_row)
         core.update_row(session, parent, answered_at=at)

@@ -25,6 +25,7 @@ from bot.store.queries.engagement import record_engagement, record_engagement_of
 from tests.nudges.world import DAY, World, item, settings, small_team
 
 WEEK = dt.timedelta(weeks=1)
+MIN = dt.timedelta(minutes=1)
 
 
 def _sent_nudge(s: Session, w: World, who: str, it: Item, at: dt.datetime, status: str = "sent") -> Nudge:
@@ -160,3 +161,38 @@ def test_a_nudge_button_is_engagement_and_the_item_has_reached_its_presser(db: D
             select(ItemReach).where(ItemReach.item_id == q.id, ItemReach.member_id == cy.id)
         ).one()
         assert reach.how == "clicked"
+
+
+def test_answering_any_question_ends_a_hold(db: Database) -> None:
+    """A member who helps in threads is present, whichever question they chose: replying to someone else's
+    question ends their back-off, through the ingest live events, the replay and the backfill share. Their
+    own question's thread, or an article's, is not helping and changes nothing."""
+    from bot.ingest.messages import Message, ingest_new
+
+    caps = caps_from_settings(settings())
+    with db.session() as s:
+        w = small_team(s)
+        dana = w.m["dana"]
+        infra = w.ch["infra"]
+        early = DAY - dt.timedelta(hours=3)
+        own = item(s, w, "question", "infra", "dana", "", "How do I rotate my kube token?", early)
+        art = item(s, w, "article", "infra", "bob", "Pod eviction explained", "a good read", early + MIN)
+        other = item(s, w, "question", "infra", "bob", "", "Why are my pods evicted?", early + 2 * MIN)
+        dana.unanswered, dana.asked_to_continue_at, dana.holds = 3, DAY - WEEK, 1
+        dana.held_until = DAY + WEEK
+        s.flush()
+
+        def reply(to: Item, minutes: int) -> None:
+            at = DAY + dt.timedelta(minutes=minutes)
+            msg = Message(infra.slack_channel_id, f"{at.timestamp():.6f}", dana.slack_user_id, "try this",
+                          thread_ts=to.slack_ts)  # fmt: skip
+            ingest_new(s, w.ws, infra, msg, is_private=False)
+            s.flush()
+
+        reply(own, 5)
+        reply(art, 10)
+        assert backoff_state(prefs_of(dana), caps, DAY + dt.timedelta(minutes=11)) == "hold"
+        reply(other, 20)
+        at = DAY + dt.timedelta(minutes=20)
+        assert backoff_state(prefs_of(dana), caps, at) == "ok"
+        assert (dana.unanswered, dana.holds, dana.held_until, dana.last_engaged_at) == (0, 0, None, at)
