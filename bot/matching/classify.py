@@ -41,6 +41,20 @@ _QUESTION_OPEN_RE = re.compile(
     r"|anyone (know|knows|tried|seen|using|used|have|has|familiar|ever|else))\b",
     re.IGNORECASE,
 )
+# Help requests worded as statements: "I am trying to ... and get ...", "I would like to understand ...",
+# "Confusion regarding ...". Real Q&A posts often carry no "?" (a fifth of the answered questions of a
+# Stack Exchange site, bench/help_diagnosis.py), nor do many Slack messages from someone stuck.
+_STUCK_RE = re.compile(
+    r"\b(i('m| am) (trying|struggling|stuck|confused|unable|not able|new to"
+    r"|having (trouble|difficulty|a hard time))"
+    r"|i (can't|cannot|can not|couldn't|don't|do not|fail to) (understand|figure|get|see|find|work out|make)"
+    r"|i('d| would) like to (know|understand|learn|find out|represent|construct|implement|compute|show|prove)"
+    r"|i wish to (know|understand|learn)|i('m| am) (wondering|not sure|unsure|curious)|i (was )?wonder(ing)?"
+    r"|(^|\n)\s*(confusion|question|query|doubt|help|clarification( needed)?) (regarding|about|on|with|of)"
+    r"|not sure (how|why|what|whether|if|where)"
+    r"|i('m| am) (looking|searching) for (a |an |some )?(way|method|reference|explanation|algorithm|example))\b",
+    re.IGNORECASE,
+)
 _CHATTER_RE = re.compile(
     r"^\W*(thanks?( you)?( so much| all| everyone| a lot)?|thx|ty|cheers|lol|haha\w*|nice|great|cool|awesome|"
     r"\+1|congrats\w*|congratulations|welcome\w*|good (morning|night|luck)|morning|hi( all| everyone| team)?|"
@@ -64,7 +78,7 @@ def heuristic_kind(text: str, has_link: bool) -> Kind:
         return "chatter"
     if _ASK_RE.search(own):
         return "ask"
-    looks_like_question = bool(_QUESTION_OPEN_RE.search(own)) or (
+    looks_like_question = bool(_QUESTION_OPEN_RE.search(own) or _STUCK_RE.search(own)) or (
         "?" in own and len(words) >= 3 and not own.rstrip().endswith(("?)", ":)?"))
     )
     if looks_like_question and not (has_link and "?" not in own and len(words) <= 12):
