@@ -99,6 +99,15 @@ class RankConfig:
     # so that stated topics still order candidates where nothing else does (shares, cold start).
     w_topics: float = 0.05
     half_life_days: float = 7.0
+    # Help only: the `helped_top` members with observed help (replies to others' questions in the activity
+    # window) who come first in the fused order are candidates too, whatever the similarity of their past
+    # questions. On real Q&A sites the people who answer are mostly the recently active helpers, whose past
+    # questions are often not close enough to clear the threshold (bench/help_diagnosis.py: the answerer
+    # was in the top 3 of the order but no candidate). Only the first few: everyone who ever replied in a
+    # thread is not a match for every question. This one rule makes candidacy depend on the others in the
+    # index (a small index finds a superset, which is all `anyone_to_ask` needs). The index only holds
+    # opted-in members, so consent still comes first.
+    helped_top: int = 0
     mute_z: float = 5.0
     max_helped_per_member: int = 50
     chunk_elements: int = 8_000_000
@@ -689,6 +698,11 @@ def rank_items(
                     evidence[index.no_evidence] = _NEG
         final = _order(index, texts, topical, embedded, recent, config)
         eligible = evidence >= config.threshold
+        if config.helped_top > 0 and not index.helped.empty:
+            helpers = index.helped.owners
+            n = min(config.helped_top, len(helpers))
+            best = np.argpartition(-final[helpers], n - 1, axis=0)[:n]  # n x items, rows of `helpers`
+            eligible[helpers[best], np.arange(final.shape[1])[None, :]] = True
         # A stated topic named in the item is a match by itself (lexical evidence); hits are few.
         for topic, column in zip(*np.nonzero(named), strict=True):
             lo_ptr, hi_ptr = index.topic_member_ptr[topic], index.topic_member_ptr[topic + 1]

@@ -92,12 +92,16 @@ _HELP_NUDGES_OF = select(Nudge).where(*_HELP_NUDGE_OF)
 _HELP_NUDGES_ASKED = select(Nudge.recipient_id, Nudge.status).where(*_HELP_NUDGE_OF)
 
 
+# Help also takes the few members with observed help whom the fused order ranks first as candidates
+# (RankConfig.helped_top): the people who answer are mostly recently active helpers, whose past questions
+# are often not similar enough to clear the threshold. As many as the policy could need after its filters.
+HELP_RANKING = replace(RankConfig(), helped_top=5)
 # With this few people who could be asked, checking them alone is cheaper than the workspace's matching.
 FEW_READY = 16
 # Whether someone clears the threshold (or is vetoed by a muted topic) is decided a little in their favour:
 # scores from an index of a few people may differ from the workspace index's in the last bits, and the check
 # must never rule out a match.
-_LENIENT = replace(RankConfig(), threshold=RankConfig().threshold - 1e-3, mute_z=RankConfig().mute_z + 1e-3)
+_LENIENT = replace(HELP_RANKING, threshold=HELP_RANKING.threshold - 1e-3, mute_z=HELP_RANKING.mute_z + 1e-3)
 
 
 def _any_could_match(
@@ -180,7 +184,13 @@ def plan_help_nudges(
         return []
     index = member_index(session, workspace.id, "expertise", emb, now)
     [ranked] = rank_items(
-        index, [str(item.id)], [text], emb.embed([text]), authors=[author], k=HELP_CANDIDATES
+        index,
+        [str(item.id)],
+        [text],
+        emb.embed([text]),
+        authors=[author],
+        k=HELP_CANDIDATES,
+        config=HELP_RANKING,
     )
     ids = [int(m.member_id) for m in ranked.matches]
     if not ids:

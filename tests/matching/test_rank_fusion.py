@@ -100,3 +100,23 @@ def test_match_score_keeps_the_order_and_the_threshold(a: float, b: float) -> No
     assert match_score(a, cfg) >= cfg.threshold  # never below: the policy keeps it
     if a < b:
         assert match_score(a, cfg) <= match_score(b, cfg)
+
+
+def test_observed_help_makes_a_help_candidate_only_when_asked_to(hashing: HashingEmbedder) -> None:
+    """With `helped_top` (help nudges), the first few members with observed help in the fused order are
+    candidates whatever their similarity; nobody without observed help or a matching stated topic is added,
+    nor helpers further down the order."""
+    members = [
+        MemberProfile("helper", helped=("sourdough starter feeding schedule",), replied_at=(NOW,) * 5),
+        MemberProfile("expert", ("kubernetes",), replied_at=()),
+        MemberProfile("bystander", ("gardening",)),
+        MemberProfile("rare", helped=("sourdough starter feeding",), replied_at=(NOW - 300 * DAY,)),
+    ]
+    text = "why are my kubernetes pods evicted under memory pressure"
+    index = build_member_index(members, hashing, now=NOW)
+    vectors = hashing.embed([text])
+    [plain] = rank_items(index, ["q"], [text], vectors, k=3)
+    [help_] = rank_items(index, ["q"], [text], vectors, k=3, config=RankConfig(helped_top=1))
+    assert plain.member_ids == ["expert"]
+    assert set(help_.member_ids) == {"expert", "helper"}
+    assert all(m.score >= RankConfig().threshold for m in help_.matches)
