@@ -23,7 +23,9 @@ question's day when `--max-questions` cuts), else at the dump's last post: answe
 export's start: only posts from before it count. Expertise = the most frequent tags of the questions they
 answered before; interests = the most frequent tags of the questions they asked or answered before; with
 `--helped N`, also the titles of the last N questions they answered before (the replay stores those as
-observed help). Someone with no post before the start has no profile (and is not opted in).
+observed help). Someone with no post before the start has no profile (and is not opted in), unless
+`--opt-in-all`: then every member without one gets `{"opted_in": true}` and no topics, as if they had
+pressed "count me in" on the welcome DM (consent only; nothing about them from after the start).
 
 Users are `U` + the Stack Exchange user id; names are `user<id>` (Posts.xml carries no names); every
 member's time zone is UTC (the dump has none). The output is deterministic: the same input and options
@@ -182,6 +184,7 @@ def build(
     history: float = 0.2,
     channels: int = 8,
     helped: int = 0,
+    opt_in_all: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
     """(files by relative path → JSON value, profiles, facts about the cut). Pure: no I/O."""
     questions = [p for p in posts if p.kind == "question"]
@@ -259,6 +262,11 @@ def build(
     history_posts = [p for p in posts if p.at < begin]
     profiles = _profile_users(history_posts, by_id, helped)
     people = sorted(everyone | set(profiles), key=lambda u: (len(u), u))
+    if opt_in_all:
+        # Everyone else pressed "count me in" without stating a topic: consent, and nothing from the future
+        # (what they know is learned from their replies as the replay goes, as live).
+        for u in people:
+            profiles.setdefault(u, {"interests": [], "expertise": [], "opted_in": True})
     created = int(min(begin, posts[0].at).timestamp())
     channel_list = [
         {
@@ -323,6 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--helped", type=int, default=0, help="per profile, titles of N questions answered before"
     )
+    parser.add_argument(
+        "--opt-in-all",
+        action="store_true",
+        help="members without a profile get one that only opts them in (no topics)",
+    )
     args = parser.parse_args(argv)
     try:
         start, end = _date(args.start), _date(args.end)
@@ -336,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SEExportError(f"{args.posts}: no such file")
         files, profiles, facts = build(
             read_posts(args.posts), start=start, end=end, max_questions=args.max_questions,
-            history=args.history, channels=args.channels, helped=args.helped,
+            history=args.history, channels=args.channels, helped=args.helped, opt_in_all=args.opt_in_all,
         )  # fmt: skip
         where = write(args.out, files, profiles)
     except SEExportError as exc:

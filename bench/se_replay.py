@@ -113,6 +113,9 @@ def main() -> int:
     parser.add_argument("--to", dest="end")
     parser.add_argument("--history", type=float, default=0.2)
     parser.add_argument("--embedder", default="local", help="local (default) or hashing")
+    parser.add_argument(
+        "--opt-in-all", action="store_true", help="se_export --opt-in-all: every member opted in, no topics"
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse a cached replay of the same export")
     args = parser.parse_args()
     options = ["--history", str(args.history)]
@@ -122,6 +125,8 @@ def main() -> int:
         options += ["--from", args.start]
     if args.end:
         options += ["--to", args.end]
+    if args.opt_in_all:
+        options += ["--opt-in-all"]
     rows = []
     for posts in args.posts:
         row = site(posts, options, args.embedder, args.reuse)

@@ -1,17 +1,18 @@
 """Stated interests and expertise for `passiton replay --profiles`, from CSV or JSON.
 
 JSON: an object keyed by Slack user id or email, each value `{"interests": [...], "expertise": [...],
-"helped": [...], "public": true}`; or a list of such objects carrying a `"user"` (or `"id"`) or `"email"`
-key. Topic fields may be lists or one string separated by `;` or `,`.
+"helped": [...], "public": true, "opted_in": true}`; or a list of such objects carrying a `"user"` (or
+`"id"`) or `"email"` key. Topic fields may be lists or one string separated by `;` or `,`.
 
-CSV: a header row with `user`, `email`, `interests`, `expertise` and optionally `helped` and `public`;
-topics are `;`-separated (commas work too), helped questions `|`-separated, `public` is yes/no (true/false,
-1/0, empty for no). A row needs a user id or an email.
+CSV: a header row with `user`, `email`, `interests`, `expertise` and optionally `helped`, `public` and
+`opted_in`; topics are `;`-separated (commas work too), helped questions `|`-separated, `public` and
+`opted_in` are yes/no (true/false, 1/0, empty for no). A row needs a user id or an email.
 
 `helped` are questions the member answered before the export begins: the replay stores them as observed help,
 the evidence the live bot collects from thread replies. `public` is the member's consent to be named in
 in-channel answers for their stated expertise (`/passiton expertise public` in the live bot); without it
-nobody is named there.
+nobody is named there. `opted_in` says the member opted in without stating a topic (the welcome DM's
+"count me in"): what they can help with is then learned from their thread replies as the replay goes.
 
 Topics go through `bot.matching.topics.parse_topic_list`, so "PostgreSQL" and "Postgres" are one topic.
 Malformed input raises `ProfileError` naming the file and line; entries that cannot be tied to a
@@ -54,6 +55,8 @@ class Profile:
     expertise: tuple[str, ...] = ()
     helped: tuple[str, ...] = ()
     public: bool = False
+    # Opted in without stating a topic (the welcome DM's "count me in"); stating a topic opts in anyway.
+    opted_in: bool = False
 
     def merged(self, other: Profile) -> Profile:
         return Profile(
@@ -61,6 +64,7 @@ class Profile:
             expertise=tuple(dict.fromkeys(self.expertise + other.expertise)),
             helped=tuple(dict.fromkeys(self.helped + other.helped)),
             public=self.public or other.public,
+            opted_in=self.opted_in or other.opted_in,
         )
 
 
@@ -105,12 +109,12 @@ _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0", ""})
 
 
-def _public(value: object, file: str, line: int | None) -> bool:
+def _public(value: object, file: str, line: int | None, field: str = "public") -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _YES | _NO:
         return value.strip().lower() in _YES
-    raise ProfileError(file, line, "'public' must be true or false (yes/no in CSV)")
+    raise ProfileError(file, line, f"'{field}' must be true or false (yes/no in CSV)")
 
 
 def _json_entries(text: str, file: str) -> Iterator[tuple[str, int, Any]]:
@@ -183,6 +187,7 @@ def _csv_entries(text: str, file: str) -> Iterator[tuple[str, int, dict[str, Any
                     "expertise": row.get("expertise") or "",
                     "helped": row.get("helped") or "",
                     "public": row.get("public") or "",
+                    "opted_in": row.get("opted_in") or "",
                     "email": email,
                 },
             )
@@ -217,6 +222,7 @@ def load_profiles(
             expertise=_topics(value.get("expertise"), "expertise", file, line),
             helped=_helped(value.get("helped"), file, line),
             public=_public(value.get("public"), file, line),
+            opted_in=_public(value.get("opted_in"), file, line, "opted_in"),
         )
         key = key.strip()
         if "@" in key:

@@ -345,6 +345,8 @@ class Replayer:
             member = members.get(user_id)
             if member is None:
                 continue
+            if profile.opted_in:
+                member.opted_in = True  # "count me in" with nothing stated
             if profile.interests:
                 add_member_topics(s, workspace, member, "interest", profile.interests)
             if profile.expertise:

@@ -158,3 +158,17 @@ def test_public_must_be_yes_or_no(tmp_path: Path, name: str, content: str, where
     with pytest.raises(ProfileError) as info:
         load_profiles(path, USERS)
     assert str(info.value).startswith(where + ": ") and "'public'" in info.value.reason
+
+
+def test_opted_in_without_topics(tmp_path: Path) -> None:
+    """A "count me in" with nothing stated: consent alone, in JSON and CSV; a bad value names its field."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"U1": {"opted_in": True}, "U2": {"interests": ["css"]}}))
+    loaded = load_profiles(path, USERS)
+    assert loaded.by_user == {"U1": Profile(opted_in=True), "U2": Profile(("css",))}
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text("user,interests,opted_in\nU1,,yes\nU2,css,\n")
+    assert load_profiles(csv_path, USERS).by_user == loaded.by_user
+    path.write_text(json.dumps({"U1": {"opted_in": "maybe"}}))
+    with pytest.raises(ProfileError, match="'opted_in' must be true or false"):
+        load_profiles(path, USERS)
