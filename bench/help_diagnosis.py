@@ -113,6 +113,55 @@ def watch_planner(w: Watch) -> None:
     pipeline.anyone_to_ask = anyone_to_ask  # type: ignore[assignment]
 
 
+def capped_baseline(folder: Path, per_week: int) -> tuple[int, int, int]:
+    """(answered, top-3 reached, top-3 reached when each member gets at most `per_week` of its DMs per ISO
+    week: the 3 most active repliers so far who still have budget). The caps passiton keeps, applied to the
+    baseline, show how much of its reach comes from asking the same few people about everything."""
+    with open_export(folder / "export", strict=True) as reader:
+        export = Export(reader.users, reader.channels, tuple(reader.iter_messages()), reader.problems)
+    read = {c.id for c in export.channels.values() if c.kind in READ_KINDS}
+    msgs = sorted((m for m in export.messages if m.channel_id in read), key=lambda m: m.time)
+    replies = [m for m in msgs if _is_reply(m)]
+    answers: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+    for r in replies:
+        assert r.thread_ts and r.user
+        t = answers[(r.channel_id, r.thread_ts)]
+        t[r.user] = min(t.get(r.user, r.time), r.time)
+    authors = {(m.channel_id, m.ts): m.user for m in msgs if not m.is_reply}
+    tops = [m for m in msgs if _is_top_level(m)]
+    questions = [
+        m for m in tops
+        if heuristic_kind(m.plain or m.text, bool(m.links)) in QUESTION_KINDS
+        or (set(answers.get((m.channel_id, m.ts), {})) - {m.user} and not m.links)
+    ]  # fmt: skip
+    lo = questions[0].time if questions else 0.0
+    counts: Counter[str] = Counter()
+    used: Counter[tuple[str, int, int]] = Counter()
+    events = sorted([(r.time, 0, i) for i, r in enumerate(replies) if r.time >= lo]
+                    + [(q.time, 1, i) for i, q in enumerate(questions)])  # fmt: skip
+    answered = hit = hit_capped = 0
+    for _t, what, i in events:
+        if what == 0:
+            r = replies[i]
+            if r.user != authors.get((r.channel_id, r.thread_ts or ""), r.parent_user_id):
+                counts[str(r.user)] += 1
+            continue
+        q = questions[i]
+        who = {u: t for u, t in answers.get((q.channel_id, q.ts), {}).items() if u != q.user}
+        week = q.posted_at.isocalendar()
+        ranked = [u for u, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if u != q.user]
+        top = ranked[:3]
+        capped = [u for u in ranked if used[(u, week[0], week[1])] < per_week][:3]
+        for u in capped:
+            used[(u, week[0], week[1])] += 1
+        if not who:
+            continue
+        answered += 1
+        hit += any(u in who and who[u] >= q.time for u in top)
+        hit_capped += any(u in who and who[u] >= q.time for u in capped)
+    return answered, hit, hit_capped
+
+
 def diagnose(folder: Path, grace_minutes: float) -> dict[str, Any]:
     settings = load_settings(database_url="sqlite://")
     with open_export(folder / "export", strict=True) as reader:
@@ -264,9 +313,17 @@ def main() -> int:
     parser.add_argument("folders", type=Path, nargs="+")
     parser.add_argument("--grace", type=float, default=45.0, help="minutes, for the 'answered within' count")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--baseline-caps", type=int, default=0, help="only print the top-3 baseline with at most N DMs a week"
+    )
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the replay's per-message logs would bury the numbers
     for folder in args.folders:
+        if args.baseline_caps:
+            n, hit, capped = capped_baseline(folder, args.baseline_caps)
+            print(f"{folder.name.rsplit('-', 1)[0]}: answered {n}; top-3 reached {hit} ({100 * hit / n:.1f}%), "
+                  f"with at most {args.baseline_caps} DMs a week each {capped} ({100 * capped / n:.1f}%)")  # fmt: skip
+            continue
         d = diagnose(folder, args.grace)
         if args.json:
             print(json.dumps(d, default=dict))

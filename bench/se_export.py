@@ -28,7 +28,9 @@ observed help). Someone with no post before the start has no profile (and is not
 pressed "count me in" on the welcome DM (consent only; nothing about them from after the start).
 
 Users are `U` + the Stack Exchange user id; names are `user<id>` (Posts.xml carries no names); every
-member's time zone is UTC (the dump has none). The output is deterministic: the same input and options
+member's time zone is UTC (the dump has none), unless `--tz-from-posts`: then a member with 3 posts or more
+gets the whole-hour offset that puts the mean hour of their posts (all of the dump) at 15:00 local, a
+stand-in for the time zone their Slack profile would carry. The output is deterministic: the same input and options
 write the same bytes.
 """
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import shutil
 import sys
 import xml.etree.ElementTree as ET
@@ -164,11 +167,36 @@ def _profile_users(history: Sequence[Post], by_id: dict[str, Post], helped: int)
     return out
 
 
-def _user(uid: str) -> dict[str, Any]:
+# With --tz-from-posts: a member's mean posting hour is taken to be this local hour (mid-afternoon).
+PEAK_HOUR = 15
+MIN_POSTS_FOR_TZ = 3
+
+
+def zones_from_posts(posts: Sequence[Post]) -> dict[str, int]:
+    """A whole-hour UTC offset per member with at least MIN_POSTS_FOR_TZ posts: the one that puts the
+    circular mean of their posting hours at PEAK_HOUR local. A stand-in for the time zone a Slack profile
+    carries (the dump has none); it says when someone is around, not which questions they answer."""
+    angles: dict[str, list[float]] = defaultdict(list)
+    for p in posts:
+        hour = p.at.hour + p.at.minute / 60
+        angles[p.owner].append(2 * math.pi * hour / 24)
+    out: dict[str, int] = {}
+    for owner, a in angles.items():
+        if len(a) < MIN_POSTS_FOR_TZ:
+            continue
+        mean = math.atan2(sum(map(math.sin, a)), sum(map(math.cos, a))) % (2 * math.pi) * 24 / (2 * math.pi)
+        offset = (round(PEAK_HOUR - mean) + 12) % 24 - 12  # -12 .. +11
+        out[user_id(owner)] = offset
+    return out
+
+
+def _user(uid: str, offset: int = 0) -> dict[str, Any]:
     name = f"user{uid[1:]}"
+    # Etc/GMT names have the sign reversed: Etc/GMT-5 is UTC+5.
+    tz = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
     return {
-        "id": uid, "team_id": TEAM, "name": name, "deleted": False, "real_name": name, "tz": "UTC",
-        "tz_label": "Coordinated Universal Time", "tz_offset": 0,
+        "id": uid, "team_id": TEAM, "name": name, "deleted": False, "real_name": name, "tz": tz,
+        "tz_label": "Coordinated Universal Time" if offset == 0 else f"UTC{offset:+d}", "tz_offset": offset * 3600,
         "profile": {"real_name": name, "display_name": name, "team": TEAM},
         "is_admin": False, "is_owner": False, "is_bot": False, "is_app_user": False,
         "is_restricted": False, "is_ultra_restricted": False,
@@ -185,6 +213,7 @@ def build(
     channels: int = 8,
     helped: int = 0,
     opt_in_all: bool = False,
+    tz_from_posts: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
     """(files by relative path → JSON value, profiles, facts about the cut). Pure: no I/O."""
     questions = [p for p in posts if p.kind == "question"]
@@ -262,6 +291,7 @@ def build(
     history_posts = [p for p in posts if p.at < begin]
     profiles = _profile_users(history_posts, by_id, helped)
     people = sorted(everyone | set(profiles), key=lambda u: (len(u), u))
+    zones = zones_from_posts(posts) if tz_from_posts else {}
     if opt_in_all:
         # Everyone else pressed "count me in" without stating a topic: consent, and nothing from the future
         # (what they know is learned from their replies as the replay goes, as live).
@@ -279,7 +309,10 @@ def build(
         }
         for name in names
     ]  # fmt: skip
-    files: dict[str, Any] = {"users.json": [_user(u) for u in people], "channels.json": channel_list}
+    files: dict[str, Any] = {
+        "users.json": [_user(u, zones.get(u, 0)) for u in people],
+        "channels.json": channel_list,
+    }
     for (name, day), messages in sorted(days.items()):
         files[f"{name}/{day}.json"] = sorted(messages, key=lambda m: float(m["ts"]))
     facts = {
@@ -332,6 +365,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--helped", type=int, default=0, help="per profile, titles of N questions answered before"
     )
     parser.add_argument(
+        "--tz-from-posts",
+        action="store_true",
+        help="each member's time zone from their mean posting hour (else everyone is UTC)",
+    )
+    parser.add_argument(
         "--opt-in-all",
         action="store_true",
         help="members without a profile get one that only opts them in (no topics)",
@@ -350,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         files, profiles, facts = build(
             read_posts(args.posts), start=start, end=end, max_questions=args.max_questions,
             history=args.history, channels=args.channels, helped=args.helped, opt_in_all=args.opt_in_all,
+            tz_from_posts=args.tz_from_posts,
         )  # fmt: skip
         where = write(args.out, files, profiles)
     except SEExportError as exc:

@@ -114,6 +114,11 @@ def main() -> int:
     parser.add_argument("--history", type=float, default=0.2)
     parser.add_argument("--embedder", default="local", help="local (default) or hashing")
     parser.add_argument(
+        "--tz-from-posts",
+        action="store_true",
+        help="se_export --tz-from-posts: time zones from posting hours",
+    )
+    parser.add_argument(
         "--opt-in-all", action="store_true", help="se_export --opt-in-all: every member opted in, no topics"
     )
     parser.add_argument("--reuse", action="store_true", help="reuse a cached replay of the same export")
@@ -127,6 +132,8 @@ def main() -> int:
         options += ["--to", args.end]
     if args.opt_in_all:
         options += ["--opt-in-all"]
+    if args.tz_from_posts:
+        options += ["--tz-from-posts"]
     rows = []
     for posts in args.posts:
         row = site(posts, options, args.embedder, args.reuse)
