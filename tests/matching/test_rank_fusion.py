@@ -35,6 +35,23 @@ def test_prior_halves_per_half_life_and_counts_every_reply() -> None:
     assert np.allclose(activity_prior(members[:3], 7.0), activity_prior(members[:3], 7.0, now=NOW))
 
 
+def test_all_time_share_mixes_the_plain_count_with_the_decayed_one() -> None:
+    members = [
+        MemberProfile("regular-on-a-quiet-week", replied_at=(NOW - 70 * DAY,) * 15),
+        MemberProfile("newcomer", replied_at=(NOW,) * 2),
+        MemberProfile("untimed", activity=3.0),
+    ]
+    decayed = activity_prior(members, 7.0, now=NOW)
+    plain = activity_prior(members, 7.0, now=NOW, all_time=1.0)
+    mixed = activity_prior(members, 7.0, now=NOW, all_time=0.5)
+    assert np.allclose(np.expm1(plain), [15.0, 2.0, 3.0], atol=1e-4)
+    assert np.allclose(mixed, (decayed + plain) / 2, atol=1e-6)
+    # Decayed alone, ten half-lives make the regular a stranger; with the all-time count they lead again.
+    assert decayed[0] < decayed[1] and plain[0] > plain[1]
+    # Out-of-range shares are clamped rather than extrapolated.
+    assert np.allclose(activity_prior(members, 7.0, now=NOW, all_time=3.0), plain)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(min_value=0, max_value=400), min_size=1, max_size=20), st.floats(1, 100))
 def test_prior_never_grows_with_age(ages: list[float], half_life: float) -> None:
