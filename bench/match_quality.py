@@ -251,7 +251,8 @@ def tune(embedder: Embedder, sites: list[list[Task]]) -> RankConfig:
                 worst = min(worst, recall, mrr)
         key = (worst >= 1.0 - 1e-9, score if worst >= 1.0 - 1e-9 else worst)
         print(
-            f"{score:.3f} worst {worst:.3f} {' '.join(shown)} {dict(zip(GRID, values, strict=True))}", flush=True
+            f"{score:.3f} worst {worst:.3f} {' '.join(shown)} {dict(zip(GRID, values, strict=True))}",
+            flush=True,
         )
         if best is None or key > best[0]:
             best = (key, config)

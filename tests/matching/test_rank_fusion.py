@@ -79,11 +79,27 @@ def test_who_helps_now_outranks_who_helped_long_ago(hashing: HashingEmbedder) ->
         MemberProfile(
             "veteran", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - 200 * DAY,) * 40
         ),
-        MemberProfile("current", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - DAY,) * 3),
+        MemberProfile("current", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - DAY,) * 10),
     ]
     assert _rank(members, text, hashing)[0] == "current"
-    # Without decay the all-time count wins again: recency is what moved them.
+    assert _rank(members, text, hashing, prior_all_time=0.0)[0] == "current"
+    # Without decay, or with the all-time count alone, the veteran's 40 replies win again: recency moved them.
     assert _rank(members, text, hashing, half_life_days=1e9)[0] == "veteran"
+    assert _rank(members, text, hashing, prior_all_time=1.0)[0] == "veteran"
+
+
+def test_a_regular_on_a_quiet_stretch_is_not_a_stranger(hashing: HashingEmbedder) -> None:
+    """The all-time half of the prior: 40 replies two months ago still outweigh 3 from yesterday, which the
+    decayed count alone (a 7-day half-life) would reverse."""
+    text = "postgres autovacuum settings for a busy table"
+    members = [
+        MemberProfile(
+            "regular", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - 60 * DAY,) * 40
+        ),
+        MemberProfile("newcomer", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - DAY,) * 3),
+    ]
+    assert _rank(members, text, hashing)[0] == "regular"
+    assert _rank(members, text, hashing, prior_all_time=0.0)[0] == "newcomer"
 
 
 def test_words_of_past_help_decide_between_equally_active_members(hashing: HashingEmbedder) -> None:
