@@ -202,9 +202,10 @@ def ingest_new(
     *,
     is_private: bool,
     understood: Understood | None = None,
+    source: str = "slack",
 ) -> IngestResult:
     """`understood`: what `understand(message)` gave, when the caller has it already (the replay reads a day's
-    messages ahead of ingesting them)."""
+    messages ahead of ingesting them). `source`: where a new item came from ("history": a backfill)."""
     assert message.user is not None
     if is_forgotten(session, workspace, message.user):
         return IngestResult()  # they asked to be forgotten: nothing of theirs is collected
@@ -224,7 +225,7 @@ def ingest_new(
     values = {
         "workspace_id": workspace.id,
         "source_key": message.source_key,
-        "source": "slack",
+        "source": source,
         "kind": understood.kind,
         "channel_id": channel.id if channel else None,
         "slack_ts": message.ts,
@@ -280,27 +281,6 @@ def _ingest_reply(
     if first_answer:  # written now rather than by the next flush (see update_row)
         core.update_row(session, parent, answered_at=at)
     return IngestResult(item=parent, answered=parent if first_answer else None, replied=parent)
-
-
-def ingest_reaction(
-    session: Session,
-    workspace: Workspace,
-    channel: Channel | None,
-    reactor: Member,
-    author: Member,
-    message_ts: str | None,
-    at: dt.datetime,
-) -> None:
-    """A reaction: a tie between reactor and author, and, on an item, the item has reached the reactor.
-    The live reaction listener and the replay both call this."""
-    record_interaction(
-        session, workspace.id, reactor.id, author.id, channel.id if channel else None, "reaction", at
-    )
-    if channel is None or not message_ts:
-        return
-    item = item_by_key(session, workspace, f"{channel.slack_channel_id}:{message_ts}")
-    if item is not None and item.author_id != reactor.id:
-        record_reach(session, workspace.id, item.id, reactor.id, "reaction", at)
 
 
 def ingest_changed(

@@ -40,8 +40,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.delivery.drain import Drainer
 from bot.delivery.senders import ClaimedMessage, SenderRegistry, SendResult
-from bot.ingest.messages import ingest_reaction, understand
-from bot.ingest.pipeline import FollowUp, IncomingMessage, Outcome, incoming_message, process_message
+from bot.ingest.messages import understand
+from bot.ingest.pipeline import (
+    FollowUp,
+    IncomingMessage,
+    Outcome,
+    incoming_message,
+    process_message,
+    record_reactions,
+)
 from bot.ingest.profiles import apply_profile
 from bot.ingest.slack_sync import ChannelFacts, add_channel_member, remove_channel_member, store_channel
 from bot.matching.embedders import CachedEmbedder
@@ -567,15 +574,10 @@ class Replayer:
         if not m.reactions or not m.user:
             return
         author = self._member(workspace, m.user)
-        if author is None or author.is_bot:
+        if author is None:
             return
-        for reaction in m.reactions:
-            for user_id in reaction.users:
-                if user_id == m.user:
-                    continue
-                other = self._member(workspace, user_id)
-                if other is not None and not other.is_bot:
-                    ingest_reaction(self.session, workspace, channel, other, author, m.ts, now)
+        reactors = (self._member(workspace, u) for r in m.reactions for u in r.users if u != m.user)
+        record_reactions(self.session, workspace, channel, author, reactors, now, message_ts=m.ts)
 
     def _answer(self, workspace: Workspace, m: ExportMessage, text: str, now: dt.datetime) -> None:
         from bot.answers.detect import detect

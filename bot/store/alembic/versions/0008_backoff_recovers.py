@@ -11,8 +11,8 @@ question with an archive URL when chat.getPermalink cannot be reached.
 Members held under the old rule (asked and still at or above the count) get a first hold that ends two
 weeks after they were asked, so they are tried again rather than held for good.
 
-Revision ID: 0007_backoff_recovers
-Revises: 0006_forgotten_users
+Revision ID: 0008_backoff_recovers
+Revises: 0007_backfill_jobs
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from alembic import op
 
 import bot.store.models
 
-revision = "0007_backoff_recovers"
-down_revision = "0006_forgotten_users"
+revision = "0008_backoff_recovers"
+down_revision = "0007_backfill_jobs"
 branch_labels = None
 depends_on = None
 
