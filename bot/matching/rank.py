@@ -16,14 +16,15 @@ Two questions, answered separately:
 2. **In which order?** Candidates are ordered by a linear fusion of four signals, each z-scored per item
    across the index's members so that the weights (tuned on the development sites of bench/match_quality.py)
    mean the same whatever each signal's scale:
-     order = w_recent  * z(log1p(recency-weighted count of observed help))     the activity prior
+     order = w_recent  * z(activity prior: all-time and recency-weighted counts of observed help, mixed)
            + w_lexical * z(BM25 of the item against the member's helped questions)   (lexical.py)
            + w_embedded* z(helped)                                             embedding similarity
            + w_topics  * z(topical)                                            stated topics
    divided by the sum of the weights of the signals the index has (so without observed help, e.g. for
    share nudges, stated topics order the candidates alone).
-   The activity prior counts each reply 2^(-age / half_life_days), so who helps *now* outweighs who helped
-   a lot long ago. On real Q&A sites this is what beats "ask the most active members": popularity alone is
+   The activity prior mixes log1p of the all-time count of replies with log1p of a count where each reply
+   weighs 2^(-age / half_life_days) (`prior_all_time` is the all-time share): who helps *now* moves up, and a
+   regular's quiet fortnight does not make them a stranger. On real Q&A sites this is what beats "ask the most active members": popularity alone is
    strong, and the text signals decide among the many members it cannot tell apart (bench/RESULTS.md).
    `Match.score` is `threshold + softplus(order)` (`match_score`): never below the threshold for a candidate,
    in the same order, on a scale where one unit is about one standard deviation of a signal (the policy's load
