@@ -16,8 +16,10 @@ from sqlalchemy import select
 
 from bot.ingest import slack_sync
 from bot.ingest.profiles import SLACKBOT_ID
+from bot.nudges.render import view_of
 from bot.slack.blocks import Block, context, section
 from bot.slack.blocks.modals import MAX_NOTE, PassItOnTarget
+from bot.slack.blocks.nudges import NudgeView, passed_on_blocks, passed_on_text
 from bot.slack.context import AppContext
 from bot.slack.mrkdwn import escape, link, mention, quote
 from bot.store.models import Feedback, Item, Nudge, utcnow
@@ -32,23 +34,38 @@ class Check:
     errors: dict[str, str] = field(default_factory=dict)
     permalink: str | None = None
     channel_private: bool = False
+    names: dict[str, str] = field(default_factory=dict)  # recipient id -> name as Slack shows it
 
 
 def _user(client: WebClient, user_id: str) -> dict[str, Any] | None:
     return slack_sync.fetch_user(client, user_id)
 
 
-def check_recipients(client: WebClient, giver: str, target: PassItOnTarget, recipients: list[str]) -> Check:
-    """Everything that must hold before anything is sent; errors are keyed by the modal's block ids."""
-    check = Check()
+def choice_errors(giver: str, recipients: list[str]) -> dict[str, str]:
+    """What can be said about the choice without asking Slack (answered inline, in the ack)."""
     if not recipients:
-        check.errors["recipients"] = "Pick at least one person."
-        return check
+        return {"recipients": "Pick at least one person."}
     if giver in recipients:
-        check.errors["recipients"] = "Pick someone other than yourself."
+        return {"recipients": "Pick someone other than yourself."}
+    return {}
+
+
+def _shown_name(user: dict[str, Any], uid: str) -> str:
+    profile = user.get("profile") or {}
+    return str(profile.get("display_name") or user.get("real_name") or profile.get("real_name")
+               or user.get("name") or uid)  # fmt: skip
+
+
+def check_recipients(client: WebClient, giver: str, target: PassItOnTarget, recipients: list[str]) -> Check:
+    """Everything that must hold before anything is sent; errors are keyed by the modal's block ids.
+    Calls Slack (users.info, conversations.*, chat.getPermalink): only ever after the ack."""
+    check = Check(errors=choice_errors(giver, recipients))
+    if check.errors:
         return check
     for uid in recipients:
         user = _user(client, uid)
+        if user is not None:
+            check.names[uid] = _shown_name(user, uid)
         if user is None or uid == SLACKBOT_ID or user.get("is_bot") or user.get("is_app_user"):
             check.errors["recipients"] = "One of them is a bot; pass it on to people."
             return check
@@ -66,7 +83,7 @@ def check_recipients(client: WebClient, giver: str, target: PassItOnTarget, reci
             return check
         outside = [uid for uid in recipients if uid not in facts.members]
         if outside:
-            names = ", ".join(str((_user(client, uid) or {}).get("real_name") or uid) for uid in outside)
+            names = ", ".join(escape(check.names.get(uid, uid)) for uid in outside)
             where = f"#{facts.name}" if facts.name else "that private conversation"
             check.errors["recipients"] = (
                 f"{names} {'is' if len(outside) == 1 else 'are'} not in {where}. "
@@ -107,6 +124,7 @@ def send_pass_it_on(
     recipients: list[str],
     note: str,
     permalink: str,
+    names: dict[str, str] | None = None,
 ) -> list[str]:
     """Open a conversation of giver + recipient (+ the bot) per recipient and post there. Returns channel ids."""
     title = ""
@@ -121,16 +139,18 @@ def send_pass_it_on(
         text, blocks = share_blocks(giver, recipient, note, permalink, title)
         client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=True)
         sent.append(channel)
-    _record_shared(ctx, team_id, giver, target, recipients)
+    where = _record_shared(ctx, team_id, giver, target, recipients)
+    mark_nudge_passed_on(client, where, [names.get(r, r) for r in recipients] if names else [])
     return sent
 
 
 def _record_shared(
     ctx: AppContext, team_id: str, giver: str, target: PassItOnTarget, recipients: list[str]
-) -> None:
-    """Close the loop on a nudge that led to this share (the policy reads it; nothing shows it as a score)."""
+) -> tuple[str, str, NudgeView] | None:
+    """Close the loop on a nudge that led to this share (the policy reads it; nothing shows it as a
+    score). Returns where the nudge DM is and what it showed, so it can be redrawn without buttons."""
     if target.nudge_id is None:
-        return
+        return None
     now = utcnow()
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
@@ -139,7 +159,7 @@ def _record_shared(
         ).first()
         member = ensure_member(session, workspace, giver)
         if nudge is None or nudge.recipient_id != member.id:
-            return
+            return None
         nudge.status = "acted"
         nudge.acted_at = now
         session.add(
@@ -151,3 +171,22 @@ def _record_shared(
                 created_at=now,
             )
         )
+        if not nudge.slack_channel or not nudge.slack_ts:
+            return None
+        return nudge.slack_channel, nudge.slack_ts, view_of(session, nudge)
+
+
+def mark_nudge_passed_on(
+    client: WebClient, where: tuple[str, str, NudgeView] | None, names: list[str]
+) -> None:
+    """Redraw the nudge DM as "Passed on to Ben ✓", without its buttons (a second press would
+    suggest it can be passed on again). The share is sent and recorded either way."""
+    if where is None:
+        return
+    channel, ts, view = where
+    try:
+        client.chat_update(
+            channel=channel, ts=ts, text=passed_on_text(names), blocks=passed_on_blocks(view, names)
+        )
+    except SlackApiError as exc:
+        log.warning("chat.update of the nudge failed", extra={"error": exc.response.get("error")})

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -19,6 +20,8 @@ EDIT_TOPICS = "edit_topics"
 EDIT_SETTINGS = "edit_settings"
 PASS_IT_ON = "pass_it_on_submit"
 WHO_COULD_HELP = "who_could_help_view"
+PASS_IT_ON_DONE = "pass_it_on_done"
+RETRY_BLOCK = "pass_it_on_problem"
 VIEW_CALLBACKS = (EDIT_TOPICS, EDIT_SETTINGS, PASS_IT_ON)
 
 PAUSE_CHOICES = {
@@ -256,6 +259,58 @@ def pass_it_on_modal(
         "submit": plain("Send"),
         "close": plain("Cancel"),
         "blocks": blocks,
+    }
+
+
+def pass_it_on_sending_modal() -> dict[str, Any]:
+    """What the modal turns into the moment it is submitted (`response_action: update`): the checks
+    and the sending need Slack calls, which never run before the ack."""
+    return {
+        "type": "modal",
+        "callback_id": PASS_IT_ON_DONE,
+        "title": plain("Pass it on"),
+        "close": plain("Close"),
+        "blocks": [section("Passing it on…"), context("You can close this; it goes on without you.")],
+    }
+
+
+def pass_it_on_done_modal(text: str) -> dict[str, Any]:
+    """The outcome, in place of "Passing it on…": `text` is mrkdwn, already escaped."""
+    return {
+        "type": "modal",
+        "callback_id": PASS_IT_ON_DONE,
+        "title": plain("Pass it on"),
+        "close": plain("Close"),
+        "blocks": [section(text)],
+    }
+
+
+def pass_it_on_retry_modal(
+    submitted: dict[str, Any], problem: str, recipients: list[str], note: str
+) -> dict[str, Any]:
+    """The form again, as submitted (same block and action ids, the choices kept), with what was
+    wrong at the top: a check that needed Slack ran after the modal had already closed into
+    "Passing it on…", so Slack's inline `errors` are no longer available. `problem` is escaped mrkdwn."""
+    blocks: list[Block] = [
+        copy.deepcopy(b) for b in submitted.get("blocks") or [] if b.get("block_id") != RETRY_BLOCK
+    ]
+    for block in blocks:
+        element = block.get("element") or {}
+        if block.get("block_id") == "recipients" and element.get("type") == "multi_users_select":
+            element["initial_users"] = recipients[:MAX_RECIPIENTS]
+        elif block.get("block_id") == "note" and element.get("type") == "plain_text_input":
+            element.pop("initial_value", None)
+            if note:
+                element["initial_value"] = note[:MAX_NOTE]
+    warning = section(f":warning: {problem}", block_id=RETRY_BLOCK)
+    return {
+        "type": "modal",
+        "callback_id": PASS_IT_ON,
+        "private_metadata": str(submitted.get("private_metadata") or ""),
+        "title": plain("Pass it on"),
+        "submit": plain("Send"),
+        "close": plain("Cancel"),
+        "blocks": [warning, *blocks],
     }
 
 

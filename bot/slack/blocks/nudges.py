@@ -122,6 +122,18 @@ def resolved_blocks(view: NudgeView, feedback: str) -> list[Block]:
     return [*_body(view), context(escape(view.reason)), context(outcome_text(feedback, view))]
 
 
+def passed_on_text(names: list[str]) -> str:
+    """ "Passed on to Ben ✓" (names escaped: they are Slack display names, member text)."""
+    shown = [escape(n) for n in names if n] or ["them"]
+    who = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return f"Passed on to {who} ✓"
+
+
+def passed_on_blocks(view: NudgeView, names: list[str]) -> list[Block]:
+    """The share nudge once the member passed it on: the item and reason stay, the buttons go."""
+    return [*_body(view), context(escape(view.reason)), context(passed_on_text(names))]
+
+
 def continue_blocks(question: str) -> list[Block]:
     """The one question asked after several nudges went unanswered."""
     return [

@@ -10,6 +10,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.ingest import slack_sync
+from bot.ingest.profiles import needs_profile
 from bot.slack import commands_parse as cp
 from bot.slack.blocks.help import HELP_TEXT, help_blocks
 from bot.slack.blocks.replies import error, forget_confirm_blocks, reply
@@ -23,7 +24,7 @@ from bot.slack.mrkdwn import escape
 from bot.slack.registry import COMMAND
 from bot.store.models import utcnow
 from bot.store.queries.forget import export_member
-from bot.store.queries.members import ensure_member
+from bot.store.queries.members import ensure_member, member_by_slack_id
 from bot.store.queries.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,30 @@ def send_export(ctx: AppContext, client: WebClient, team_id: str, user_id: str) 
         client.chat_postMessage(channel=channel, text=f"```{chunk}```")
 
 
+def _profile_matters(parsed: cp.Command) -> bool:
+    """Email by email needs the address Slack knows; quiet hours are read in the member's time zone."""
+    return isinstance(parsed, cp.Quiet) or (
+        isinstance(parsed, cp.Via) and parsed.delivery in ("email", "both")
+    )
+
+
+def _needs_profile(ctx: AppContext, team_id: str, user_id: str) -> bool:
+    with ctx.db.session() as session:
+        member = member_by_slack_id(session, ensure_workspace(session, team_id), user_id)
+        return member is None or needs_profile(member)
+
+
+def _apply_settings(ctx: AppContext, team_id: str, user_id: str, parsed: cp.Command) -> tuple[str, bool]:
+    """(reply, refused). A refusal raises inside the session, rolling back anything written."""
+    try:
+        with ctx.db.session() as session:
+            workspace = ensure_workspace(session, team_id)
+            member = ensure_member(session, workspace, user_id)
+            return apply_command(session, workspace, member, parsed, utcnow()), False
+    except SettingsRefused as exc:
+        return str(exc), True
+
+
 def register(app: App, ctx: AppContext) -> None:
     @app.command(COMMAND)
     def on_command(
@@ -73,17 +98,20 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_type="ephemeral", text=HELP_TEXT, blocks=help_blocks())
             return
         if isinstance(parsed, SETTINGS_COMMANDS):
-            slack_sync.ensure_profile(ctx.db, client, team_id, user_id)  # tz and email, before validating
-            try:
-                with ctx.db.session() as session:  # a refusal raises, rolling back anything written
-                    workspace = ensure_workspace(session, team_id)
-                    member = ensure_member(session, workspace, user_id)
-                    text = apply_command(session, workspace, member, parsed, utcnow())
-            except SettingsRefused as exc:
-                _answer(ack, str(exc), is_error=True)
-                return
-            _answer(ack, text)
-            if not isinstance(parsed, cp.ListTopics):
+            # No Web API call before the ack: a member we have no profile for yet is answered on the
+            # response_url once users.info told us their email and time zone, and only when the
+            # answer depends on them; every other command is answered in the ack and the profile
+            # is fetched afterwards.
+            if _profile_matters(parsed) and _needs_profile(ctx, team_id, user_id):
+                ack()
+                slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
+                text, refused = _apply_settings(ctx, team_id, user_id, parsed)
+                respond(response_type="ephemeral", text=text, blocks=error(text) if refused else reply(text))
+            else:
+                text, refused = _apply_settings(ctx, team_id, user_id, parsed)
+                _answer(ack, text, is_error=refused)
+                slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
+            if not refused and not isinstance(parsed, cp.ListTopics):
                 publish_home(ctx, client, team_id, user_id)
             return
         if isinstance(parsed, cp.WhoKnows):
