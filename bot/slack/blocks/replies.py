@@ -7,6 +7,8 @@ from bot.slack.blocks import Block, actions, button, context, section
 FORGET_CONFIRM = "forget_me_confirm"
 FORGET_CANCEL = "forget_me_cancel"
 WELCOME_SET_INTERESTS = "welcome_set_interests"
+PAUSE_FOR = "pause_for"  # value: days
+PAUSE_CHOICES = ((1, "1 day"), (7, "1 week"), (14, "2 weeks"), (28, "4 weeks"))
 
 
 def reply(text: str) -> list[Block]:
@@ -43,4 +45,15 @@ def welcome_blocks() -> list[Block]:
         section(WELCOME_TEXT),
         actions(button("Count me in: pick interests", WELCOME_SET_INTERESTS, style="primary")),
         context("This is the only message you'll get from me unless you opt in."),
+    ]
+
+
+def pause_choice_blocks() -> list[Block]:
+    """`/passiton pause` said without how long: ask, with one button per usual length."""
+    return [
+        section("*Pause for how long?* Nothing reaches you while paused, and it ends by itself."),
+        actions(*(button(label, f"{PAUSE_FOR}_{days}", value=str(days)) for days, label in PAUSE_CHOICES)),
+        context(
+            "Or type it: `/passiton pause 3d`. `/passiton stop` turns suggestions off until you turn them on."
+        ),
     ]

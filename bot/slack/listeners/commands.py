@@ -13,7 +13,7 @@ from bot.ingest import slack_sync
 from bot.ingest.profiles import needs_profile
 from bot.slack import commands_parse as cp
 from bot.slack.blocks.help import HELP_TEXT, help_blocks
-from bot.slack.blocks.replies import error, forget_confirm_blocks, reply
+from bot.slack.blocks.replies import error, forget_confirm_blocks, pause_choice_blocks, reply
 from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of
 from bot.slack.listeners.answers import ask_command, who_knows_blocks
@@ -34,6 +34,7 @@ SETTINGS_COMMANDS = (
     cp.ChangeTopics,
     cp.ExpertiseVisibility,
     cp.Pause,
+    cp.Mute,
     cp.Resume,
     cp.Quiet,
     cp.Via,
@@ -113,6 +114,9 @@ def register(app: App, ctx: AppContext) -> None:
                 slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
             if not refused and not isinstance(parsed, cp.ListTopics):
                 publish_home(ctx, client, team_id, user_id)
+            return
+        if isinstance(parsed, cp.AskPause):
+            ack(response_type="ephemeral", text="Pause for how long?", blocks=pause_choice_blocks())
             return
         if isinstance(parsed, cp.WhoKnows):
             # Answered after the ack: related items may need an embedding and a permalink lookup.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -17,8 +18,9 @@ from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.member_settings import MemberState, load_state, pause, resume
 from bot.slack.metrics import ACTIONS, ERRORS, EVENTS
-from bot.store.models import utcnow
-from bot.store.queries.members import ensure_member
+from bot.store.models import Member, utcnow
+from bot.store.queries.members import ensure_member, remove_member_topics
+from bot.store.queries.mutes import unmute_person
 from bot.store.queries.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,23 @@ def register(app: App, ctx: AppContext) -> None:
             publish_home(ctx, client, team_id, user_id, now)
 
         return handler
+
+    @app.action(re.compile(rf"^{home_blocks.UNMUTE}_\d+$"))
+    def on_unmute(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
+        ack()
+        ACTIONS.labels("home_unmute").inc()
+        kind, _, value = str((body.get("actions") or [{}])[0].get("value") or "").partition(":")
+        team_id, user_id = team_id_of(body, context), user_id_of(body)
+        with ctx.db.session() as session:
+            workspace = ensure_workspace(session, team_id)
+            member = ensure_member(session, workspace, user_id)
+            if kind == "topic" and value:
+                remove_member_topics(session, member, "muted", [value])
+            elif kind == "person" and value.isdigit():
+                other = session.get(Member, int(value))
+                if other is not None and other.workspace_id == workspace.id:  # never another team's row
+                    unmute_person(session, member, other)
+        publish_home(ctx, client, team_id, user_id)
 
     app.action(home_blocks.PAUSE_WEEK)(_pause_or_resume(7))
     app.action(home_blocks.RESUME)(_pause_or_resume(None))
