@@ -54,7 +54,7 @@ def test_first_settings_command_is_answered_before_users_info(slack: Slack) -> N
                 channel_id=slack.emu.channel("general").id,
                 trigger_id=slack.emu.issue_trigger_id("fred"),
                 response_url=slack.emu.issue_response_url("general", "fred"),
-            )  # fmt: skip
+            )
         )
         assert resp.status_code == 200 and not resp.content.strip()
         assert not _profile_calls(slack, "fred")
