@@ -71,7 +71,7 @@ def _needs_profile(ctx: AppContext, team_id: str, user_id: str) -> bool:
         return member is None or needs_profile(member)
 
 
-def _apply_settings(ctx: AppContext, team_id: str, user_id: str, parsed: cp.Command) -> tuple[str, bool]:
+def apply_settings(ctx: AppContext, team_id: str, user_id: str, parsed: cp.Command) -> tuple[str, bool]:
     """(reply, refused). A refusal raises inside the session, rolling back anything written."""
     try:
         with ctx.db.session() as session:
@@ -106,10 +106,10 @@ def register(app: App, ctx: AppContext) -> None:
             if _profile_matters(parsed) and _needs_profile(ctx, team_id, user_id):
                 ack()
                 slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
-                text, refused = _apply_settings(ctx, team_id, user_id, parsed)
+                text, refused = apply_settings(ctx, team_id, user_id, parsed)
                 respond(response_type="ephemeral", text=text, blocks=error(text) if refused else reply(text))
             else:
-                text, refused = _apply_settings(ctx, team_id, user_id, parsed)
+                text, refused = apply_settings(ctx, team_id, user_id, parsed)
                 _answer(ack, text, is_error=refused)
                 slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
             if not refused and not isinstance(parsed, cp.ListTopics):
