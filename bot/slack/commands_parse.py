@@ -69,6 +69,13 @@ class Mute:
 
 
 @dataclass(frozen=True)
+class ChannelAnswers:
+    """`answers off|on`, said in a channel: in-channel "who knows" answers there."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class Resume:
     pass
 
@@ -119,6 +126,7 @@ Command = (
     | Pause
     | AskPause
     | Mute
+    | ChannelAnswers
     | Resume
     | Quiet
     | Via
@@ -162,6 +170,14 @@ def parse_command(text: str) -> Command:
         if not rest:
             raise ParseError("Say what to unmute, e.g. `/passiton unmute crypto` or `/passiton unmute @ben`.")
         return _mute(rest, undo=True)
+    if word == "answers":
+        choice = rest.lower()
+        if choice not in ("off", "on"):
+            raise ParseError(
+                "In a channel, `/passiton answers off` stops my replies to “who knows …” questions there; "
+                "`/passiton answers on` brings them back."
+            )
+        return ChannelAnswers(choice == "on")
     if word in _STOP_WORDS:
         # Members reach for these words to make it stop; "I don't know `stop`" would be the worst answer.
         _no_args(word, rest)

@@ -66,6 +66,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.getPermalink": (),
     "users.info": ("users:read", "users:read.email"),
     "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
     # The outbox sender reads DM history to spot a message it already posted before a crash.
     "conversations.history": ("channels:history", "groups:history", "im:history"),
     "conversations.replies": ("channels:history", "groups:history", "im:history"),

@@ -16,6 +16,7 @@ HELP_TEXT = """*passiton* suggests, now and then, a person you could pass an art
 • `/passiton via slack|email|both|off` · `/passiton digest daily|weekly`
 *People*
 • `/passiton who knows kubernetes` — who agreed to be named for it (only you see the answer)
+• `/passiton answers off` (or `on`), in a channel — stop (or bring back) my replies to “who knows …” there
 • `/passiton ask looking for someone to review my talk` — routed to a few people who can help
 *Your data*
 • `/passiton export` — everything held about you, sent to you by DM · `/passiton forget-me` — delete it all"""

@@ -7,6 +7,7 @@ from bot.slack.blocks import Block, actions, button, context, section
 FORGET_CONFIRM = "forget_me_confirm"
 FORGET_CANCEL = "forget_me_cancel"
 WELCOME_SET_INTERESTS = "welcome_set_interests"
+ANSWER_REMOVE = "answer_remove"  # value: the asker's Slack user id
 PAUSE_FOR = "pause_for"  # value: days
 PAUSE_CHOICES = ((1, "1 day"), (7, "1 week"), (14, "2 weeks"), (28, "4 weeks"))
 
@@ -57,3 +58,9 @@ def pause_choice_blocks() -> list[Block]:
             "Or type it: `/passiton pause 3d`. `/passiton stop` turns suggestions off until you turn them on."
         ),
     ]
+
+
+def remove_button(asker_user_id: str) -> Block:
+    """Under an in-channel answer: the asker may take it away (a message's buttons are seen by all, so
+    the press is checked against the asker)."""
+    return actions(button("Remove", ANSWER_REMOVE, value=asker_user_id), block_id="answer_remove")

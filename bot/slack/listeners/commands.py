@@ -82,6 +82,34 @@ def apply_settings(ctx: AppContext, team_id: str, user_id: str, parsed: cp.Comma
         return str(exc), True
 
 
+def set_channel_answers(
+    ctx: AppContext, client: WebClient, team_id: str, user_id: str, channel_id: str, enabled: bool
+) -> tuple[str, bool]:
+    """(reply, refused). The channel's own members decide (membership fresh from Slack), and admins."""
+    facts = slack_sync.fetch_channel(client, channel_id)
+    where = f"#{escape(facts.name)}" if facts.name else "this channel"
+    if user_id not in (facts.members or ()):
+        user = slack_sync.fetch_user(client, user_id) or {}
+        if not (user.get("is_admin") or user.get("is_owner")):
+            return f"Only members of {where} (or workspace admins) can turn my answers there off or on.", True
+    slack_sync.ensure_channel(ctx.db, client, team_id, channel_id)
+    with ctx.db.session() as session:
+        channel = slack_sync.get_channel(session, ensure_workspace(session, team_id), channel_id)
+        if channel is None:
+            return "I can't see that channel; invite me first.", True
+        channel.answers_enabled = enabled
+    if enabled:
+        return (
+            f"Answers are on in {where}: I reply in the thread when someone asks who knows something.",
+            False,
+        )
+    return (
+        f"Answers are off in {where}: I won't reply to “who knows …” questions here. "
+        "`/passiton answers on` brings them back.",
+        False,
+    )
+
+
 def register(app: App, ctx: AppContext) -> None:
     @app.command(COMMAND)
     def on_command(
@@ -114,6 +142,15 @@ def register(app: App, ctx: AppContext) -> None:
                 slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
             if not refused and not isinstance(parsed, cp.ListTopics):
                 publish_home(ctx, client, team_id, user_id)
+            return
+        if isinstance(parsed, cp.ChannelAnswers):
+            channel_id = str(command.get("channel_id") or "")
+            if not channel_id or channel_id.startswith("D"):
+                _answer(ack, "Say this in the channel where answers should stop or start.", is_error=True)
+                return
+            ack()  # who may change it (members, admins) needs Slack: answered on the response_url
+            text, refused = set_channel_answers(ctx, client, team_id, user_id, channel_id, parsed.enabled)
+            respond(response_type="ephemeral", text=text, blocks=error(text) if refused else reply(text))
             return
         if isinstance(parsed, cp.AskPause):
             ack(response_type="ephemeral", text="Pause for how long?", blocks=pause_choice_blocks())

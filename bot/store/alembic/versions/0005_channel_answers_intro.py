@@ -1,0 +1,33 @@
+"""per-channel answers switch and the one introduction
+
+`answers_enabled`: members of a channel (or admins) turn in-channel "who knows" answers off there with
+`/passiton answers off`. `introduced_at`: when the bot posted its one introduction card after being
+invited, so it never posts a second.
+
+Revision ID: 0005_channel_answers_intro
+Revises: 0004_per_item_indexes
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from bot.store.models import UTCDateTime
+
+revision = "0005_channel_answers_intro"
+down_revision = "0004_per_item_indexes"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("channels") as batch:
+        batch.add_column(sa.Column("answers_enabled", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch.add_column(sa.Column("introduced_at", UTCDateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("channels") as batch:
+        batch.drop_column("introduced_at")
+        batch.drop_column("answers_enabled")
