@@ -18,6 +18,8 @@ from bot.slack.blocks.modals import (
     EDIT_TOPICS,
     MAX_NOTE,
     PASS_IT_ON,
+    PUBLIC_BLOCKS,
+    TOPIC_BLOCKS,
     PassItOnTarget,
     pass_it_on_done_modal,
     pass_it_on_retry_modal,
@@ -71,17 +73,23 @@ def register(app: App, ctx: AppContext) -> None:
             )
             return
         errors: dict[str, str] = {}
-        try:
-            topics = _topics(_value(values, "topics").get("value"))
-        except ValueError as exc:
-            errors["topics"] = str(exc)
-            topics = []
-        public: list[str] = []
-        if kind == "expertise" and "public" in values:
+        topics: list[str] = []
+        for block in TOPIC_BLOCKS:  # a long list comes in several boxes (see topics_modal)
+            if block not in values:
+                continue
             try:
-                public = _topics(_value(values, "public").get("value"))
+                topics += [t for t in _topics(_value(values, block).get("value")) if t not in topics]
             except ValueError as exc:
-                errors["public"] = str(exc)
+                errors[block] = str(exc)
+        public: list[str] = []
+        if kind == "expertise":
+            for block in PUBLIC_BLOCKS:
+                if block not in values:
+                    continue
+                try:
+                    public += [t for t in _topics(_value(values, block).get("value")) if t not in public]
+                except ValueError as exc:
+                    errors[block] = str(exc)
             missing = [t for t in public if t not in topics]
             if missing and "public" not in errors:
                 errors["public"] = "Only topics from your expertise above can be named: " + ", ".join(missing)
