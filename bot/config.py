@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     passiton_helpers_per_question: int = Field(default=3, ge=1, le=10)
     passiton_morning_hour: int = Field(default=9, ge=0, le=23)
     passiton_welcome_dm: bool = True
+    passiton_channel_intro: bool = True
     passiton_retention_days: int = Field(default=90, ge=1)
     passiton_event_workers: int = Field(default=2, ge=1, le=32)
     passiton_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

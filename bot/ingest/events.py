@@ -17,7 +17,7 @@ from bot.ingest import pages, slack_sync
 from bot.ingest.messages import action_for, ingest_changed, ingest_deleted, ingest_new
 from bot.ingest.planning import cancel_help, plan_help
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
-from bot.ingest.welcome import queue_welcome
+from bot.ingest.welcome import queue_channel_intro, queue_welcome
 from bot.slack.context import AppContext
 from bot.slack.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
@@ -103,7 +103,12 @@ def handle_member_joined(
     if user_id == bot_user_id:  # the bot was invited: learn the channel and its members now
         slack_sync.ensure_channel(ctx.db, client, team_id, channel_id, force=True)
         with ctx.db.session() as session:
-            _claim(session, ensure_workspace(session, team_id), event_id)
+            workspace = ensure_workspace(session, team_id)
+            if not _claim(session, workspace, event_id):
+                return
+            channel = slack_sync.get_channel(session, workspace, channel_id)
+            if channel is not None and not channel_id.startswith("D"):
+                queue_channel_intro(session, ctx.settings, workspace, channel, utcnow())
         return
     slack_sync.ensure_channel(ctx.db, client, team_id, channel_id)
     slack_sync.ensure_profile(ctx.db, client, team_id, user_id)

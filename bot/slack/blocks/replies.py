@@ -64,3 +64,22 @@ def remove_button(asker_user_id: str) -> Block:
     """Under an in-channel answer: the asker may take it away (a message's buttons are seen by all, so
     the press is checked against the asker)."""
     return actions(button("Remove", ANSWER_REMOVE, value=asker_user_id), block_id="answer_remove")
+
+
+INTRO_TEXT = (
+    "Hi, I'm passiton. Now and then I suggest to people who asked for it an article from here worth passing "
+    "to a colleague, or a question here they could help with; and when someone asks “who knows …?”, I "
+    "reply in the thread with who agreed to be named. Nothing happens to anyone until they opt in."
+)
+
+
+def channel_intro_blocks() -> list[Block]:
+    """The one card posted when the bot is invited to a channel."""
+    return [
+        section(INTRO_TEXT),
+        actions(button("Count me in: pick interests", WELCOME_SET_INTERESTS, style="primary")),
+        context(
+            "I won't post this again. `/passiton help` shows everything; `/passiton answers off` here stops "
+            "my thread replies in this channel."
+        ),
+    ]
