@@ -434,6 +434,7 @@ def _plan_for(
     if not items:
         return []
     reached = ld.reached(session, ws, [i.id for i in items])
+    engaged = ld.engaged(session, ws, [i.id for i in items])
     already = ld.nudged_pairs(session, ws, [i.id for i in items])
     state = ld.load_state(session, ws, rows, now, caps)
     emb = with_store_cache(embedder, session, ws)
@@ -473,6 +474,7 @@ def _plan_for(
             else frozenset(),
             seen_by=frozenset(reached.get(i.id, set())),
             topics_named=named(text),
+            engaged=frozenset(engaged.get(i.id, set())),
         )
         for i, text in zip(items, texts, strict=True)
     ]

@@ -275,6 +275,8 @@ class Relationship(Base):
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     weight: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last reply, mention or reaction between them; None when the tie is only a shared channel.
+    talked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Nudge(Base):
