@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     passiton_nudges_per_week: int = Field(default=5, ge=0, le=100)
     passiton_helpers_per_question: int = Field(default=3, ge=1, le=10)
     passiton_morning_hour: int = Field(default=9, ge=0, le=23)
+    passiton_help_until_hour: int = Field(default=18, ge=9, le=24)
     passiton_welcome_dm: bool = True
     passiton_channel_intro: bool = True
     passiton_retention_days: int = Field(default=90, ge=1)

@@ -30,7 +30,7 @@ from bot.nudges.ranking import member_index, profiles_of, small_index, with_stor
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
 from bot.policy.caps import backoff_state
 from bot.policy.eligibility import ready_for_nudges, ready_to_help
-from bot.policy.help import HelpItem, plan_help
+from bot.policy.help import HelpItem, help_window, plan_help
 from bot.policy.model import Candidate, CapConfig, MemberPrefs
 from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, plan_shares
@@ -218,9 +218,10 @@ def plan_help_nudges(
     ]
     asker = rows.get(item.author_id) if item.author_id is not None else None
     asker_name = ld.display_name(asker) if asker is not None else "Someone"
+    window, horizon = help_window(settings.passiton_help_until_hour)
     proposals = plan_help(
         help_item, candidates, state, now, k=k, asker_name=asker_name,
-        min_score=RankConfig().threshold,
+        min_score=RankConfig().threshold, window=window, horizon=horizon,
     )  # fmt: skip
     specs: list[NudgeSpec] = []
     for p in proposals:

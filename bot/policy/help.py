@@ -19,7 +19,7 @@ from bot.policy.eligibility import ready_to_help
 from bot.policy.feedback import EMPTY, summarise
 from bot.policy.model import Candidate, PastNudge, PolicyState
 from bot.policy.reasons import help_reason
-from bot.policy.time import WAKING, next_send_time
+from bot.policy.time import WAKING, Window, next_send_time
 
 LOAD_WEIGHT = 1.0
 LOAD_HALF_LIFE_DAYS = 7.0
@@ -52,6 +52,15 @@ class HelpProposal:
     score: float
 
 
+def help_window(until_hour: int) -> tuple[Window, dt.timedelta]:
+    """Help DMs from waking (08:00) until `until_hour` local (18:00 by default: a request for help is not
+    an evening's work), and the horizon that still reaches a helper the next morning when a question
+    comes after that hour."""
+    end = max(WAKING.start_hour + 1, min(until_hour, 24))
+    night = dt.timedelta(hours=24 - (end - WAKING.start_hour))
+    return Window(WAKING.start_hour, end), max(DEFAULT_HORIZON, night + dt.timedelta(hours=1))
+
+
 def load(history: Sequence[PastNudge], now: dt.datetime) -> float:
     """Recent help nudges, each counting less as it ages (internal; never shown)."""
     total = 0.0
@@ -72,8 +81,9 @@ def plan_help(
     asker_name: str = "Someone",
     horizon: dt.timedelta = DEFAULT_HORIZON,
     min_score: float = 0.0,
+    window: Window = WAKING,
 ) -> list[HelpProposal]:
-    """At most `k` helpers for one question or ask."""
+    """At most `k` helpers for one question or ask, each reached within `window` on their own clock."""
     scored: list[tuple[float, int, dt.datetime, Candidate, float]] = []
     seen: set[int] = set()
     for cand in candidates:
@@ -94,7 +104,7 @@ def plan_help(
         history = state.past(helper)
         if recently_nudged(history, now, state.caps.help_recency):
             continue
-        at = next_send_time(prefs, now, window=WAKING, horizon=horizon)
+        at = next_send_time(prefs, now, window=window, horizon=horizon)
         if at is None or not Budget(prefs, history, state.caps).allows("help", at):
             continue
         events = state.feedback.get(helper)
