@@ -66,8 +66,8 @@ class Detected:
     phrase: str | None
     phrase_label: str | None  # the phrase as typed, for display
     via_mention: bool
-    # Without a phrase: the words asked about ("how to tune autovacuum in pg", a phrase too long to be a
-    # topic), where known topics are looked for; never the rest of the message.
+    # The asking sentence from the phrase on ("how to tune autovacuum in pg", "a good intro to k8s
+    # networking"), where known topics are looked for when the phrase names none; never other sentences.
     scope: str | None = None
 
 
@@ -85,10 +85,13 @@ def _phrase(after: str) -> tuple[str | None, str | None, str | None]:
             return None, None, None
         sentence = _SENTENCE_END_RE.split(after, maxsplit=1)[0]
         return None, None, sentence.strip()
+    # The rest of the asking sentence: "a good intro to Kubernetes networking?" stops the phrase at "to",
+    # yet asks about what follows it.
+    sentence = _SENTENCE_END_RE.split(after, maxsplit=1)[0].strip()
     if len(raw.split()) > MAX_PHRASE_WORDS:
-        return None, None, raw
+        return None, None, sentence
     topic = normalise_topic(raw)
-    return (topic or None), (raw if topic else None), (None if topic else raw)
+    return (topic or None), (raw if topic else None), sentence
 
 
 def mentions_bot(text: str, bot_user_id: str | None) -> bool:
@@ -168,7 +171,8 @@ def resolve_topics(detected: Detected, known_topics: Iterable[str], limit: int =
     if detected.phrase:
         if detected.phrase in known:
             return [detected.phrase]
-        return find_topics(detected.phrase, known)[:limit] or [detected.phrase]
+        inside = find_topics(detected.phrase, known) or find_topics(detected.scope or "", known)
+        return inside[:limit] or [detected.phrase]
     if detected.scope:
         return find_topics(detected.scope, known)[:limit]
     if detected.via_mention:

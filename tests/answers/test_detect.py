@@ -62,6 +62,8 @@ def test_the_asked_phrase_is_the_topic_not_a_word_elsewhere() -> None:
     detected = detect("who knows about the new billing flow? it touches postgres", "UBOT")
     assert detected is not None and detected.phrase == "new billing flow"
     assert resolve_topics(detected, KNOWN) == ["new billing flow"]  # not postgres, said after the question
+    intro = detect("Anyone know a good intro to Kubernetes networking? Services are magic to me", "UBOT")
+    assert intro is not None and resolve_topics(intro, KNOWN) == ["kubernetes"]  # the rest of the sentence
     long = detect("who knows about the old postgres replication setup we ran last year?", "UBOT")
     assert long is not None and long.phrase is None
     assert resolve_topics(long, KNOWN) == ["postgres"]  # found inside what was asked
