@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.delivery.service import build_drainer
 from bot.nudges.planner import plan_help_nudges
 from bot.policy.help import help_window
+from bot.runtime import build_drainer
 from bot.store.db import Database
 from bot.store.models import Channel, ChannelMember, Item
 from bot.store.queries.members import add_member_topics, ensure_member

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.delivery.service import build_drainer
 from bot.nudges.planner import plan_share_nudges
+from bot.runtime import build_drainer
 from bot.store.db import Database
 from bot.store.models import Channel, ChannelMember, Item, ItemReach, Member, Workspace
 from bot.store.queries.members import add_member_topics, ensure_member

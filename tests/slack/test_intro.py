@@ -10,9 +10,9 @@ import json
 from sqlalchemy import select
 
 from bot.delivery.drain import Drainer
-from bot.delivery.service import build_registry
 from bot.ingest.welcome import queue_channel_intro
-from bot.slack.blocks.replies import WELCOME_SET_INTERESTS
+from bot.messages.replies import WELCOME_SET_INTERESTS
+from bot.runtime import build_registry
 from bot.store.models import Channel, OutboxMessage, Workspace, utcnow
 from tests.slack.harness import Slack, make_settings
 from tests.support import signing

@@ -9,14 +9,14 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.context import AppContext
 from bot.ingest import slack_sync
 from bot.ingest.messages import action_for
+from bot.messages import Block
+from bot.messages.replies import error, forget_confirm_blocks, pause_choice_blocks, reply
+from bot.metrics import COMMANDS
 from bot.slack import commands_parse as cp
-from bot.slack.blocks import Block
 from bot.slack.blocks.help import HELP_TEXT, help_blocks
-from bot.slack.blocks.replies import error, forget_confirm_blocks, pause_choice_blocks, reply
-from bot.slack.context import AppContext
-from bot.slack.metrics import COMMANDS
 from bot.store.queries.workspaces import claim_event, ensure_workspace
 
 log = logging.getLogger(__name__)

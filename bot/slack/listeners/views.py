@@ -11,7 +11,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.context import AppContext
 from bot.matching.topics import parse_topic_list
+from bot.messages.mrkdwn import escape
+from bot.messages.nudges import passed_on_text
+from bot.metrics import ACTIONS
 from bot.slack import commands_parse as cp
 from bot.slack.blocks.modals import (
     EDIT_SETTINGS,
@@ -25,8 +29,6 @@ from bot.slack.blocks.modals import (
     pass_it_on_retry_modal,
     pass_it_on_sending_modal,
 )
-from bot.slack.blocks.nudges import passed_on_text
-from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.listeners.home import publish_home
 from bot.slack.member_settings import (
@@ -36,8 +38,6 @@ from bot.slack.member_settings import (
     resume,
     set_delivery,
 )
-from bot.slack.metrics import ACTIONS
-from bot.slack.mrkdwn import escape
 from bot.slack.passing import check_recipients, choice_errors, send_pass_it_on
 from bot.store.models import utcnow
 from bot.store.queries.members import ensure_member, set_public_expertise
