@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.slack.app import web_client
 from bot.messages import nudges as nb
+from bot.slack.app import web_client
 from bot.slack.blocks.modals import open_pass_it_on_modal
 from bot.store.models import Feedback, Item, Member, Nudge
 from tests.slack.harness import Slack
