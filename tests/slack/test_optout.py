@@ -84,6 +84,7 @@ def test_mute_a_person_by_name_or_mention_and_a_topic_and_undo_on_home(slack: Sl
 
     carol = slack.emu.user("carol")
     reply = slack.command(f"mute <@{carol.id}|carol>, crypto", "alice")["text"]
+    assert "Meant a person? Mention them" in reply  # "crypto" matched nobody: a topic, and it says so
     assert "muted, as people: carol" in reply.lower() and "muted, as topics: *crypto*" in reply.lower()
     assert sorted(_muted_people(slack, "alice")) == sorted(
         [_member(slack, "bob").id, _member(slack, "carol").id]
