@@ -291,9 +291,7 @@ def apply_mute(session: Session, workspace: Workspace, me: Member, command: cp.M
         )
         if not command.topics_only and not command.undo:
             # A bare word that matched nobody became a topic: say how to mean a person instead.
-            parts.append(
-                "No one here goes by that name; to mute a person, mention them: `/passiton mute @name`."
-            )
+            parts.append("Meant a person? Mention them: `/passiton mute @name`.")
     parts.append("`/passiton mute` lists everything muted; the Home tab has an undo for each.")
     return " ".join(parts)
 
