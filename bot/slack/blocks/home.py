@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from bot.matching.topics import topic_label
-from bot.messages import Block, actions, button, context, divider, header, section
+from bot.messages import Block, actions, button, context, divider, header, plain, section
 from bot.messages.mrkdwn import escape
 from bot.slack.commands_parse import format_clock
 from bot.slack.member_settings import MemberState
@@ -20,7 +20,8 @@ PAUSE_WEEK = "home_pause_week"
 RESUME = "home_resume"
 UNMUTE = "home_unmute"  # + "_<n>": one button per muted person or topic; value "person:<id>" / "topic:<name>"
 MAX_UNDO_BUTTONS = 24  # Slack allows 25 elements in an actions block
-HOME_ACTIONS = (EDIT_INTERESTS, EDIT_EXPERTISE, EDIT_MUTED, EDIT_SETTINGS, PAUSE_WEEK, RESUME)
+CLEAR_LEARNED = "home_clear_learned"
+HOME_ACTIONS = (EDIT_INTERESTS, EDIT_EXPERTISE, EDIT_MUTED, EDIT_SETTINGS, PAUSE_WEEK, RESUME, CLEAR_LEARNED)
 
 DELIVERY_TEXT = {
     "slack": "as Slack messages",
@@ -80,6 +81,28 @@ def _undo_buttons(state: MemberState) -> list[Block]:
     return blocks
 
 
+def learned_text(state: MemberState) -> str | None:
+    """ "You've answered questions about X, Y" from observed help; None when nothing was learned."""
+    if state.learned_topics:
+        about = ", ".join(escape(topic_label(t)) for t in state.learned_topics)
+        return f"*What I've learned*\nYou've answered questions about {about}."
+    if state.learned_channels:
+        where = ", ".join("#" + escape(c) for c in state.learned_channels[:5])
+        return f"*What I've learned*\nYou've answered questions in {where}."
+    return None
+
+
+def clear_learned_button() -> Block:
+    el = button("Clear this", CLEAR_LEARNED)
+    el["confirm"] = {
+        "title": plain("Clear what I learned?"),
+        "text": plain("I'll forget which questions you answered. Your topics and settings stay."),
+        "confirm": plain("Clear"),
+        "deny": plain("Keep"),
+    }
+    return el
+
+
 def home_view(state: MemberState, now: dt.datetime) -> dict[str, Any]:
     pause_button = (
         button("Resume now", RESUME, style="primary")
@@ -110,6 +133,16 @@ def home_view(state: MemberState, now: dt.datetime) -> dict[str, Any]:
             button("Edit muted topics", EDIT_MUTED),
         ),
         *_undo_buttons(state),
+    ]
+    learned = learned_text(state)
+    if learned is not None:
+        blocks += [
+            section(learned, clear_learned_button()),
+            context(
+                "From your replies in threads, here and in the channels' recent history. Only you see this."
+            ),
+        ]
+    blocks += [
         divider(),
         section(rhythm_text(state, now), button("Change", EDIT_SETTINGS)),
         actions(pause_button),

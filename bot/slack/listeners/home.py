@@ -13,12 +13,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.ingest import slack_sync
+from bot.matching.learned import answered_topics
 from bot.metrics import ACTIONS, ERRORS, EVENTS
 from bot.slack.blocks import home as home_blocks
 from bot.slack.blocks.modals import settings_modal, topics_modal
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.member_settings import MemberState, load_state, pause, resume
 from bot.store.models import Member, utcnow
+from bot.store.queries.learned import clear_observed_help, observed_help
 from bot.store.queries.members import ensure_member, remove_member_topics
 from bot.store.queries.mutes import unmute_person
 from bot.store.queries.workspaces import ensure_workspace
@@ -29,7 +31,13 @@ log = logging.getLogger(__name__)
 def member_state(ctx: AppContext, team_id: str, user_id: str) -> MemberState:
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
-        return load_state(session, ensure_member(session, workspace, user_id))
+        member = ensure_member(session, workspace, user_id)
+        state = load_state(session, member)
+        helped = observed_help(session, member)
+    if helped.any:
+        state.learned_topics = answered_topics(helped.texts, helped.vocabulary)
+        state.learned_channels = helped.channels
+    return state
 
 
 def publish_home(
@@ -98,6 +106,15 @@ def register(app: App, ctx: AppContext) -> None:
                 other = session.get(Member, int(value))
                 if other is not None and other.workspace_id == workspace.id:  # never another team's row
                     unmute_person(session, member, other)
+        publish_home(ctx, client, team_id, user_id)
+
+    @app.action(home_blocks.CLEAR_LEARNED)
+    def on_clear_learned(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
+        ack()
+        ACTIONS.labels("home_clear_learned").inc()
+        team_id, user_id = team_id_of(body, context), user_id_of(body)
+        with ctx.db.session() as session:
+            clear_observed_help(session, ensure_member(session, ensure_workspace(session, team_id), user_id))
         publish_home(ctx, client, team_id, user_id)
 
     app.action(home_blocks.PAUSE_WEEK)(_pause_or_resume(7))
