@@ -20,8 +20,9 @@ from bot.slack.blocks.modals import settings_modal, topics_modal
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.member_settings import MemberState, load_state, pause, resume
 from bot.store.models import Member, utcnow
+from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.learned import clear_observed_help, observed_help
-from bot.store.queries.members import ensure_member, remove_member_topics
+from bot.store.queries.members import ensure_member, member_by_slack_id, remove_member_topics
 from bot.store.queries.mutes import unmute_person
 from bot.store.queries.workspaces import ensure_workspace
 
@@ -31,6 +32,12 @@ log = logging.getLogger(__name__)
 def member_state(ctx: AppContext, team_id: str, user_id: str) -> MemberState:
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
+        # A member who just said forget-me is shown the empty state, never recreated: a Home refresh
+        # still running from their previous command (after its ack) must not bring them back.
+        if member_by_slack_id(session, workspace, user_id) is None and is_forgotten(
+            session, workspace, user_id
+        ):
+            return MemberState()
         member = ensure_member(session, workspace, user_id)
         state = load_state(session, member)
         helped = observed_help(session, member)
