@@ -62,7 +62,8 @@ def test_no_help_dm_in_the_evening_it_waits_for_the_morning(
 ) -> None:
     assert _question(sqlite_db, emu, sqlite_url)  # planned: the helper is not lost, only later
     settings = make_settings(emu, sqlite_url)
-    assert build_drainer(sqlite_db, settings).drain(EVENING + dt.timedelta(minutes=5)).sent == 0
+    late_evening = EVENING + dt.timedelta(minutes=settings.passiton_help_grace_minutes + 60)
+    assert build_drainer(sqlite_db, settings).drain(late_evening).sent == 0
     assert emu.dms_to("helper") == []
     assert build_drainer(sqlite_db, settings).drain(NEXT_MORNING).sent == 1
     [dm] = emu.dms_to("helper")
@@ -73,7 +74,10 @@ def test_the_evening_limit_is_a_setting(emu: SlackEmulator, sqlite_db: Database,
     assert _question(sqlite_db, emu, sqlite_url, passiton_help_until_hour=21)
     settings = make_settings(emu, sqlite_url, passiton_help_until_hour=21)
     before = len(emu.dms_to("helper"))
-    assert build_drainer(sqlite_db, settings).drain(EVENING + dt.timedelta(minutes=5)).sent == 1
+    after_grace = EVENING + dt.timedelta(
+        minutes=settings.passiton_help_grace_minutes + 1
+    )  # the channel's turn first
+    assert build_drainer(sqlite_db, settings).drain(after_grace).sent == 1
     assert len(emu.dms_to("helper")) == before + 1
 
 

@@ -5,8 +5,8 @@
 invited, so it never posts a second. `relationships.talked_at`: the last reply, mention or reaction between the two
 (sharing a channel leaves it empty), so a reason says "you two often talk" only when they do.
 
-Revision ID: 0008_channel_answers_intro
-Revises: 0007_backfill_jobs
+Revision ID: 0009_channel_answers_intro
+Revises: 0008_backoff_recovers
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 
 from bot.store.models import UTCDateTime
 
-revision = "0008_channel_answers_intro"
-down_revision = "0007_backfill_jobs"
+revision = "0009_channel_answers_intro"
+down_revision = "0008_backoff_recovers"
 branch_labels = None
 depends_on = None
 
