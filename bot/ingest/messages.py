@@ -289,27 +289,6 @@ def _ingest_reply(
     return IngestResult(item=parent, answered=parent if first_answer else None, replied=parent)
 
 
-def ingest_reaction(
-    session: Session,
-    workspace: Workspace,
-    channel: Channel | None,
-    reactor: Member,
-    author: Member,
-    message_ts: str | None,
-    at: dt.datetime,
-) -> None:
-    """A reaction: a tie between reactor and author, and, on an item, the item has reached the reactor.
-    The live reaction listener and the replay both call this."""
-    record_interaction(
-        session, workspace.id, reactor.id, author.id, channel.id if channel else None, "reaction", at
-    )
-    if channel is None or not message_ts:
-        return
-    item = item_by_key(session, workspace, f"{channel.slack_channel_id}:{message_ts}")
-    if item is not None and item.author_id != reactor.id:
-        record_reach(session, workspace.id, item.id, reactor.id, "reaction", at)
-
-
 def ingest_changed(
     session: Session, workspace: Workspace, channel: Channel | None, message: Message, *, is_private: bool
 ) -> IngestResult:

@@ -35,11 +35,13 @@ from bot.ingest.messages import (
     ingest_changed,
     ingest_deleted,
     ingest_new,
-    ingest_reaction,
+    item_by_key,
     understand,
 )
 from bot.nudges.planner import anyone_to_ask, cancel_answered_help, help_to_settle, plan_help_nudges
 from bot.store.models import Channel, Item, Member, Nudge, Workspace
+from bot.store.queries.reaches import record_reach
+from bot.store.queries.relationships import record_interaction
 
 T = TypeVar("T")
 StepName = Literal["plan_help", "cancel_help"]
@@ -245,14 +247,21 @@ def record_reactions(
     author: Member,
     reactors: Iterable[Member | None],
     at: dt.datetime,
+    *,
     message_ts: str | None = None,
 ) -> None:
-    """Reactions to a member's message: a tie between each reactor and the author, one per reaction, and,
-    on an item, the item has reached the reactor ("seen" is an act). The live reaction listener's one
-    event, the replay's export, a backfill's history all come here. Nobody ties with themselves, and bots
-    tie with nobody."""
+    """Reactions to a member's message: a tie between each reactor and the author, one per reaction (the
+    live reaction listener's one event, the replay's export, a backfill's history all come here). Nobody
+    ties with themselves, and bots tie with nobody. When the message (`message_ts` in `channel`) is a
+    stored item, it has reached each reactor: "seen" is an act (bot/policy/share.py)."""
     if author.is_bot:
         return
+    item = None
+    if channel is not None and message_ts:
+        item = item_by_key(session, workspace, f"{channel.slack_channel_id}:{message_ts}")
     for other in reactors:
         if other is not None and other.id != author.id and not other.is_bot:
-            ingest_reaction(session, workspace, channel, other, author, message_ts, at)
+            record_interaction(session, workspace.id, other.id, author.id, channel.id if channel else None,
+                               "reaction", at)  # fmt: skip
+            if item is not None and item.author_id != other.id:
+                record_reach(session, workspace.id, item.id, other.id, "reaction", at)

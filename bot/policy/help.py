@@ -24,7 +24,7 @@ from bot.policy.eligibility import may_receive, ready_to_help
 from bot.policy.feedback import EMPTY, summarise
 from bot.policy.model import Candidate, PastNudge, PolicyState
 from bot.policy.reasons import help_reason
-from bot.policy.time import WAKING, next_send_time
+from bot.policy.time import WAKING, Window, next_send_time
 
 LOAD_WEIGHT = 0.25
 LOAD_HALF_LIFE_DAYS = 7.0
@@ -61,6 +61,15 @@ class HelpProposal:
     score: float
 
 
+def help_window(until_hour: int) -> tuple[Window, dt.timedelta]:
+    """Help DMs from waking (08:00) until `until_hour` local (18:00 by default: a request for help is not
+    an evening's work), and the horizon that still reaches a helper the next morning when a question
+    comes after that hour."""
+    end = max(WAKING.start_hour + 1, min(until_hour, 24))
+    night = dt.timedelta(hours=24 - (end - WAKING.start_hour))
+    return Window(WAKING.start_hour, end), max(DEFAULT_HORIZON, night + dt.timedelta(hours=1))
+
+
 def load(history: Sequence[PastNudge], now: dt.datetime) -> float:
     """Recent help nudges, each counting less as it ages (internal; never shown)."""
     total = 0.0
@@ -88,6 +97,7 @@ def screen_helper(
     now: dt.datetime,
     *,
     horizon: dt.timedelta = DEFAULT_HORIZON,
+    window: Window = WAKING,
     grace: dt.timedelta = DEFAULT_GRACE,
 ) -> Screened | str:
     """Whether one candidate may be asked about `item` now: a `Screened` when they may, else a short reason
@@ -113,7 +123,7 @@ def screen_helper(
     if recently_nudged(history, now, state.caps.help_recency):
         return "recently_nudged"
     earliest = now + max(grace, dt.timedelta(0))
-    at = next_send_time(prefs, earliest, window=WAKING, horizon=horizon)
+    at = next_send_time(prefs, earliest, window=window, horizon=horizon)
     if at is None:
         return "no_send_time"
     if not Budget(prefs, history, state.caps).allows("help", at):
@@ -138,6 +148,8 @@ def plan_help(
     k: int = 3,
     asker_name: str = "Someone",
     horizon: dt.timedelta = DEFAULT_HORIZON,
+    min_score: float = 0.0,
+    window: Window = WAKING,
     grace: dt.timedelta = DEFAULT_GRACE,
 ) -> list[HelpProposal]:
     """At most `k` helpers for one question or ask, each nudged no sooner than `grace` after `now`."""
@@ -147,7 +159,7 @@ def plan_help(
         if cand.member_id in seen:
             continue
         seen.add(cand.member_id)
-        got = screen_helper(item, cand, state, now, horizon=horizon, grace=grace)
+        got = screen_helper(item, cand, state, now, horizon=horizon, window=window, grace=grace)
         if isinstance(got, Screened):
             scored.append(got)
     scored.sort(key=lambda s: (-s.adjusted, s.candidate.member_id))

@@ -579,7 +579,7 @@ class Replayer:
         if author is None:
             return
         reactors = (self._member(workspace, u) for r in m.reactions for u in r.users if u != m.user)
-        record_reactions(self.session, workspace, channel, author, reactors, now, m.ts)
+        record_reactions(self.session, workspace, channel, author, reactors, now, message_ts=m.ts)
 
     def _answer(self, workspace: Workspace, m: ExportMessage, text: str, now: dt.datetime) -> None:
         from bot.answers.detect import detect

@@ -7,7 +7,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.ingest.messages import Message, ingest_new, ingest_reaction
+from bot.ingest.messages import Message, ingest_new
+from bot.ingest.pipeline import record_reactions
 from bot.nudges.loading import reached
 from bot.store.db import Database
 from bot.store.models import ItemReach
@@ -19,9 +20,9 @@ def test_reactions_and_replies_on_an_article_mark_it_seen(db: Database) -> None:
         w = small_team(s)
         art = item(s, w, "article", "infra", "bob", "Pod eviction explained", "a good read", DAY)
         infra = w.ch["infra"]
-        ingest_reaction(s, w.ws, infra, w.m["cy"], w.m["bob"], art.slack_ts, DAY + dt.timedelta(minutes=5))
-        ingest_reaction(s, w.ws, infra, w.m["bob"], w.m["bob"], art.slack_ts, DAY)  # the author: nothing
-        ingest_reaction(s, w.ws, infra, w.m["ann"], w.m["bob"], "1.000000", DAY)  # not an item: a tie only
+        later = DAY + dt.timedelta(minutes=5)
+        record_reactions(s, w.ws, infra, w.m["bob"], [w.m["cy"], w.m["bob"]], later, message_ts=art.slack_ts)
+        record_reactions(s, w.ws, infra, w.m["bob"], [w.m["ann"]], DAY, message_ts="1.000000")  # not an item
         reply = Message(
             channel=infra.slack_channel_id,
             ts=f"{(DAY + dt.timedelta(hours=1)).timestamp():.6f}",

@@ -121,7 +121,7 @@ def empty_url(db_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def test_the_migration_gives_members_held_for_good_a_hold_that_ends(empty_url: str) -> None:
-    upgrade(empty_url, "0006_forgotten_users")
+    upgrade(empty_url, "0007_backfill_jobs")
     asked = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
     engine = create_engine(empty_url)
     with engine.begin() as conn:
