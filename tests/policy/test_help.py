@@ -6,10 +6,12 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.policy.help import DEFAULT_GRACE, HelpItem, plan_help
+from bot.policy.help import DEFAULT_GRACE, HelpItem, Screened, plan_help, screen_helper
 from bot.policy.model import Candidate, MemberPrefs, PastNudge, PolicyState
 from bot.policy.time import WAKING, is_paused, may_reach_at
 from tests.policy.worlds import World, worlds
+
+WEEK = dt.timedelta(weeks=1)
 
 
 @st.composite
@@ -127,3 +129,35 @@ def test_help_reason_quotes_the_stated_expertise() -> None:
         asker_name="Dana",
     )
     assert p.reason == "Dana asked in #help. You listed Postgres as something you can help with."
+
+
+def test_a_question_on_friday_night_reaches_a_helper_on_monday_morning() -> None:
+    """Weekends off: a question from Friday evening waits for Monday's waking hours (an answer meanwhile
+    cancels it) rather than being dropped, as it was with a 12-hour horizon."""
+    people = {1: MemberPrefs(id=1, tz="UTC", opted_in=True, weekends_off=True, name="e1")}
+    state = PolicyState(prefs=people)
+    friday_night = dt.datetime(2025, 6, 6, 20, 30, tzinfo=dt.UTC)
+    [got] = plan_help(HelpItem(id=1, asker_id=None), [Candidate(1, 8.0, "databases")], state, friday_night)
+    assert got.send_at == dt.datetime(2025, 6, 9, 8, tzinfo=dt.UTC)
+
+
+def test_screen_helper_names_why_a_candidate_is_not_asked() -> None:
+    now = dt.datetime(2025, 6, 4, 12, tzinfo=dt.UTC)
+    people = {
+        1: MemberPrefs(id=1, opted_in=True, weekends_off=False),
+        2: MemberPrefs(id=2, opted_in=True, weekends_off=False),
+        3: MemberPrefs(id=3, opted_in=True, weekends_off=False, unanswered=3, held_until=now + WEEK),
+        4: MemberPrefs(id=4, opted_in=False),
+    }
+    history = {2: [PastNudge(2, "help", now - dt.timedelta(hours=2), item_id=9)]}
+    state = PolicyState(prefs=people, history=history)
+    item = HelpItem(id=1, asker_id=5)
+    verdicts = {i: screen_helper(item, Candidate(i, 8.0, "databases"), state, now) for i in people}
+    assert isinstance(verdicts[1], Screened) and verdicts[1].at == now + DEFAULT_GRACE
+    assert verdicts[2] == "recently_nudged"
+    assert verdicts[3] == "held_back"
+    assert verdicts[4] == "not_reachable"
+    assert screen_helper(item, Candidate(5, 8.0), state, now) == "asker"
+    # plan_help asks exactly those screen_helper lets through.
+    cands = [Candidate(i, 8.0, "databases") for i in people]
+    assert [p.helper_id for p in plan_help(item, cands, state, now)] == [1]
