@@ -368,6 +368,31 @@ class ProcessedEvent(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class InboundEvent(Base):
+    """A Slack event written before it is acknowledged, so an ack never outlives the process holding
+    the event: the event pool runs it and marks it done; a restart (or another replica, once the lease
+    has passed) runs what was left pending. `payload` (the envelope, with message text) is dropped when
+    the event is done; done rows are pruned after a day."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("event_id", name="uq_inbound_events_event_id"),
+        Index("ix_inbound_events_due", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class EmbeddingCache(Base):
     """Vectors keyed by model and text hash so re-planning never re-embeds."""
 
