@@ -81,12 +81,16 @@ def test_events_acked_before_a_sigkill_take_effect_once_after_the_restart(
         try:
             wait_until(lambda: _healthy(base), 30, "serve to answer /healthz", first)
             envelopes = [
-                emu.user_message_event("eng", "alice", f"Worth a read on vacuum, part {n}: https://example.com/v/{n}")
+                emu.user_message_event(
+                    "eng", "alice", f"Worth a read on vacuum, part {n}: https://example.com/v/{n}"
+                )
                 for n in range(3)
             ]
             emu.join("eng", "dana")
             joined = emu.envelope(
-                signing.member_joined_channel_event(emu.user("dana").id, emu.channel("eng").id, team=emu.team.id)
+                signing.member_joined_channel_event(
+                    emu.user("dana").id, emu.channel("eng").id, team=emu.team.id
+                )
             )
             envelopes.append(joined)
             for envelope in envelopes:
@@ -107,8 +111,13 @@ def test_events_acked_before_a_sigkill_take_effect_once_after_the_restart(
             # Slack's own retry of an event the dead process had acked: answered, not run again.
             assert _send(base, envelopes[0], emu.signing_secret, retry=1) == 200
             wait_until(
-                lambda: _count(db, select(func.count()).select_from(InboundEvent).where(InboundEvent.status == "done"))
-                == 4,
+                lambda: (
+                    _count(
+                        db,
+                        select(func.count()).select_from(InboundEvent).where(InboundEvent.status == "done"),
+                    )
+                    == 4
+                ),
                 20,
                 "every stored event done",
                 second,

@@ -361,6 +361,23 @@ class SlackEmulator:
         self.faults.add(fault)
         return fault
 
+    def fail_after_commit(
+        self,
+        method: str,
+        error: str = "internal_error",
+        *,
+        status: int = 503,
+        times: int = 1,
+        match: dict[str, Any] | None = None,
+    ) -> Fault:
+        """Run the method (the message IS posted), then answer `status` with `{"ok": false, "error": error}`:
+        what a gateway timeout or a 5xx after Slack acted looks like to the client."""
+        fault = Fault(
+            method, error=error, status=status, times=times, match=dict(match or {}), after_commit=True
+        )
+        self.faults.add(fault)
+        return fault
+
     def clear_faults(self) -> None:
         self.faults.clear()
 
