@@ -47,6 +47,7 @@ MEMBER_COLUMNS = (
     Member.asked_to_continue_at,
     Member.is_bot,
     Member.is_deleted,
+    Member.is_guest,
     Member.display_name,
     Member.real_name,
     Member.slack_user_id,
@@ -102,6 +103,7 @@ def _prefs(row: Any) -> MemberPrefs:
         unanswered=int(row.unanswered or 0),
         asked_to_continue_at=row.asked_to_continue_at,
         reachable=not (row.is_bot or row.is_deleted) and bool(row.slack_user_id or row.email),
+        guest=bool(row.is_guest),
         name=display_name(row),
     )
 

@@ -41,6 +41,9 @@ class MemberPrefs:
     unanswered: int = 0
     asked_to_continue_at: dt.datetime | None = None
     reachable: bool = True  # False for bots, deactivated users, the app itself
+    # A guest, or a member of another organisation in a Slack Connect channel: reads only the channels they
+    # are in, so is never handed an item from another one.
+    guest: bool = False
     name: str = ""
 
 

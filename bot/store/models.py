@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -102,6 +103,9 @@ class Member(Base):
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Slack Connect: a member of another organisation (also counted as a guest). Never named to others,
+    # whatever they said about being named.
+    is_external: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Consent: nothing reaches a member, nor names them as a target, until they opt in.
     opted_in: Mapped[bool] = mapped_column(Boolean, default=False)
     delivery: Mapped[str] = mapped_column(String(8), default="slack")  # slack | email | both | off
@@ -174,6 +178,9 @@ class Channel(Base):
     # private covers private channels, DMs and group DMs: content never leaves its members.
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Slack Connect: shared with (or being shared with) another organisation. Its items are shown only to
+    # audiences wholly inside it, like a private channel's.
+    is_ext_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     members_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
