@@ -66,6 +66,9 @@ def _durably(what: str, fn: Callable[..., None]) -> EventWork:
         args: dict[str, tuple[Any, ...]] = {
             "member_joined_channel": (ctx, client, team_id, bot_user_id, event, event_id),
             "member_left_channel": (ctx, team_id, event, event_id),
+            # The bot was removed from a public (channel_left) or private (group_left) channel.
+            "channel_left": (ctx, team_id, event),
+            "group_left": (ctx, team_id, event),
             "team_join": (ctx, team_id, event.get("user") or {}, event_id),
             "user_change": (ctx, team_id, event.get("user") or {}, event_id),
             "reaction_added": (ctx, team_id, event, event_id),
@@ -83,6 +86,8 @@ WORK: dict[str, EventWork] = {
     "app_mention": _on_mention,
     "member_joined_channel": _durably("member_joined_channel", ingest.handle_member_joined),
     "member_left_channel": _durably("member_left_channel", ingest.handle_member_left),
+    "channel_left": _durably("channel_left", ingest.handle_bot_left_channel),
+    "group_left": _durably("group_left", ingest.handle_bot_left_channel),
     "team_join": _durably("team_join", ingest.handle_team_join),
     "user_change": _durably("user_change", ingest.handle_user_change),
     "reaction_added": _durably("reaction_added", ingest.handle_reaction),
