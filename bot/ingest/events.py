@@ -200,7 +200,16 @@ def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_
         channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
         reactor = ensure_member(session, workspace, user_id)
         author = ensure_member(session, workspace, item_user)
-        record_reactions(session, workspace, channel, author, [reactor], utcnow())
+        ts = item.get("ts")
+        record_reactions(
+            session,
+            workspace,
+            channel,
+            author,
+            [reactor],
+            utcnow(),
+            message_ts=ts if isinstance(ts, str) else None,
+        )
 
 
 def handle_uninstalled(

@@ -48,6 +48,10 @@ class NudgeView:
     topic_label: str | None = None
     target_name: str | None = None
     asker_name: str | None = None
+    # The Slack message a help nudge is about: the sender swaps `url` (an archive link built from these)
+    # for chat.getPermalink's answer at send time.
+    slack_channel: str | None = None
+    slack_ts: str | None = None
 
 
 def _where(view: NudgeView) -> str:

@@ -45,6 +45,8 @@ MEMBER_COLUMNS = (
     Member.delivery,
     Member.unanswered,
     Member.asked_to_continue_at,
+    Member.holds,
+    Member.held_until,
     Member.is_bot,
     Member.is_deleted,
     Member.is_guest,
@@ -63,7 +65,10 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 def caps_from_settings(settings: Settings) -> CapConfig:
     return CapConfig(
-        share_per_day=settings.passiton_share_per_day, nudges_per_week=settings.passiton_nudges_per_week
+        share_per_day=settings.passiton_share_per_day,
+        nudges_per_week=settings.passiton_nudges_per_week,
+        share_per_week=settings.passiton_share_per_week,
+        help_per_week=settings.passiton_help_per_week,
     )
 
 
@@ -102,6 +107,8 @@ def _prefs(row: Any) -> MemberPrefs:
         delivery=row.delivery or "slack",
         unanswered=int(row.unanswered or 0),
         asked_to_continue_at=row.asked_to_continue_at,
+        holds=int(row.holds or 0),
+        held_until=row.held_until,
         reachable=not (row.is_bot or row.is_deleted) and bool(row.slack_user_id or row.email),
         guest=bool(row.is_guest),
         name=display_name(row),
@@ -207,25 +214,31 @@ def member_rows(session: Session, workspace_id: int, ids: Collection[int] | None
     return list(_each(session, _MEMBERS, {"ws": workspace_id}, ids))
 
 
-# Opted-in people who are not held back: the policy's back-off (`backoff_state`) asks for fewer unanswered
-# nudges than `backoff_after`; the policy itself decides about every row read (tests pin the two together).
+# Opted-in people who are not held back: what the policy's back-off (`backoff_state`) says "ok" to, in SQL.
+# Not stopped (delivery off), not inside a hold, and either below the count of unanswered nudges or already
+# asked (then a worn-off hold means a try). The policy itself still decides about every row read (tests pin
+# the two together).
 _NOT_HELD_BACK = select(*MEMBER_COLUMNS).where(
     Member.workspace_id == _WS,
     Member.opted_in.is_(True),
     Member.is_bot.is_(False),
     Member.is_deleted.is_(False),
-    Member.unanswered < bindparam("backoff", type_=Member.unanswered.type),
+    Member.delivery != "off",
+    or_(Member.held_until.is_(None), Member.held_until <= bindparam("now", type_=Member.held_until.type)),
+    or_(
+        Member.unanswered < bindparam("backoff", type_=Member.unanswered.type),
+        Member.asked_to_continue_at.is_not(None),
+    ),
 )
 _NOT_HELD_BACK_LIMITED = _NOT_HELD_BACK.order_by(Member.id).limit(bindparam("limit"))
 
 
 def not_held_back(
-    session: Session, workspace_id: int, caps: CapConfig, limit: int | None = None
+    session: Session, workspace_id: int, caps: CapConfig, now: dt.datetime, limit: int | None = None
 ) -> list[Any]:
-    """Rows of the opted-in people whose nudges are not on hold after going unanswered: the only ones any
-    nudge could go to (once the replay or a quiet workspace is a few weeks in, few people). With `limit`, at
-    most that many (by id): enough to tell "more than this many" from the rows themselves."""
-    params = {"ws": workspace_id, "backoff": caps.backoff_after}
+    """Rows of the opted-in people whose nudges are not on hold at `now`: the only ones any nudge could go
+    to. With `limit`, at most that many (by id): enough to tell "more than this many" from the rows."""
+    params = {"ws": workspace_id, "backoff": caps.backoff_after, "now": now}
     if limit is None:
         return plain_rows(session, _NOT_HELD_BACK, params)
     return plain_rows(session, _NOT_HELD_BACK_LIMITED, {**params, "limit": limit})

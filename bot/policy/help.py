@@ -5,6 +5,11 @@ reached (awake in their own time zone, not paused, not in quiet hours or a weeke
 not nudged recently) and orders them by fit minus a load penalty: every help nudge a member received in the
 last weeks lowers them a little, so the load rotates among everyone who knows the topic. Ties break on the
 member id, so the same inputs always give the same helpers.
+
+A help nudge waits a grace period (`grace`, 45 minutes by default) before it may go: the channel gets the
+first chance to answer, and an answer in that time cancels the nudge. The ranker's threshold is the only
+one: every candidate it returns is a match, feedback only orders them (and a recent "not my area" on the
+topic takes a member out).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ LOAD_WINDOW = dt.timedelta(days=28)
 # A helper who can only be reached later is worth a little less than one who is awake now.
 DELAY_WEIGHT_PER_HOUR = 0.1
 DEFAULT_HORIZON = dt.timedelta(hours=12)
+DEFAULT_GRACE = dt.timedelta(minutes=45)
 
 
 @dataclass(frozen=True)
@@ -72,9 +78,10 @@ def plan_help(
     k: int = 3,
     asker_name: str = "Someone",
     horizon: dt.timedelta = DEFAULT_HORIZON,
-    min_score: float = 0.0,
+    grace: dt.timedelta = DEFAULT_GRACE,
 ) -> list[HelpProposal]:
-    """At most `k` helpers for one question or ask."""
+    """At most `k` helpers for one question or ask, each nudged no sooner than `grace` after `now`."""
+    earliest = now + max(grace, dt.timedelta(0))
     scored: list[tuple[float, int, dt.datetime, Candidate, float]] = []
     seen: set[int] = set()
     for cand in candidates:
@@ -97,17 +104,16 @@ def plan_help(
         history = state.past(helper)
         if recently_nudged(history, now, state.caps.help_recency):
             continue
-        at = next_send_time(prefs, now, window=WAKING, horizon=horizon)
+        at = next_send_time(prefs, earliest, window=WAKING, horizon=horizon)
         if at is None or not Budget(prefs, history, state.caps).allows("help", at):
             continue
         events = state.feedback.get(helper)
         view = summarise(events, now) if events else EMPTY
-        if view.is_snoozed("help", at):
+        if view.is_snoozed("help", at) or view.declined(cand.topic):
             continue
         fit = cand.score - view.penalty("help", cand.topic)
-        if fit < min_score:
-            continue
-        delay_hours = (at - now).total_seconds() / 3600.0
+        # The grace period is everyone's: only waiting beyond it makes a helper worth less.
+        delay_hours = (at - earliest).total_seconds() / 3600.0
         adjusted = fit - LOAD_WEIGHT * load(history, now) - DELAY_WEIGHT_PER_HOUR * delay_hours
         scored.append((adjusted, helper, at, cand, fit))
     scored.sort(key=lambda s: (-s[0], s[1]))

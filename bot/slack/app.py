@@ -133,6 +133,7 @@ def create_app(
 
 def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
     """auth.test tells which team this token belongs to; a valid token means the app is installed."""
+    from bot.nudges.links import domain_of
     from bot.store.models import utcnow
     from bot.store.queries.backfill import DISCOVER, enqueue_backfill
     from bot.store.queries.workspaces import ensure_workspace, get_workspace, reactivate
@@ -145,6 +146,7 @@ def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
         workspace = ensure_workspace(
             session, team_id, name=auth.get("team") or None, bot_user_id=auth.get("user_id")
         )
+        workspace.domain = domain_of(auth.get("url")) or workspace.domain
         reactivate(workspace)
         if first:  # read the recent history of the channels the bot is already in
             enqueue_backfill(

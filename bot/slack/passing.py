@@ -16,12 +16,15 @@ from sqlalchemy import select
 
 from bot.context import AppContext
 from bot.ingest import slack_sync
+from bot.ingest.messages import item_by_key
 from bot.ingest.profiles import SLACKBOT_ID
 from bot.messages import Block, context, section
 from bot.messages.mrkdwn import escape, link, mention, quote
 from bot.slack.blocks.modals import MAX_NOTE, PassItOnTarget
 from bot.store.models import Feedback, Item, Nudge, utcnow
-from bot.store.queries.members import ensure_member
+from bot.store.queries.engagement import record_engagement
+from bot.store.queries.members import ensure_member, member_by_slack_id
+from bot.store.queries.reaches import record_reach
 from bot.store.queries.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -128,12 +131,21 @@ def send_pass_it_on(
 def _record_shared(
     ctx: AppContext, team_id: str, giver: str, target: PassItOnTarget, recipients: list[str]
 ) -> None:
-    """Close the loop on a nudge that led to this share (the policy reads it; nothing shows it as a score)."""
-    if target.nudge_id is None:
-        return
+    """The item has now reached its recipients (no share nudge will name them for it), and close the loop on
+    a nudge that led to this share (the policy reads it; nothing shows it as a score)."""
     now = utcnow()
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
+        item = session.get(Item, target.item_id) if target.item_id is not None else None
+        if item is None:
+            item = item_by_key(session, workspace, f"{target.channel}:{target.ts}")
+        if item is not None and item.workspace_id == workspace.id:
+            for uid in recipients:
+                who = member_by_slack_id(session, workspace, uid)
+                if who is not None:
+                    record_reach(session, workspace.id, item.id, who.id, "passed", now)
+        if target.nudge_id is None:
+            return
         nudge = session.scalars(
             select(Nudge).where(Nudge.id == target.nudge_id, Nudge.workspace_id == workspace.id)
         ).first()
@@ -142,6 +154,7 @@ def _record_shared(
             return
         nudge.status = "acted"
         nudge.acted_at = now
+        record_engagement(session, member, now)
         session.add(
             Feedback(
                 workspace_id=workspace.id,

@@ -78,6 +78,8 @@ class Workspace(Base):
     enterprise_id: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200), default="")
     bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    # The team's subdomain (acme in acme.slack.com), for archive links when no permalink is at hand.
+    domain: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     welcome_dm: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -119,6 +121,11 @@ class Member(Base):
     # Internal back-off state, never shown: nudges left unanswered in a row.
     unanswered: Mapped[int] = mapped_column(Integer, default=0)
     asked_to_continue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Holds since they last engaged (each longer: bot/policy/backoff.py) and when the current one ends.
+    holds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    held_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The last sign of engagement: a reply to a question they were nudged about, a button, a command, App Home.
+    last_engaged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     welcomed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_planned_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -258,7 +265,7 @@ class ItemReach(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    how: Mapped[str] = mapped_column(String(12))  # reaction | passed | reply
+    how: Mapped[str] = mapped_column(String(12))  # reaction | passed | reply | clicked
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -18,7 +18,7 @@ from bot.slack import commands_parse as cp
 from bot.slack.blocks.help import HELP_TEXT, help_blocks
 from bot.slack.listeners import team_id_of
 from bot.slack.listeners.answers import ask_command, who_knows_blocks
-from bot.slack.listeners.home import publish_home
+from bot.slack.listeners.home import note_engagement, publish_home
 from bot.slack.member_settings import SettingsRefused, apply_command
 from bot.slack.registry import COMMAND
 from bot.store.models import utcnow
@@ -62,6 +62,7 @@ def register(app: App, ctx: AppContext) -> None:
         ack: Ack, command: dict[str, Any], context: Any, client: WebClient, respond: Respond
     ) -> None:
         team_id, user_id = team_id_of(command, context), str(command["user_id"])
+        note_engagement(ctx, team_id, user_id)  # any /passiton command, even a malformed one
         try:
             parsed = cp.parse_command(str(command.get("text") or ""))
         except cp.ParseError as exc:

@@ -19,6 +19,7 @@ from bot.slack.blocks.modals import settings_modal, topics_modal
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.member_settings import MemberState, load_state, pause, resume
 from bot.store.models import utcnow
+from bot.store.queries.engagement import record_engagement_of
 from bot.store.queries.learned import clear_observed_help, observed_help
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace
@@ -51,13 +52,21 @@ def publish_home(
         log.warning("views.publish failed", extra={"error": exc.response.get("error")})
 
 
+def note_engagement(ctx: AppContext, team_id: str, user_id: str) -> None:
+    """Opening App Home, any command: signs of engagement that end a back-off (bot/policy/backoff.py)."""
+    with ctx.db.session() as session:
+        record_engagement_of(session, team_id, user_id, utcnow())
+
+
 def register(app: App, ctx: AppContext) -> None:
     @app.event("app_home_opened")
     def on_home_opened(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
         EVENTS.labels("app_home_opened").inc()
+        team_id, user_id = team_id_of(body, context), str(event["user"])
+        note_engagement(ctx, team_id, user_id)  # either tab: they came to look
         if event.get("tab", "home") != "home":
             return
-        publish_home(ctx, client, team_id_of(body, context), str(event["user"]))
+        publish_home(ctx, client, team_id, user_id)
 
     def _open(kind: str) -> Any:
         def handler(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
