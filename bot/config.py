@@ -66,7 +66,9 @@ class Settings(BaseSettings):
     # Channels this small are read by all their members: they count as having seen what is posted there.
     passiton_small_channel_members: int = Field(default=12, ge=0, le=10_000)
     passiton_morning_hour: int = Field(default=9, ge=0, le=23)
+    passiton_help_until_hour: int = Field(default=18, ge=9, le=24)
     passiton_welcome_dm: bool = True
+    passiton_channel_intro: bool = True
     passiton_retention_days: int = Field(default=90, ge=1)
     passiton_event_workers: int = Field(default=2, ge=1, le=32)
     passiton_event_lease_seconds: int = Field(default=300, ge=2, le=3600)

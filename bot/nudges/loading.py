@@ -307,6 +307,15 @@ _REACHES = _both(
     lambda c: _where(select(ItemReach.item_id, ItemReach.member_id).where(ItemReach.workspace_id == _WS), c),
     ItemReach.item_id,
 )
+_ENGAGED = _both(
+    lambda c: _where(
+        select(ItemReach.item_id, ItemReach.member_id).where(
+            ItemReach.workspace_id == _WS, ItemReach.how.in_(("reaction", "reply"))
+        ),
+        c,
+    ),
+    ItemReach.item_id,
+)
 _REPLIERS = _both(
     lambda c: _where(
         select(ThreadReply.item_id, ThreadReply.member_id).where(ThreadReply.workspace_id == _WS), c
@@ -330,6 +339,7 @@ _TIES = select(
     Relationship.channel_id,
     Relationship.weight,
     type_coerce(Relationship.updated_at, _UPDATED.type.impl),
+    Relationship.talked_at.is_not(None),
 ).where(
     Relationship.workspace_id == _WS,
     or_(Relationship.member_a_id.in_(_IDS), Relationship.member_b_id.in_(_IDS)),
@@ -364,6 +374,16 @@ def reached(session: Session, workspace_id: int, item_ids: Collection[int]) -> d
     return dict(out)
 
 
+def engaged(session: Session, workspace_id: int, item_ids: Collection[int]) -> dict[int, set[int]]:
+    """Per item, the members who engaged with it themselves (reacted, replied in its thread): seeing an
+    article is an act, and they are the givers to prefer over everyone who merely is in its channel."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for statements in (_ENGAGED, _REPLIERS):
+        for item_id, member_id in _each(session, statements, {"ws": workspace_id}, item_ids):
+            out[item_id].add(member_id)
+    return dict(out)
+
+
 def nudged_pairs(session: Session, workspace_id: int, item_ids: Collection[int]) -> set[tuple[int, int]]:
     """(item, target) pairs that already have a share nudge, whatever became of it."""
     return {
@@ -391,10 +411,14 @@ def ties_for(
     keep = None if others is None else set(others)
     weight: dict[tuple[int, int], float] = defaultdict(float)
     best: dict[tuple[int, int], tuple[float, int | None]] = {}
+    best_talk: dict[tuple[int, int], tuple[float, int | None]] = {}  # only rows where they talked
+    talks: set[tuple[int, int]] = set()
     to_utc = _UPDATED.type.process_result_value  # the column is read raw: only kept rows are converted
     dialect = session.get_bind().dialect
     for part in chunks(sorted(targets)):
-        for a, b, channel_id, w, raw in plain_rows(session, _TIES, {"ws": workspace_id, "ids": list(part)}):
+        for a, b, channel_id, w, raw, talked in plain_rows(
+            session, _TIES, {"ws": workspace_id, "ids": list(part)}
+        ):
             forward = a in wanted and (keep is None or b in keep)
             backward = b in wanted and (keep is None or a in keep)
             if not (forward or backward):
@@ -408,12 +432,19 @@ def ties_for(
             named = channel_id in channel_names
             for key in keys:
                 weight[key] += value
+                if talked:
+                    talks.add(key)
                 if named and value > best.get(key, (0.0, None))[0]:
                     best[key] = (value, channel_id)
+                if talked and named and value > best_talk.get(key, (0.0, None))[0]:
+                    best_talk[key] = (value, channel_id)
     out: dict[int, list[Tie]] = defaultdict(list)
     for (target, other), w in weight.items():
-        channel_id = best.get((target, other), (0.0, None))[1]
-        out[target].append(Tie(other, w, channel_names.get(channel_id) if channel_id is not None else None))
+        talk = (target, other) in talks
+        # Where they talk when they do; else a channel they share (what the reason may honestly say).
+        channel_id = (best_talk if talk else best).get((target, other), (0.0, None))[1]
+        name = channel_names.get(channel_id) if channel_id is not None else None
+        out[target].append(Tie(other, w, name, talks=talk))
     for ties in out.values():
         ties.sort(key=lambda t: (-t.weight, t.other_id))
     return dict(out)

@@ -32,7 +32,7 @@ from bot.nudges.ranking import member_index, profiles_of, small_index, with_stor
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
 from bot.policy.backoff import Backoff, after_ask, after_lapse, backoff_of, backoff_state
 from bot.policy.eligibility import ready_for_nudges, ready_to_help
-from bot.policy.help import HelpItem, plan_help
+from bot.policy.help import HelpItem, help_window, plan_help
 from bot.policy.model import Candidate, CapConfig, MemberPrefs, PolicyState
 from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, ShareProposal, plan_shares
@@ -220,8 +220,10 @@ def plan_help_nudges(
     ]
     asker = rows.get(item.author_id) if item.author_id is not None else None
     asker_name = ld.display_name(asker) if asker is not None else "Someone"
+    window, horizon = help_window(settings.passiton_help_until_hour)
     proposals = plan_help(
         help_item, candidates, state, now, k=k, asker_name=asker_name,
+        min_score=RankConfig().threshold, window=window, horizon=horizon,
         grace=dt.timedelta(minutes=settings.passiton_help_grace_minutes),
     )  # fmt: skip
     # One click to the question: its permalink when known, else the archive link built from channel and ts
@@ -458,6 +460,7 @@ class _Articles:
     saw: dict[int, set[int]]  # item id -> its channel's members and its author: who could pass it on
     reached: dict[int, set[int]]  # item id -> members it already reached
     already: set[tuple[int, int]]  # (item, target) pairs with a share nudge already
+    engaged: dict[int, set[int]]  # item id -> members who reacted to it or replied in its thread
 
 
 def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.datetime) -> _Articles | None:
@@ -493,9 +496,10 @@ def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.d
     if not items:
         return None
     reached = ld.reached(session, ws, [i.id for i in items])
+    engaged = ld.engaged(session, ws, [i.id for i in items])
     already = ld.nudged_pairs(session, ws, [i.id for i in items])
     texts = [ld.item_text(i) for i in items]
-    return _Articles(items, texts, channel_rows, in_channel, saw, reached, already)
+    return _Articles(items, texts, channel_rows, in_channel, saw, reached, already, engaged)
 
 
 def _rank_targets(
@@ -557,6 +561,7 @@ def _decide_shares(
             else frozenset(),
             seen_by=frozenset(articles.reached.get(i.id, set())),
             topics_named=named(text),
+            engaged=frozenset(articles.engaged.get(i.id, set())),
         )
         for i, text in zip(articles.items, articles.texts, strict=True)
     ]

@@ -24,7 +24,7 @@ from bot.policy.eligibility import ready_to_help
 from bot.policy.feedback import EMPTY, summarise
 from bot.policy.model import Candidate, PastNudge, PolicyState
 from bot.policy.reasons import help_reason
-from bot.policy.time import WAKING, next_send_time
+from bot.policy.time import WAKING, Window, next_send_time
 
 LOAD_WEIGHT = 1.0
 LOAD_HALF_LIFE_DAYS = 7.0
@@ -59,6 +59,15 @@ class HelpProposal:
     score: float
 
 
+def help_window(until_hour: int) -> tuple[Window, dt.timedelta]:
+    """Help DMs from waking (08:00) until `until_hour` local (18:00 by default: a request for help is not
+    an evening's work), and the horizon that still reaches a helper the next morning when a question
+    comes after that hour."""
+    end = max(WAKING.start_hour + 1, min(until_hour, 24))
+    night = dt.timedelta(hours=24 - (end - WAKING.start_hour))
+    return Window(WAKING.start_hour, end), max(DEFAULT_HORIZON, night + dt.timedelta(hours=1))
+
+
 def load(history: Sequence[PastNudge], now: dt.datetime) -> float:
     """Recent help nudges, each counting less as it ages (internal; never shown)."""
     total = 0.0
@@ -78,9 +87,12 @@ def plan_help(
     k: int = 3,
     asker_name: str = "Someone",
     horizon: dt.timedelta = DEFAULT_HORIZON,
+    min_score: float = 0.0,
+    window: Window = WAKING,
     grace: dt.timedelta = DEFAULT_GRACE,
 ) -> list[HelpProposal]:
-    """At most `k` helpers for one question or ask, each nudged no sooner than `grace` after `now`."""
+    """At most `k` helpers for one question or ask, each reached within `window` on their own clock and
+    nudged no sooner than `grace` after `now`."""
     earliest = now + max(grace, dt.timedelta(0))
     scored: list[tuple[float, int, dt.datetime, Candidate, float]] = []
     seen: set[int] = set()
@@ -104,7 +116,7 @@ def plan_help(
         history = state.past(helper)
         if recently_nudged(history, now, state.caps.help_recency):
             continue
-        at = next_send_time(prefs, earliest, window=WAKING, horizon=horizon)
+        at = next_send_time(prefs, earliest, window=window, horizon=horizon)
         if at is None or not Budget(prefs, history, state.caps).allows("help", at):
             continue
         events = state.feedback.get(helper)

@@ -48,6 +48,7 @@ class ShareItem:
     channel_members: frozenset[int] = frozenset()
     seen_by: frozenset[int] = frozenset()
     topics_named: frozenset[str] = frozenset()  # normalised topics the item names, for mute checks
+    engaged: frozenset[int] = frozenset()  # reacted to it or replied in its thread: preferred givers
 
     @property
     def saw_it(self) -> frozenset[int]:
@@ -75,7 +76,8 @@ class Tie:
 
     other_id: int
     weight: float
-    channel_name: str | None = None
+    channel_name: str | None = None  # where they talk when `talks`, else a channel they share
+    talks: bool = False  # a reply, mention or reaction between them; False: only a shared channel
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,9 @@ def plan_shares(
         if saw is None:
             saw = saw_by_item[item.id] = item.saw_it
         choice: tuple[int, dt.datetime, Tie | None] | None = None
-        for tie in ties.get(target, ()):
+        # Those who engaged with the article (reacted, replied) first, strongest tie first within each.
+        known = [t for t in ties.get(target, ()) if t.weight > 0 and t.other_id in saw]
+        for tie in sorted(known, key=lambda t: t.other_id not in item.engaged):
             if tie.weight <= 0 or tie.other_id not in saw:
                 continue
             at = planner.giver_ok(tie.other_id, target, item, cand.topic)
@@ -232,6 +236,7 @@ def plan_shares(
             target_prefs.name or "Someone",
             cand.topic_label or cand.topic,
             tie_channel=chosen_tie.channel_name if chosen_tie is not None else None,
+            tie_talks=chosen_tie.talks if chosen_tie is not None else False,
             giver_is_author=chosen_tie is None,
             item_channel=item.channel_name,
         )

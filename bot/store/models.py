@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -189,6 +190,10 @@ class Channel(Base):
     # audiences wholly inside it, like a private channel's.
     is_ext_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     members_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # In-channel "who knows" answers; the channel's members turn them off (`/passiton answers off`).
+    answers_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The one introduction card posted when the bot was invited; set once, never posted again.
+    introduced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelMember(Base):
@@ -284,6 +289,8 @@ class Relationship(Base):
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     weight: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last reply, mention or reaction between them; None when the tie is only a shared channel.
+    talked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 # What becomes of a nudge: planned -> queued -> sent -> (acted | dismissed | lapsed); or cancelled / expired /

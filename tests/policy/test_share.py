@@ -100,7 +100,7 @@ def _one(now: dt.datetime, **item: object) -> tuple[list[ShareProposal], PolicyS
     state = PolicyState(prefs=people)
     it = ShareItem(id=9, author_id=1, channel_name="eng", channel_members=frozenset({1, 3}), **item)  # type: ignore[arg-type]
     matches = {9: [Candidate(2, 5.0, "databases", "Databases")]}
-    ties = {2: [Tie(3, 2.0, "infra"), Tie(1, 0.5, None)]}
+    ties = {2: [Tie(3, 2.0, "infra", talks=True), Tie(1, 0.5, None, talks=True)]}
     return plan_shares([it], matches, ties, state, now), state
 
 
@@ -109,6 +109,35 @@ def test_best_tie_is_the_giver_and_the_reason_quotes_the_interest() -> None:
     [p], _ = _one(now)
     assert (p.giver_id, p.target_id) == (3, 2)
     assert p.reason == "Bob listed Databases; you two often talk in #infra."
+
+
+def test_a_tie_that_is_only_a_shared_channel_says_so_not_that_they_talk() -> None:
+    now = dt.datetime(2025, 6, 10, 10, tzinfo=dt.UTC)
+    people = {
+        i: MemberPrefs(id=i, opted_in=True, name=n, weekends_off=False)
+        for i, n in [(1, "Ann"), (2, "Bob"), (3, "Cy")]
+    }
+    it = ShareItem(id=9, author_id=1, channel_name="eng", channel_members=frozenset({1, 3}))
+    matches = {9: [Candidate(2, 5.0, "databases", "Databases")]}
+    [p] = plan_shares([it], matches, {2: [Tie(3, 0.3, "infra", talks=False)]}, PolicyState(people), now)
+    assert p.giver_id == 3 and p.reason == "Bob listed Databases; you're both in #infra."
+    [p] = plan_shares([it], matches, {2: [Tie(3, 0.3, None, talks=False)]}, PolicyState(dict(people)), now)
+    assert p.reason == "Bob listed Databases; you share a channel."
+
+
+def test_a_giver_who_engaged_with_the_article_comes_before_a_stronger_tie() -> None:
+    now = dt.datetime(2025, 6, 10, 10, tzinfo=dt.UTC)
+    people = {i: MemberPrefs(id=i, opted_in=True, name=n, weekends_off=False)
+              for i, n in [(1, "Ann"), (2, "Bob"), (3, "Cy"), (4, "Di")]}  # fmt: skip
+    ties = {2: [Tie(3, 3.0, "infra", talks=True), Tie(4, 0.5, "ops", talks=True)]}
+    matches = {9: [Candidate(2, 5.0, "databases", "Databases")]}
+    seen = ShareItem(id=9, author_id=1, channel_name="eng", channel_members=frozenset({1, 3, 4}))
+    [p] = plan_shares([seen], matches, ties, PolicyState(dict(people)), now)
+    assert p.giver_id == 3  # nobody engaged: the strongest tie among those in the channel
+    reacted = ShareItem(id=9, author_id=1, channel_name="eng", channel_members=frozenset({1, 3, 4}),
+                        engaged=frozenset({4}))  # fmt: skip
+    [p] = plan_shares([reacted], matches, ties, PolicyState(dict(people)), now)
+    assert p.giver_id == 4 and p.reason == "Bob listed Databases; you two often talk in #ops."
 
 
 def test_falls_back_to_the_sharer_when_nobody_who_saw_it_knows_the_target() -> None:
@@ -135,7 +164,7 @@ def test_a_sent_share_blocks_the_same_pair_for_the_cooldown() -> None:
     ]
     it = ShareItem(id=9, author_id=1, channel_name="eng", channel_members=frozenset({1, 3}))
     matches = {9: [Candidate(2, 5.0, "databases", "databases")]}
-    [p] = plan_shares([it], matches, {2: [Tie(3, 2.0, "infra"), Tie(1, 0.5, None)]}, state, now)
+    [p] = plan_shares([it], matches, {2: [Tie(3, 2.0, "infra", True), Tie(1, 0.5, None, True)]}, state, now)
     assert p.giver_id == 1  # the next-best tie, not Cy again
 
 

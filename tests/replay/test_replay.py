@@ -204,7 +204,12 @@ def test_who_knows_questions_get_answers_naming_only_consenting_experts(
         assert {e["id"] for e in answer["experts_named"]} <= public, answer
     links = re.findall(r"<(https://[^|>]+)\|", " ".join(a["text"] for a in answers))
     assert links and all(
-        re.fullmatch(r"https://your-workspace\.slack\.com/archives/C\w+/p\d{16}", u) for u in links
+        # An answered question is linked on its thread (where the answer is): thread_ts and cid.
+        re.fullmatch(
+            r"https://your-workspace\.slack\.com/archives/(C\w+)/p(\d{16})(\?thread_ts=\d{10}\.\d{6}&amp;cid=\1)?",
+            u,
+        )
+        for u in links
     )
 
 

@@ -17,6 +17,7 @@ from bot.metrics import EVENTS
 from bot.slack.inbound import ROW_KEY, EventQueue, EventWork
 from bot.slack.listeners import team_id_of
 from bot.slack.listeners.answers import answer_message
+from bot.slack.listeners.dm import answer_dm
 from bot.store.outage import retry_transient
 
 
@@ -39,7 +40,11 @@ def _ingest_and_answer(
 def _on_message(
     ctx: AppContext, client: WebClient, team_id: str, bot_user_id: str | None, body: dict[str, Any], _: Any
 ) -> None:
-    _ingest_and_answer(ctx, client, team_id, bot_user_id, body.get("event") or {}, body.get("event_id"))
+    event = body.get("event") or {}
+    if event.get("channel_type") == "im":  # a member writing to passiton itself
+        answer_dm(ctx, client, team_id, bot_user_id, event, body.get("event_id"))
+        return
+    _ingest_and_answer(ctx, client, team_id, bot_user_id, event, body.get("event_id"))
 
 
 def _on_mention(

@@ -81,8 +81,20 @@ def register_nudge_actions(app: App, ctx: AppContext) -> None:
         if view is not None:
             _redraw(client, body, nb.resolved_blocks(view, kind), nb.outcome_text(kind, view))
 
-    for action_id in FEEDBACK_BUTTONS:
+    for action_id in FEEDBACK_BUTTONS:  # DMs sent before the "…" menu still carry these buttons
         app.action(action_id)(on_feedback)
+
+    @app.action(nb.MORE)
+    def on_more(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
+        ack()
+        choice = nb.overflow_choice(str((_action(body).get("selected_option") or {}).get("value") or ""))
+        if choice is None:
+            return
+        action_id, nudge_id = choice
+        kind = nb.FEEDBACK_OF[action_id]
+        view = record(ctx, team_id_of(body, context), user_id_of(body), nudge_id, kind)
+        if view is not None:
+            _redraw(client, body, nb.resolved_blocks(view, kind), nb.outcome_text(kind, view))
 
     @app.action(nb.PASS_ON)
     def on_pass_on(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:

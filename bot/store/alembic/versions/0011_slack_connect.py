@@ -1,7 +1,7 @@
 """Slack Connect: channels.is_ext_shared (shared with another organisation), members.is_external
 
-Revision ID: 0010_slack_connect
-Revises: 0009_inbound_events
+Revision ID: 0011_slack_connect
+Revises: 0010_inbound_events
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_slack_connect"
-down_revision = "0009_inbound_events"
+revision = "0011_slack_connect"
+down_revision = "0010_inbound_events"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """inbound events: every Slack event is stored before it is acknowledged
 
-Revision ID: 0009_inbound_events
-Revises: 0008_backoff_recovers
+Revision ID: 0010_inbound_events
+Revises: 0009_channel_answers_intro
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from bot.store.models import UTCDateTime
 
-revision = "0009_inbound_events"
-down_revision = "0008_backoff_recovers"
+revision = "0010_inbound_events"
+down_revision = "0009_channel_answers_intro"
 branch_labels = None
 depends_on = None
 
