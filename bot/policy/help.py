@@ -44,7 +44,8 @@ class HelpItem:
     asker_id: int | None
     channel_name: str | None = None
     is_private: bool = False
-    # For a private channel: its members, the only people who may see the question.
+    # For a private channel: its members, the only people who may see the question. Also given when a
+    # candidate is a guest, who is asked only about questions in channels they are in.
     channel_members: frozenset[int] = frozenset()
     replied: frozenset[int] = frozenset()  # already answered in the thread
     topics_named: frozenset[str] = frozenset()
@@ -114,6 +115,8 @@ def screen_helper(
         return "unknown"
     if not ready_to_help(prefs, state.caps, now):
         return "held_back" if may_receive(prefs, now) and prefs.available else "not_reachable"
+    if prefs.guest and helper not in item.channel_members:
+        return "guest_not_in_channel"
     if item.asker_id is not None and state.mutes_between(helper, item.asker_id):
         return "muted_person"
     muted = state.muted_topics.get(helper, frozenset())
@@ -152,7 +155,8 @@ def plan_help(
     window: Window = WAKING,
     grace: dt.timedelta = DEFAULT_GRACE,
 ) -> list[HelpProposal]:
-    """At most `k` helpers for one question or ask, each nudged no sooner than `grace` after `now`."""
+    """At most `k` helpers for one question or ask, each reached within `window` on their own clock and
+    nudged no sooner than `grace` after `now`."""
     scored: list[Screened] = []
     seen: set[int] = set()
     for cand in candidates:
