@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -46,22 +46,24 @@ FEW = 16
 _WS: Any = bindparam("ws", type_=Member.workspace_id.type)
 _BACKOFF: Any = bindparam("backoff", type_=Member.unanswered.type)
 _UNANSWERED = func.coalesce(Member.unanswered, 0)
-# Everyone a tick could nudge (`not_held_back`: the back-off asks for fewer unanswered nudges, the policy
-# decides about each row) or ask whether to continue (back-off's "ask": held back, not asked yet).
-_CANDIDATES = (
+# Everyone a tick could nudge (`not_held_back`: the back-off asks for fewer unanswered nudges; the policy
+# decides about each row), and everyone it could ask whether to continue (back-off's "ask": held back, not
+# asked yet). A few of each at most: more, and the tick runs.
+_READY = (
     select(*ld.MEMBER_COLUMNS)
     .where(
         Member.workspace_id == _WS,
-        or_(
-            and_(
-                Member.opted_in.is_(True),
-                Member.is_bot.is_(False),
-                Member.is_deleted.is_(False),
-                _UNANSWERED < _BACKOFF,
-            ),
-            and_(_UNANSWERED >= _BACKOFF, Member.asked_to_continue_at.is_(None)),
-        ),
+        Member.opted_in.is_(True),
+        Member.is_bot.is_(False),
+        Member.is_deleted.is_(False),
+        _UNANSWERED < _BACKOFF,
     )
+    .order_by(Member.id)
+    .limit(FEW + 1)
+)
+_TO_ASK = (
+    select(*ld.MEMBER_COLUMNS)
+    .where(Member.workspace_id == _WS, _UNANSWERED >= _BACKOFF, Member.asked_to_continue_at.is_(None))
     .order_by(Member.id)
     .limit(FEW + 1)
 )
@@ -86,20 +88,24 @@ _LAST_ARTICLE = (
 
 @dataclass(frozen=True)
 class ShareOutlook:
-    """What the store says about the ticks to come; it holds until anything else is written."""
+    """What the store says about the ticks to come; it holds until anything else is written. Member rows: None
+    when there are more than FEW."""
 
     first_unanswered: dt.datetime | None  # the earliest sent, unanswered Slack nudge's send time
     last_article: dt.datetime | None  # the latest article share planning could consider
-    candidates: tuple[Any, ...] | None  # member rows a tick could nudge or ask; None: more than FEW
+    ready: tuple[Any, ...] | None  # who could get a share nudge (not held back)
+    to_ask: tuple[Any, ...] | None = ()  # who would be asked whether to continue
 
 
 def read_outlook(session: Session, workspace_id: int, settings: Settings) -> ShareOutlook:
     params = {"ws": workspace_id, "backoff": ld.caps_from_settings(settings).backoff_after}
-    rows = ld.plain_rows(session, _CANDIDATES, params)
+    ready = ld.plain_rows(session, _READY, params)
+    to_ask = ld.plain_rows(session, _TO_ASK, params)
     return ShareOutlook(
         first_unanswered=core.execute(session, _FIRST_UNANSWERED, {"ws": workspace_id}).scalar(),
         last_article=core.execute(session, _LAST_ARTICLE, {"ws": workspace_id}).scalar(),
-        candidates=tuple(rows) if len(rows) <= FEW else None,
+        ready=tuple(ready) if len(ready) <= FEW else None,
+        to_ask=tuple(to_ask) if len(to_ask) <= FEW else None,
     )
 
 
@@ -120,22 +126,17 @@ def has_work(
     first = outlook.first_unanswered
     if first is not None and first < now - UNANSWERED_AFTER:
         return True
-    if outlook.candidates is None:
-        return True
-    if not outlook.candidates:
-        return False
     last = outlook.last_article
     # Conservative on an article from the future (there is none: the replay stores messages in time order).
     articles = last is not None and last >= now - ARTICLE_WINDOW
+    if outlook.to_ask is None or (articles and outlook.ready is None):
+        return True
+    rows = list(outlook.to_ask) + (list(outlook.ready or ()) if articles else [])
+    if not rows:
+        return False
     morning = settings.passiton_morning_hour
     caps = ld.caps_from_settings(settings)
-    rows: list[Any] = []
-    for row in outlook.candidates:
-        marked = planned_on(skipped, row.tz or "UTC", morning) if skipped else None
-        if marked is not None and (row.last_planned_on is None or row.last_planned_on < marked):
-            row = SimpleNamespace(**{**row._asdict(), "last_planned_on": marked})
-        rows.append(row)
-    due, _mark = _due(rows, now, morning)
+    due, _mark = _due([_as_of(row, skipped, morning) for row in rows], now, morning)
     for row in due:
         prefs = ld.prefs_of(row)
         if backoff_state(prefs, caps) == "ask":
@@ -143,6 +144,14 @@ def has_work(
         if articles and ready_for_nudges(prefs, caps, now):
             return True
     return False
+
+
+def _as_of(row: Any, skipped: Sequence[dt.datetime], morning_hour: int) -> Any:
+    """`row` with the mark the `skipped` ticks gave it, if later than its stored one."""
+    marked = planned_on(skipped, row.tz or "UTC", morning_hour) if skipped else None
+    if marked is None or (row.last_planned_on is not None and row.last_planned_on >= marked):
+        return row
+    return SimpleNamespace(**{**row._asdict(), "last_planned_on": marked})
 
 
 # The members `_due` considers at all (prefs: opted in, reachable, delivery not off), in SQL.

@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import tempfile
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ from bot.nudges.planner import (
     plan_help_nudges,
     plan_share_nudges,
 )
+from bot.nudges.share_tick import ShareOutlook, has_work, mark_planned, read_outlook
 from bot.policy.time import at_local
 from bot.replay.infer import Inferred, infer_topics, vocabulary
 from bot.replay.model import Export, ExportChannel, ExportMessage, ExportUser, Problem
@@ -84,6 +86,9 @@ class ReplayOptions:
     start: dt.date | None = None  # first UTC day replayed (inclusive)
     end: dt.date | None = None  # last UTC day replayed (inclusive)
     infer_interests: bool = False
+    # Run the jobs tick at every time zone's morning, including those that would only mark members planned
+    # (the clock skips them otherwise): slower over long exports, the same decisions; for checking that.
+    every_tick: bool = False
     # The workspace's address, for links to earlier messages in answers (an export does not carry it).
     slack_url: str = "https://your-workspace.slack.com"
 
@@ -127,7 +132,8 @@ class ReplayStats:
     deletions: int = 0
     joins: int = 0
     leaves: int = 0
-    ticks: int = 0
+    ticks: int = 0  # jobs ticks run
+    ticks_skipped: int = 0  # jobs ticks that would only have marked members planned for the day
     first: dt.datetime | None = None
     last: dt.datetime | None = None
     items: dict[str, int] = field(default_factory=dict)
@@ -299,7 +305,11 @@ class Replayer:
         self.channels: dict[str, Channel] = {}
         self.inferred: dict[str, Inferred] = {}
         self.next_due: dt.datetime | None = None
-        self.ticks: list[dt.datetime] = []
+        self.ticks: deque[dt.datetime] = deque()
+        # Ticks skipped since their marks were last written, and what the store said about the ticks to come
+        # (None once anything was written since).
+        self._skipped: list[dt.datetime] = []
+        self._outlook: ShareOutlook | None = None
         self.known: set[str] = set()
         self.members: dict[str, Member] = {}
         self._floor: dt.datetime | None = None
@@ -408,6 +418,7 @@ class Replayer:
         self.session.commit()
         self.sender.now = now
         self.drainer.drain(now)
+        self._outlook = None  # sent nudges start their wait for an answer
         # The drain writes nudge and outbox rows only; what else the session holds is still current. Only
         # those are expired, found through the set the session events fill (the identity map holds far more).
         for obj in list(self._drained_kinds):
@@ -431,8 +442,32 @@ class Replayer:
             day += dt.timedelta(days=1)
         return sorted(out)
 
+    def _share_work(self, workspace: Workspace, tick: dt.datetime) -> bool:
+        """Whether the jobs tick at `tick` would write anything but members' marks (see share_tick)."""
+        if self.options.every_tick:
+            return True
+        if self._outlook is None:
+            self._outlook = read_outlook(self.session, workspace.id, self.settings)
+        return has_work(self._outlook, tick, self.settings, self._skipped)
+
+    def _mark_skipped(self, workspace: Workspace) -> None:
+        """Write the marks of the ticks skipped so far, before anything that could read them or change who
+        they apply to (a message, a tick that runs)."""
+        if self._skipped:
+            mark_planned(self.session, workspace.id, self._skipped, self.settings.passiton_morning_hour)
+            self._skipped = []
+            self._outlook = None
+
     def _advance(self, workspace: Workspace, until: dt.datetime) -> None:
-        """Run the deliveries and jobs ticks due up to `until`, in time order."""
+        """Run the deliveries and jobs ticks due up to `until`, in time order. Event-driven: a tick that would
+        only mark members planned for the day is skipped (its marks are written later, together), so the
+        cost follows what happens rather than how many days the export spans."""
+        try:
+            self._advance_to(workspace, until)
+        finally:
+            self._mark_skipped(workspace)
+
+    def _advance_to(self, workspace: Workspace, until: dt.datetime) -> None:
         while True:
             tick = self.ticks[0] if self.ticks else None
             if tick is not None and tick > until:
@@ -450,14 +485,25 @@ class Replayer:
                     self._refresh_due()
                 continue
             assert tick is not None
-            self.ticks.pop(0)
-            self._deliver(tick)
+            self.ticks.popleft()
+            # The tick drains first; with nothing due, that drain has nothing to do (and a skipped tick skips it).
+            delivered = self.next_due is not None and self.next_due <= tick
+            if delivered:
+                self._deliver(tick)
+            if not self._share_work(workspace, tick):
+                self._skipped.append(tick)
+                self.stats.ticks_skipped += 1
+                continue
+            self._mark_skipped(workspace)
+            if not delivered:
+                self._deliver(tick)
             self._guarded(
                 "share planning",
                 "",
                 partial(plan_share_nudges, self.session, workspace, tick, self.settings, self.embedder),
             )
             self.stats.ticks += 1
+            self._outlook = None
             self._refresh_due()
 
     # -- messages -----------------------------------------------------------------------------------
@@ -643,7 +689,7 @@ class Replayer:
         # Ticks fall on whole hours of export time, starting before the first message.
         start = first.replace(minute=0, second=0, microsecond=0)
         workspace = self._setup(start)
-        self.ticks = self._ticks(start, self.stats.last + RUN_ON)
+        self.ticks = deque(self._ticks(start, self.stats.last + RUN_ON))
         done = 0
         for _day, batch in _by_day(messages):
             self._prime(batch)
@@ -651,6 +697,7 @@ class Replayer:
                 now = m.posted_at
                 self._advance(workspace, now)
                 self._handle(workspace, m, now)
+                self._outlook = None  # the message may have changed what the next tick has to do
                 done += 1
                 if on_message is not None and done % 64 == 0:
                     on_message(64)

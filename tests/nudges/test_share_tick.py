@@ -235,8 +235,14 @@ def test_has_work_without_people_or_with_too_many() -> None:
     from bot.nudges.share_tick import ShareOutlook
 
     conf = settings()
-    assert has_work(ShareOutlook(None, None, None), DAY, conf)
-    assert not has_work(ShareOutlook(None, DAY, ()), DAY, conf)
+    article = DAY - dt.timedelta(days=1)
+    # Too many people to check one by one: the tick runs while an article is in the window, not after it.
+    assert has_work(ShareOutlook(None, article, None), DAY, conf)
+    assert not has_work(ShareOutlook(None, article, None), DAY + dt.timedelta(days=2, seconds=1), conf)
+    assert not has_work(ShareOutlook(None, None, None), DAY, conf)
+    # Too many to ask: always runs.
+    assert has_work(ShareOutlook(None, None, (), None), DAY, conf)
+    assert not has_work(ShareOutlook(None, article, ()), DAY, conf)
     # A lapse is due strictly after three days.
     sent = DAY - dt.timedelta(days=3)
     assert not has_work(ShareOutlook(sent, None, ()), DAY, conf)
