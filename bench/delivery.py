@@ -25,11 +25,9 @@ from sqlalchemy import create_engine, func, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
-from bot.delivery.drain import Drainer
 from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import SlackRateLimits
-from bot.delivery.service import build_registry
-from bot.delivery.slack_sender import SlackSender
+from bot.runtime import build_drainer, build_registry, slack_sender
 from bot.store.db import Database, dispose_engines
 from bot.store.migrate import upgrade
 from bot.store.models import OutboxMessage
@@ -72,9 +70,9 @@ def run_once(
             emu.enable_rate_limits(scale=scale)
         client_scale = {"raw": 1000.0, "paced": scale, "naive": 1000.0}[scenario]
         settings = load_settings(database_url=url, slack_api_url=emu.url, slack_bot_token=emu.bot_token)
-        sender = SlackSender.from_settings(db, settings, limits=SlackRateLimits(scale=client_scale))
-        drainer = Drainer.from_settings(
-            db, settings, build_registry(db, settings, slack=sender), batch_size=50
+        sender = slack_sender(db, settings, limits=SlackRateLimits(scale=client_scale))
+        drainer = build_drainer(
+            db, settings, registry=build_registry(db, settings, slack=sender), batch_size=50
         )
         start = time.perf_counter()
         while True:

@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import settings_or_exit
 
 app = typer.Typer(
     name="passiton",
@@ -17,15 +17,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-
-def settings_or_exit(**overrides: object) -> Settings:
-    """Load settings, or print the one line naming the bad setting and exit 2."""
-    try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
-        typer.echo(f"passiton: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 @app.command("version")
@@ -41,17 +32,26 @@ def version_command() -> None:
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Create or migrate the schema in DATABASE_URL."""
     from bot.store.migrate import upgrade
+    from bot.store.token_crypto import TokenKeyError
 
     settings = settings_or_exit()
-    upgrade(settings.database_url, revision)
+    try:
+        upgrade(settings.database_url, revision, token_keys=settings.secret("passiton_token_keys"))
+    except TokenKeyError as exc:  # migration 0005 found stored tokens it cannot encrypt or decrypt
+        typer.echo(f"passiton: setting PASSITON_TOKEN_KEYS: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"schema at {revision} in {_display_url(settings.database_url)}")
 
+
+from bot.tokens_cli import tokens_app  # noqa: E402 - encrypted Slack tokens: keys, rotation
+
+app.add_typer(tokens_app, name="tokens")
 
 from bot.matching.cli import match_command  # noqa: E402 - each feature module registers its commands here
 
 app.command("match")(match_command)
 
-from bot.slack.cli import run, serve  # noqa: E402 - the Slack app's commands live with it
+from bot.processes import run, serve  # noqa: E402 - the long-running processes
 
 app.command("serve")(serve)
 app.command("run")(run)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
+    # Fernet keys for the Slack tokens OAuth stores (bot.store.token_crypto): first encrypts, all decrypt
+    passiton_token_keys: SecretStr | None = Field(default=None, validate_default=True)
     slack_api_url: str = SLACK_DEFAULT_API_URL
 
     # Matching and the optional LLM layer
@@ -46,6 +48,7 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     email_from: str = "passiton <passiton@localhost>"
     passiton_inbound_address: str | None = None
+    passiton_trusted_mta: str | None = None  # authserv-id(s) whose Authentication-Results count
     passiton_max_email_bytes: int = Field(default=2_000_000, ge=10_000)
 
     # Web
@@ -77,6 +80,24 @@ class Settings(BaseSettings):
             # psycopg 3 is the driver we ship; the bare scheme would make SQLAlchemy look for psycopg2.
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("passiton_token_keys")
+    @classmethod
+    def _check_token_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        from bot.store.token_crypto import TokenKeyError, parse_token_keys
+
+        raw = value.get_secret_value() if value is not None else ""
+        try:
+            keys = parse_token_keys(raw)
+        except TokenKeyError as exc:
+            raise ValueError(str(exc)) from None
+        oauth = info.data.get("slack_client_id") and info.data.get("slack_client_secret")
+        if oauth and not keys:
+            raise ValueError(
+                "required with SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: OAuth stores each workspace's bot "
+                "token encrypted with it (`passiton tokens new-key` makes one)"
+            )
+        return value if keys else None
 
     @field_validator("slack_api_url", "public_url")
     @classmethod
@@ -113,3 +134,17 @@ def load_settings(**overrides: object) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    """Load settings for a command, or print the one line naming the bad setting and exit 2.
+
+    Kept beside the settings (not in `bot.cli`) so every feature's commands can use it without importing
+    the CLI that imports them."""
+    import typer  # the commands' own dependency; the settings themselves do not need it
+
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        typer.echo(f"passiton: {exc}", err=True)
+        raise typer.Exit(2) from None

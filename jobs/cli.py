@@ -25,9 +25,9 @@ jobs_app = typer.Typer(
 
 
 def _context() -> Any:
-    from bot.cli import settings_or_exit
+    from bot.config import settings_or_exit
     from bot.logs import setup_logging
-    from bot.slack.cli import build_context
+    from bot.runtime import build_context
 
     settings = settings_or_exit()
     setup_logging(settings.passiton_log_level)

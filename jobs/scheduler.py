@@ -23,9 +23,8 @@ from typing import Any, Literal
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.context import AppContext
 from bot.delivery.drain import Drainer
-from bot.delivery.service import build_drainer
-from bot.slack.context import AppContext
 from bot.store.models import utcnow
 from jobs import tasks
 from jobs.leader import Leader, make_leader
@@ -60,7 +59,7 @@ class JobsScheduler:
             self.leader = leader or make_leader(ctx.db)
         self.drainer: Drainer | None = None
         if role in ("all", "sender"):
-            self.drainer = drainer or build_drainer(ctx.db, ctx.settings)
+            self.drainer = drainer or ctx.new_drainer()
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},

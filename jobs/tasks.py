@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.delivery.service import build_drainer
-from bot.slack.context import AppContext
+from bot.context import AppContext
+from bot.email.digests import send_digests as queue_digests
+from bot.nudges.planner import plan_share_nudges
 from bot.store.models import Workspace
 from jobs.retention import apply_retention
 
@@ -25,11 +26,6 @@ JobResult = dict[str, Any]
 
 def plan_shares(ctx: AppContext, now: dt.datetime) -> JobResult:
     """Plan share nudges for members whose local morning has come, workspace by workspace."""
-    try:
-        from bot.nudges.planner import plan_share_nudges
-    except ImportError:  # the nudges lane is not installed in this build
-        log.warning("bot.nudges.planner not available; no share nudges planned")
-        return {"planned": 0, "skipped": "planner_missing"}
     with ctx.db.session() as session:
         workspace_ids = list(session.scalars(select(Workspace.id).where(Workspace.active.is_(True))))
     planned, failed = 0, 0
@@ -48,17 +44,12 @@ def plan_shares(ctx: AppContext, now: dt.datetime) -> JobResult:
 
 
 def send_digests(ctx: AppContext, now: dt.datetime) -> JobResult:
-    try:
-        from bot.email.digests import send_digests as queue_digests
-    except ImportError:
-        log.warning("bot.email.digests not available; no digests queued")
-        return {"queued": 0, "skipped": "digests_missing"}
     return {"queued": queue_digests(ctx.db, ctx.settings, now)}
 
 
 def drain_outbox(ctx: AppContext, now: dt.datetime | None) -> JobResult:
     """Send everything due now (or at the frozen `now`); rescheduled messages are left for later."""
-    drainer = build_drainer(ctx.db, ctx.settings)
+    drainer = ctx.new_drainer()
     stats = drainer.drain(now)
     return {"kinds": drainer.registry.kinds(), **stats.as_dict()}
 

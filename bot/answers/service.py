@@ -36,12 +36,14 @@ from bot.answers.compose import (
 )
 from bot.answers.detect import Detected, detect, find_topics, padded_words, resolve_topics
 from bot.config import Settings
-from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
+from bot.delivery.outbox import enqueue_dm
+from bot.ingest.pipeline import help_nudges, in_savepoints
 from bot.llm.tasks import ItemBrief, LLMTasks
 from bot.matching.items import clean_slack_text
 from bot.matching.topics import normalise_topic, topic_label
 from bot.nudges.loading import plain_rows
 from bot.store.models import (
+    OPEN_NUDGE_STATUSES,
     Channel,
     ChannelMember,
     Item,
@@ -63,7 +65,6 @@ PermalinkFn = Callable[[str, str], str | None]
 RELATED_KINDS = ("article", "question")
 CANDIDATE_SCAN = 500  # most recent items looked at for related ones
 EMBED_AT_MOST = 50
-OPEN_NUDGE = ("planned", "queued")
 ASKED_NUDGE = ("sent", "acted", "dismissed", "lapsed")
 MAX_THANKS_CHARS = 1000
 ASK_CLOSE = "ask_close"
@@ -447,13 +448,7 @@ def _route_privately(
     if named:
         cancel_help_nudges(session, item, recipients=named)
     try:
-        from bot.nudges.planner import anyone_to_ask, plan_help_nudges
-
-        if anyone_to_ask(session, workspace, item, now, settings, embedder, exclude=named):
-            with session.begin_nested():
-                plan_help_nudges(
-                    session, workspace, item, now, settings, embedder, exclude=named, checked=True
-                )
+        in_savepoints(session)(help_nudges(item.id, now, settings, lambda: embedder, exclude=named))
     except Exception:
         log.exception("planning help nudges for an answered question failed", extra={"item_id": item.id})
 
@@ -464,7 +459,7 @@ def cancel_help_nudges(session: Session, item: Item, recipients: Iterable[int] |
         Nudge.workspace_id == item.workspace_id,
         Nudge.item_id == item.id,
         Nudge.kind == "help",
-        Nudge.status.in_(OPEN_NUDGE),
+        Nudge.status.in_(OPEN_NUDGE_STATUSES),
     )
     if recipients is not None:
         query = query.where(Nudge.recipient_id.in_(list(recipients)))
@@ -597,7 +592,7 @@ def ask_status(session: Session, workspace: Workspace, item: Item, asker: Member
     own_ask(session, workspace, asker, item.id)
     nudges = _help_nudges(session, item)
     asked = [n for n in nudges if n.status in ASKED_NUDGE]
-    waiting = [n for n in nudges if n.status in OPEN_NUDGE]
+    waiting = [n for n in nudges if n.status in OPEN_NUDGE_STATUSES]
     public_pairs = {
         (member_id, topic_id)
         for member_id, topic_id in session.execute(
@@ -650,18 +645,14 @@ def send_thanks(
         blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]
         if note:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "> " + plain(note)}})
-        enqueue(
+        enqueue_dm(
             session,
             workspace_id=workspace.id,
             key=key,
-            kind="slack_dm",
+            user=helper.slack_user_id,
+            text=line,
+            blocks=blocks,
             recipient_id=helper.id,
-            payload={
-                "user": helper.slack_user_id,
-                "text": line,
-                "blocks": blocks,
-                "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"idempotency_key": key}},
-            },
             not_before=now,
         )
         sent += 1

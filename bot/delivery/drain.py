@@ -57,13 +57,12 @@ from bot.delivery.senders import (
     TransientError,
 )
 from bot.store.db import Database
-from bot.store.models import Item, Member, Nudge, OutboxMessage, Workspace, utcnow
+from bot.store.models import OPEN_NUDGE_STATUSES, Item, Member, Nudge, OutboxMessage, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 
 # Kinds addressed to one person: pause and deactivation apply to them.
 PERSONAL_KINDS = frozenset({"slack_dm", "email"})
-NUDGE_OPEN = ("planned", "queued")
 # Kinds whose resend cannot be detected (SMTP has no idempotency): their outcome is recorded right after the
 # send instead of with the next window's renewal, so a crash leaves the narrowest window for a duplicate.
 RECORD_AT_ONCE = frozenset({"email"})
@@ -139,7 +138,7 @@ class Drainer:
         self.max_deferrals = max_deferrals
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
-        self.nudge_check = nudge_check if nudge_check is not None else default_nudge_check()
+        self.nudge_check = nudge_check
         self.rng = rng or random.Random()
         # A send starts at most this long after its lock was renewed and its checks were made. A Slack call
         # takes longer, so live each message still gets its renewal and checks right before its send (and
@@ -718,7 +717,7 @@ def _nudge_statement(columns: tuple[str, ...]) -> Update:
     """The UPDATE of an outcome's nudge, if it is still open (a nudge acted on meanwhile keeps its status)."""
     return (
         update(_NUDGES)
-        .where(_NUDGES.c.id == bindparam("w_id"), _NUDGES.c.status.in_(NUDGE_OPEN))
+        .where(_NUDGES.c.id == bindparam("w_id"), _NUDGES.c.status.in_(OPEN_NUDGE_STATUSES))
         .values({name: bindparam(f"v_{name}") for name in columns})
     )
 
@@ -749,13 +748,3 @@ def _state(result: dict[str, Any] | None) -> dict[str, Any]:
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def default_nudge_check() -> NudgeCheck | None:
-    """The nudges lane's relevance check, when it is installed."""
-    try:
-        from bot.nudges import expiry  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    check = getattr(expiry, "cancel_reason", None)
-    return check if callable(check) else None

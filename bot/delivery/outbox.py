@@ -58,3 +58,44 @@ def enqueue(
     except IntegrityError:  # queued concurrently by another process
         message = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
     return message
+
+
+def dm_payload(
+    user: str, key: str, text: str, blocks: list[dict[str, Any]], *, nudge_id: int | None = None
+) -> dict[str, Any]:
+    """A `slack_dm` payload. Its metadata names the idempotency key (always as `idempotency_key`, the name
+    the sender looks for in the DM history) and, for a nudge, the nudge id its buttons act on."""
+    event_payload: dict[str, Any] = {"idempotency_key": key}
+    if nudge_id is not None:
+        event_payload["nudge_id"] = nudge_id
+    return {
+        "user": user,
+        "text": text,
+        "blocks": blocks,
+        "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": event_payload},
+    }
+
+
+def enqueue_dm(
+    session: Session,
+    *,
+    workspace_id: int,
+    key: str,
+    user: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    recipient_id: int | None = None,
+    nudge_id: int | None = None,
+    not_before: dt.datetime | None = None,
+) -> OutboxMessage:
+    """Queue a direct message to a Slack member once per key: every DM the app sends goes through here."""
+    return enqueue(
+        session,
+        workspace_id=workspace_id,
+        key=key,
+        kind="slack_dm",
+        payload=dm_payload(user, key, text, blocks, nudge_id=nudge_id),
+        recipient_id=recipient_id,
+        nudge_id=nudge_id,
+        not_before=not_before,
+    )

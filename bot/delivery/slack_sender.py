@@ -21,11 +21,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
 from bot.delivery.outbox import METADATA_EVENT_TYPE
 from bot.delivery.ratelimit import SlackRateLimits
 from bot.delivery.senders import ClaimedMessage, PermanentError, RateLimited, SendResult, TransientError
-from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -80,22 +78,10 @@ TOKEN_TTL = 30.0
 TokenLookup = Callable[[str], str | None]
 
 
-def token_lookup(db: Database, settings: Settings) -> TokenLookup:
-    """The workspace's bot token through the slack lane's `bot_token_for`; until that module exists,
-    the single-workspace SLACK_BOT_TOKEN."""
-    try:
-        from bot.slack.tokens import bot_token_for  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        fallback = settings.secret("slack_bot_token")
-        log.info("bot.slack.tokens not available; using SLACK_BOT_TOKEN for every workspace")
-        return lambda _team_id: fallback
-
-    return _CachedTokens(lambda team_id: bot_token_for(db, settings, team_id))
-
-
-class _CachedTokens:
-    """One query per workspace every TOKEN_TTL seconds, not one per message; `forget` drops a token
-    Slack refused so the next lookup reads the store again."""
+class CachedTokens:
+    """A token lookup (`bot.runtime` passes the store's) with a short memory: one query per workspace
+    every TOKEN_TTL seconds, not one per message; `forget` drops a token Slack refused so the next lookup
+    reads the store again."""
 
     def __init__(self, load: TokenLookup) -> None:
         self._load = load
@@ -163,11 +149,6 @@ class SlackSender:
         self._clients: dict[str, WebClient] = {}
         self._clients_lock = threading.Lock()
         self._dm_channels = _LRU()
-
-    @classmethod
-    def from_settings(cls, db: Database, settings: Settings, **kwargs: Any) -> SlackSender:
-        kwargs.setdefault("limits", SlackRateLimits(scale=settings.passiton_slack_rate_scale))
-        return cls(api_url=settings.slack_api_url, tokens=token_lookup(db, settings), **kwargs)
 
     # -- entry point -------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.email.tokens import LinkToken
 from bot.nudges.feedback import FeedbackError, apply_feedback
 from bot.store.models import Item, Member, Nudge, OutboxMessage, Workspace
+from bot.store.queries.forget import export_member, forget_and_stop_collecting
 
 
 class LinkGone(Exception):
@@ -75,6 +77,16 @@ def unsubscribe(session: Session, claims: LinkToken, now: dt.datetime) -> Member
     )
     session.flush()
     return member
+
+
+def export(session: Session, claims: LinkToken) -> dict[str, Any]:
+    """Everything held about the member (the same data `/passiton export` sends in Slack)."""
+    return export_member(session, load(session, claims).member)
+
+
+def forget(session: Session, claims: LinkToken) -> dict[str, int]:
+    """Forget the member as `/passiton forget` does; a second POST finds them gone (LinkGone)."""
+    return forget_and_stop_collecting(session, load(session, claims).member)
 
 
 def feedback_kind(claims: LinkToken, nudge: Nudge) -> str:

@@ -24,7 +24,7 @@ def smtpd(
 
     from aiosmtpd.controller import Controller
 
-    from bot.cli import settings_or_exit
+    from bot.config import settings_or_exit
     from bot.email.inbound import Inbound, InboundHandler
     from bot.logs import setup_logging
     from bot.store.db import Database
@@ -39,6 +39,13 @@ def smtpd(
     except ValueError as exc:
         typer.echo(f"passiton: setting PASSITON_INBOUND_ADDRESS: {exc}", err=True)
         raise typer.Exit(2) from None
+    if not settings.passiton_trusted_mta or not settings.passiton_trusted_mta.strip(" ,"):
+        typer.echo(
+            "passiton: setting PASSITON_TRUSTED_MTA: required for smtpd (the authserv-id of the MTA "
+            "in front of it, whose Authentication-Results header vouches for senders)",
+            err=True,
+        )
+        raise typer.Exit(2)
     tls: dict[str, Any] = {}
     if tls_cert or tls_key:
         if not (tls_cert and tls_key):
@@ -97,7 +104,7 @@ def import_command(
     """
     from sqlalchemy import select
 
-    from bot.cli import settings_or_exit
+    from bot.config import settings_or_exit
     from bot.email.members_import import ImportFileError, import_members, read_members_csv
     from bot.store.db import Database
     from bot.store.models import Workspace

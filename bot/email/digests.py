@@ -197,6 +197,8 @@ def _queue_digest(session: Session, settings: Settings, member_id: int, period: 
             for nudge, item in entries
         ],
         unsubscribe_link=link(public, "/email/unsubscribe", unsubscribe_token),
+        export_link=link(public, "/email/export", action("export", None)),
+        forget_link=link(public, "/email/forget", action("forget", None)),
         unsubscribe_mailto=(
             unsubscribe_mailto(settings.passiton_inbound_address, unsubscribe_token)
             if settings.passiton_inbound_address

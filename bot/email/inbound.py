@@ -1,11 +1,20 @@
 """Share by email: an SMTP server (aiosmtpd) that turns a member's mail with a link into an item.
 
+It sits behind the domain's MTA, which checks SPF, DKIM and DMARC and says so in an
+Authentication-Results header (bot.email.authres; deploy/README.md has the MTA setup). SMTP itself
+authenticates nothing, so the From header counts only when that header, from the authserv-id in
+PASSITON_TRUSTED_MTA, vouches for its domain.
+
 Refusals happen at SMTP level, so the sender's own mail server tells them (a bounce) and nothing
 is half-accepted:
 
+- MAIL FROM: always 250. Who is a member is not told to whoever connects (it used to be: a 550 for
+  non-members made the server an address book to probe).
 - RCPT to anything but PASSITON_INBOUND_ADDRESS (or its ``+team`` form): 550 5.1.1.
-- MAIL FROM an address that is no member's email in any active workspace: 550 5.7.1, logged.
-- DATA whose From header is not a member's email: 550 5.7.1, logged. The From member gets the item.
+- After DATA, one and the same 550 5.7.1 (``REFUSED``) whether the From is not vouched for by the
+  trusted MTA, is not one address, or is no member's email in an active workspace; the log line says
+  which. Only a sender who passed DMARC (or aligned DKIM and SPF) for that address, i.e. its owner,
+  can tell a member from a non-member.
 - A message over PASSITON_MAX_EMAIL_BYTES: 552 (declared SIZE at MAIL, or counted during DATA).
 - No http(s) link in it: 550 5.6.0 with a sentence saying what we expected.
 - Our own trouble (database down): 451 4.3.0, so the sending server retries later; nothing is lost.
@@ -15,11 +24,9 @@ of the same message creates nothing new. The share planner picks up recent artic
 these (the member who sent it is the one who "saw" it, so they get the suggestion of whom to pass
 it to).
 
-Sender addresses are not authenticated by SMTP itself: deploy behind an MTA that enforces
-SPF/DKIM/DMARC, or accept that a forged From can share a link in a member's name (nothing else).
-
 A message whose subject is ``unsubscribe <token>`` is the mailto form of List-Unsubscribe: a valid
-token unsubscribes its member.
+token unsubscribes its member. The signed token is the proof there, so it needs no authenticated From
+(mail clients send these from whatever account they have).
 """
 
 from __future__ import annotations
@@ -30,15 +37,18 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.email import actions, tokens
+from bot.email import actions, authres, tokens
 from bot.email.mime import ParsedMail, parse_mail
 from bot.email.render import one_line
 from bot.store.db import Database
@@ -47,6 +57,16 @@ from bot.store.models import Item, Member, Workspace, utcnow
 log = logging.getLogger(__name__)
 
 MAX_KEY_CHARS = 300
+# The one answer for every From we do not take: unauthenticated, not one address, or not a member.
+REFUSED = (
+    "550 5.7.1 Not accepted: passiton takes shares from a member's registered address, sent "
+    "through a mail server that signs it (DKIM) or may send for its domain (SPF)"
+)
+
+
+def trusted_mtas(value: str | None) -> list[str]:
+    """The authserv-ids in PASSITON_TRUSTED_MTA (comma-separated)."""
+    return [v.strip().lower() for v in (value or "").split(",") if v.strip()]
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,12 @@ class InboundHandler:
         self.db = db
         self.settings = settings
         self.inbound = Inbound.parse(settings.passiton_inbound_address)
+        self.trusted = trusted_mtas(settings.passiton_trusted_mta)
+        if not self.trusted:
+            raise ValueError(
+                "PASSITON_TRUSTED_MTA is not set; it names the MTA whose Authentication-Results "
+                "header vouches for a sender"
+            )
         self.clock = clock
         self._own_host = (urlsplit(settings.public_url).hostname or "").lower()
 
@@ -103,17 +129,7 @@ class InboundHandler:
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
-        try:
-            known = await _in_thread(self._member_ids, address)
-        except SQLAlchemyError:
-            log.exception("inbound: member lookup failed")
-            return "451 4.3.0 Temporary failure, please try again later"
-        if not known:
-            log.warning("inbound: refused mail from unknown sender %r (peer %s)", address, session.peer)
-            return (
-                f"550 5.7.1 <{address}> is not the email of a passiton member; "
-                "ask an admin to add you, or send from the address you registered"
-            )
+        # No lookup here: the same answer for members and strangers (see the module docstring).
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -142,22 +158,28 @@ class InboundHandler:
 
     # -- the work --------------------------------------------------------------------------------
 
-    def _member_ids(self, address: str) -> list[int]:
-        with self.db.session() as session:
-            return [m.id for m, _ in _members(session, address)]
-
     def accept(self, mail_from: str, recipient: str, data: bytes) -> str:
         mail = parse_mail(data)
-        if mail.from_address is None:
-            return "550 5.7.1 The message has no From address"
+        if mail.subject.lower().startswith("unsubscribe "):
+            with self.db.session() as session:
+                return self._unsubscribe(session, mail)
+        headers = BytesHeaderParser(policy=compat32).parsebytes(data)
+        senders = [a for _, a in getaddresses([str(v) for v in headers.get_all("From", [])]) if a]
+        if len(senders) != 1:
+            log.warning("inbound: refused: %d From addresses (envelope %r)", len(senders), mail_from)
+            return REFUSED
+        sender = senders[0].strip().lower()
+        results = [str(v) for v in headers.get_all("Authentication-Results", [])]
+        verdict = authres.verify(results, self.trusted, sender)
+        if not verdict.ok:
+            log.warning("inbound: refused From %r, not authenticated: %s", sender, verdict.reason)
+            return REFUSED
         team = self.inbound.team_of(recipient)
         with self.db.session() as session:
-            known = _members(session, mail.from_address)
+            known = _members(session, sender)
             if not known:
-                log.warning("inbound: refused From %r (envelope %r)", mail.from_address, mail_from)
-                return f"550 5.7.1 From <{mail.from_address}> is not the email of a passiton member"
-            if mail.subject.lower().startswith("unsubscribe "):
-                return self._unsubscribe(session, mail)
+                log.warning("inbound: refused From %r (%s): not a member", sender, verdict.reason)
+                return REFUSED
             if team is not None:
                 members = [m for m, ws in known if ws.team_id.upper() == team]
             else:

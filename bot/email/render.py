@@ -39,6 +39,8 @@ class Digest:
     entries: list[DigestEntry]
     unsubscribe_link: str
     unsubscribe_mailto: str | None = None
+    export_link: str | None = None  # "download what passiton holds about you"
+    forget_link: str | None = None  # "forget me": the email side of /passiton forget
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -106,6 +108,8 @@ def render_digest(digest: Digest, *, message_id: str) -> dict[str, Any]:
         "period": digest.period,
         "entries": entries,
         "unsubscribe_link": digest.unsubscribe_link,
+        "export_link": digest.export_link,
+        "forget_link": digest.forget_link,
     }
     unsubscribe = f"<{digest.unsubscribe_link}>"
     if digest.unsubscribe_mailto:

@@ -1,4 +1,4 @@
-"""Signed, expiring tokens for the links in emails (act on a nudge, unsubscribe).
+"""Signed, expiring tokens for the links in emails (act on a nudge, unsubscribe, export, forget me).
 
 A token is ``v1.<payload>.<signature>``, both parts base64url without padding. The payload is compact
 JSON binding the workspace, the member, the action and (for nudge actions) the nudge, plus an expiry
@@ -18,8 +18,10 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-ACTIONS = ("share", "not_my_area", "unsubscribe")
-Action = Literal["share", "not_my_area", "unsubscribe"]
+ACTIONS = ("share", "not_my_area", "unsubscribe", "export", "forget")
+Action = Literal["share", "not_my_area", "unsubscribe", "export", "forget"]
+# About the member, not one nudge: an email-only member has no Slack to run `/passiton export|forget` in.
+MEMBER_ACTIONS = ("unsubscribe", "export", "forget")
 
 # Action links lose meaning once the nudge's moment has passed; an unsubscribe link must keep working
 # for as long as someone might dig an old digest out of their inbox.
@@ -80,10 +82,12 @@ def sign(
     """A token for one member doing one action (on one nudge), valid until now + ttl."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    if action != "unsubscribe" and nudge_id is None:
+    if action not in MEMBER_ACTIONS and nudge_id is None:
         raise ValueError(f"action {action!r} needs a nudge")
     if ttl is None:
-        ttl = UNSUBSCRIBE_TTL if action == "unsubscribe" else ACTION_TTL
+        # Forgetting is a right that should not lapse with an old email; an export hands over data,
+        # so its link lives only as long as a nudge's.
+        ttl = UNSUBSCRIBE_TTL if action in ("unsubscribe", "forget") else ACTION_TTL
     body = {
         "w": workspace_id,
         "m": member_id,

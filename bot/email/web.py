@@ -5,6 +5,9 @@
 - ``POST`` on the same URLs does it. ``POST /email/unsubscribe`` is also the RFC 8058 one-click
   target named in ``List-Unsubscribe`` (body ``List-Unsubscribe=One-Click``; the token is in the URL,
   so the body is not needed to act).
+- ``/email/export`` and ``/email/forget``: the same GET-asks, POST-acts pair, so a member who only
+  gets email can download what passiton holds about them (JSON, as ``/passiton export`` sends in
+  Slack) and be forgotten (as ``/passiton forget``). The token is the proof: it was mailed to them.
 - A forged or garbled token gets a 400 page, an expired one 410, a link to something since forgotten
   410; never a 500.
 """
@@ -12,6 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -148,6 +152,57 @@ def routes(ctx: Any) -> list[Route]:
             return _page(200, "Noted", "Thanks for saying so. We'll suggest things like this less often.")
         return _page(200, "Thank you", "Noted. No need to tell us more: the rest is between you and them.")
 
+    def confirm_export(request: Request, claims: tokens.LinkToken) -> Response:
+        with db.session() as session:
+            actions.load(session, claims)
+        return _page(
+            200,
+            "Download your data?",
+            "You'll get a JSON file with everything passiton holds about you: your topics, settings, "
+            "what you shared, and the suggestions you received.",
+            form_action=_here(request),
+            button="Download",
+        )
+
+    def do_export(request: Request, claims: tokens.LinkToken) -> Response:
+        with db.session() as session:
+            data = actions.export(session, claims)
+        log.info("member %s exported their data by email link", claims.member_id)
+        return Response(
+            json.dumps(data, indent=1, ensure_ascii=False, default=str),
+            media_type="application/json",
+            headers={**HEADERS, "Content-Disposition": 'attachment; filename="passiton-export.json"'},
+        )
+
+    def confirm_forget(request: Request, claims: tokens.LinkToken) -> Response:
+        with db.session() as session:
+            member = actions.load(session, claims).member
+            address = member.email or "you"
+            slack = member.slack_user_id is not None
+        also = " Your passiton settings in Slack go too." if slack else ""
+        return _page(
+            200,
+            "Forget you?",
+            f"passiton will delete everything it holds about {address}: topics, settings, shares and "
+            f"suggestions. No more emails.{also} This cannot be undone.",
+            form_action=_here(request),
+            button="Forget me",
+        )
+
+    def do_forget(request: Request, claims: tokens.LinkToken) -> Response:
+        with db.session() as session:
+            deleted = actions.forget(session, claims)
+        log.info("member forgotten by email link", extra={"rows": sum(deleted.values())})
+        return _page(200, "You're forgotten", "passiton no longer holds anything about you.")
+
+    async def export_endpoint(request: Request) -> Response:
+        work = do_export if request.method == "POST" else confirm_export
+        return await guarded(request, ("export",), work)
+
+    async def forget_endpoint(request: Request) -> Response:
+        work = do_forget if request.method == "POST" else confirm_forget
+        return await guarded(request, ("forget",), work)
+
     async def unsubscribe_endpoint(request: Request) -> Response:
         work = do_unsubscribe if request.method == "POST" else confirm_unsubscribe
         return await guarded(request, ("unsubscribe",), work)
@@ -159,4 +214,6 @@ def routes(ctx: Any) -> list[Route]:
     return [
         Route("/email/unsubscribe", unsubscribe_endpoint, methods=["GET", "POST"]),
         Route("/email/action", action_endpoint, methods=["GET", "POST"]),
+        Route("/email/export", export_endpoint, methods=["GET", "POST"]),
+        Route("/email/forget", forget_endpoint, methods=["GET", "POST"]),
     ]

@@ -13,14 +13,15 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.context import AppContext
 from bot.ingest import pages, slack_sync
-from bot.ingest.messages import action_for, ingest_changed, ingest_deleted, ingest_new
-from bot.ingest.planning import cancel_help, plan_help
+from bot.ingest.pipeline import FollowUp, incoming_message, process_message
+from bot.ingest.planning import run_after_commit
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
 from bot.ingest.welcome import queue_welcome
-from bot.slack.context import AppContext
-from bot.slack.metrics import EVENTS_DEDUPED, ITEMS
+from bot.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
+from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member, member_by_slack_id
 from bot.store.queries.relationships import record_interaction
 from bot.store.queries.workspaces import claim_event, deactivate, ensure_workspace
@@ -55,38 +56,42 @@ def handle_message(
     event: dict[str, Any],
     event_id: str | None,
 ) -> None:
-    action, message = action_for(event, bot_user_id)
+    """A posted, edited or deleted message through the pipeline: stored in the transaction that claims the
+    event, then (committed) its page fetched and its follow-ups planned, each in a transaction of its own."""
     channel_type = event.get("channel_type")
-    if action == "ignore" or message is None or channel_type == "im":
+    private = channel_type in slack_sync.PRIVATE_CHANNEL_TYPES
+    incoming = incoming_message(event, bot_user_id, is_private=private)
+    if incoming is None or channel_type == "im":
         return  # DMs with the bot are conversations with passiton, not items for others
     if seen(ctx, event_id):
         return
+    message = incoming.message
     slack_sync.ensure_channel(ctx.db, client, team_id, message.channel, channel_type=channel_type)
-    if action == "new" and message.user:
+    if incoming.action == "new" and message.user:
         slack_sync.ensure_profile(ctx.db, client, team_id, message.user)
     now = utcnow()
-    private = channel_type in slack_sync.PRIVATE_CHANNEL_TYPES
+    after_commit: list[FollowUp] = []
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         if not workspace.active or not _claim(session, workspace, event_id):
             return
         channel = slack_sync.get_channel(session, workspace, message.channel)
-        if action == "deleted":
-            ingest_deleted(session, workspace, message)
+        outcome = process_message(
+            session, workspace, channel, incoming, now=now, settings=ctx.settings,
+            embedder=lambda: ctx.embedder, run=after_commit.append,
+        )  # fmt: skip
+        if incoming.action == "deleted":
             return
-        ingest = ingest_new if action == "new" else ingest_changed
-        result = ingest(session, workspace, channel, message, is_private=private)
-        item_id = result.item.id if result.item is not None else None
-        answered_id = result.answered.id if result.answered is not None else None
+        result = outcome.stored
         page_url = pages.page_to_fetch(ctx.settings, result.item) if result.created else None
-    if page_url is not None and item_id is not None:
-        pages.fill_from_page(ctx, item_id, page_url)  # committed item first: a slow page never holds it back
+    if page_url is not None and outcome.item_id is not None:
+        pages.fill_from_page(
+            ctx, outcome.item_id, page_url
+        )  # committed item first: a slow page never holds it back
     if result.created and result.item is not None:
         ITEMS.labels(result.item.kind).inc()
-    if result.became_routable and item_id is not None:
-        plan_help(ctx, item_id, now)
-    if answered_id is not None:
-        cancel_help(ctx, answered_id, now)
+    for step in after_commit:
+        run_after_commit(ctx, step, outcome.answered_id if step.name == "cancel_help" else outcome.item_id)
 
 
 def handle_member_joined(
@@ -111,6 +116,8 @@ def handle_member_joined(
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         if not workspace.active or not _claim(session, workspace, event_id):
+            return
+        if is_forgotten(session, workspace, user_id):
             return
         member = ensure_member(session, workspace, user_id)
         channel = slack_sync.get_channel(session, workspace, channel_id)
@@ -150,7 +157,7 @@ def handle_user_change(ctx: AppContext, team_id: str, user: dict[str, Any], even
         return
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
-        if _claim(session, workspace, event_id):
+        if _claim(session, workspace, event_id) and not is_forgotten(session, workspace, str(user["id"])):
             apply_profile(session, workspace, user)
 
 
@@ -164,6 +171,8 @@ def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         if workspace.bot_user_id in (user_id, item_user) or not _claim(session, workspace, event_id):
+            return
+        if is_forgotten(session, workspace, user_id) or is_forgotten(session, workspace, item_user):
             return
         channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
         a = ensure_member(session, workspace, user_id)

@@ -22,6 +22,7 @@ from bot.matching.items import understand_message
 from bot.store import core
 from bot.store.models import Base, Channel, Item, Member, Workspace
 from bot.store.queries.conflicts import insert_ignoring_conflict, insert_row_ignoring_conflict
+from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member
 from bot.store.queries.relationships import record_interaction
 from bot.store.queries.remembered import Remembered
@@ -181,7 +182,7 @@ def _record_mentions(
     at: dt.datetime,
 ) -> None:
     for uid in message.mentions:
-        if uid in (author.slack_user_id, SLACKBOT_ID):
+        if uid in (author.slack_user_id, SLACKBOT_ID) or is_forgotten(session, workspace, uid):
             continue
         other = ensure_member(session, workspace, uid)
         record_interaction(
@@ -201,6 +202,8 @@ def ingest_new(
     """`understood`: what `understand(message)` gave, when the caller has it already (the replay reads a day's
     messages ahead of ingesting them)."""
     assert message.user is not None
+    if is_forgotten(session, workspace, message.user):
+        return IngestResult()  # they asked to be forgotten: nothing of theirs is collected
     at = slack_time(message.ts)
     author = ensure_member(session, workspace, message.user)
     _record_mentions(session, workspace, author, message, channel, at)
@@ -247,7 +250,12 @@ def _ingest_reply(
     assert message.thread_ts is not None
     parent = item_by_key(session, workspace, f"{message.channel}:{message.thread_ts}")
     parent_author_id: int | None = parent.author_id if parent else None
-    if parent_author_id is None and message.parent_user_id and message.parent_user_id != SLACKBOT_ID:
+    if (
+        parent_author_id is None
+        and message.parent_user_id
+        and message.parent_user_id != SLACKBOT_ID
+        and not is_forgotten(session, workspace, message.parent_user_id)
+    ):
         parent_author_id = ensure_member(session, workspace, message.parent_user_id).id
     if parent_author_id is not None:
         record_interaction(

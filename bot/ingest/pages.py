@@ -24,8 +24,8 @@ import logging
 from sqlalchemy import func, update
 
 from bot.config import Settings
+from bot.context import AppContext
 from bot.matching.fetch import FetchError, FetchRefused
-from bot.slack.context import AppContext
 from bot.store.models import Item
 
 log = logging.getLogger(__name__)

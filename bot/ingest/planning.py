@@ -1,52 +1,38 @@
-"""Calls into the nudge planner after an item is stored.
+"""How the live bot runs the pipeline's follow-ups: after the message is committed, each in its own transaction.
 
-Planning runs in its own transaction after the item is committed: a planner failure is logged and
-counted but never loses the item (the planner's jobs tick can still reach it later).
+A planner failure is logged and counted but never loses the item (the planner's jobs tick can still reach it
+later); a database restart is ridden out (`retry_transient`), since the stored message is the only thing
+that would plan its nudges.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+from typing import Any
 
-from bot.slack.context import AppContext
-from bot.slack.metrics import ERRORS
-from bot.store.models import Item, Workspace
+from bot.context import AppContext
+from bot.ingest.pipeline import FollowUp
+from bot.metrics import ERRORS
 from bot.store.outage import retry_transient
 
 log = logging.getLogger(__name__)
 
+FAILED = {
+    "plan_help": "planning help nudges failed",
+    "cancel_help": "cancelling answered help nudges failed",
+}
 
-def plan_help(ctx: AppContext, item_id: int, now: dt.datetime) -> None:
+
+def run_after_commit(ctx: AppContext, step: FollowUp, item_id: int | None = None) -> Any:
+    """Run `step` in a transaction of its own (its write only if its check says yes); never raises."""
     try:
-        from bot.nudges.planner import plan_help_nudges
 
-        def plan() -> None:
+        def once() -> Any:
             with ctx.db.session() as session:
-                item = session.get(Item, item_id)
-                if item is None or item.deleted_at is not None:
-                    return
-                workspace = session.get(Workspace, item.workspace_id)
-                assert workspace is not None
-                plan_help_nudges(session, workspace, item, now, ctx.settings, ctx.embedder)
+                return step.write(session) if step.check(session) else None
 
-        retry_transient(plan, "plan_help")  # the item is stored: only this call would plan its nudges
+        return retry_transient(once, step.name)
     except Exception:
-        ERRORS.labels("plan_help").inc()
-        log.exception("planning help nudges failed", extra={"item_id": item_id})
-
-
-def cancel_help(ctx: AppContext, item_id: int, now: dt.datetime) -> None:
-    try:
-        from bot.nudges.planner import cancel_answered_help
-
-        def cancel() -> None:
-            with ctx.db.session() as session:
-                item = session.get(Item, item_id)
-                if item is not None:
-                    cancel_answered_help(session, item, now)
-
-        retry_transient(cancel, "cancel_help")
-    except Exception:
-        ERRORS.labels("cancel_help").inc()
-        log.exception("cancelling answered help nudges failed", extra={"item_id": item_id})
+        ERRORS.labels(step.name).inc()
+        log.exception(FAILED[step.name], extra={"item_id": item_id})
+        return None

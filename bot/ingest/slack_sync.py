@@ -22,6 +22,7 @@ from bot.ingest.profiles import apply_profile, needs_profile
 from bot.store.db import Database
 from bot.store.models import Base, Channel, ChannelMember, Member, Workspace, utcnow
 from bot.store.queries.conflicts import insert_ignoring_conflict
+from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member, member_by_slack_id
 from bot.store.queries.relationships import record_interactions
 
@@ -126,7 +127,11 @@ def store_channel(session: Session, workspace: Workspace, facts: ChannelFacts, n
     gone = [cm_id for uid, cm_id in have.items() if uid not in want]
     if gone:
         session.execute(delete(ChannelMember).where(ChannelMember.id.in_(gone)))
-    new_ids = [ensure_member(session, workspace, uid).id for uid in facts.members if uid not in have]
+    new_ids = [
+        ensure_member(session, workspace, uid).id
+        for uid in facts.members
+        if uid not in have and not is_forgotten(session, workspace, uid)
+    ]
     if new_ids:
         # Plain rows (nobody holds them as objects): one INSERT for all, not a unit-of-work flush.
         session.execute(
@@ -233,6 +238,8 @@ def ensure_profile(
             member = member_by_slack_id(session, workspace, slack_user_id)
             if member is not None and not needs_profile(member):
                 return
+            if is_forgotten(session, workspace, slack_user_id):
+                return  # not even their profile, until they opt in again
     user = fetch_user(client, slack_user_id)
     if user is None:
         return

@@ -15,9 +15,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
+from bot.delivery.outbox import enqueue_dm
 from bot.ingest.profiles import SLACKBOT_ID
-from bot.slack.blocks.replies import WELCOME_TEXT, welcome_blocks
+from bot.messages.replies import WELCOME_TEXT, welcome_blocks
 from bot.store.models import Member, Workspace
 
 
@@ -47,18 +47,15 @@ def queue_welcome(
     if getattr(claimed, "rowcount", 0) != 1:
         return False
     session.refresh(member)
+    assert member.slack_user_id is not None  # should_welcome: Slack members only
     key = f"welcome:{workspace.id}:{member.id}"
-    enqueue(
+    enqueue_dm(
         session,
         workspace_id=workspace.id,
         key=key,
-        kind="slack_dm",
+        user=member.slack_user_id,
+        text=WELCOME_TEXT,
+        blocks=welcome_blocks(),
         recipient_id=member.id,
-        payload={
-            "user": member.slack_user_id,
-            "text": WELCOME_TEXT,
-            "blocks": welcome_blocks(),
-            "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": key}},
-        },
     )
     return True

@@ -679,7 +679,7 @@ def _explain_chunk(
     named: Matrix,
     config: RankConfig,
 ) -> list[ItemMatches]:
-    """`_explain` for every item of a chunk at once: each match's best stated topic (the first of the
+    """The explanation (tests/matching/test_rank.py keeps the one-item reference) for every item of a chunk at once: each match's best stated topic (the first of the
     member's topics with the highest score, as argmax picks it) is found with array operations."""
     n_rows = len(top)
     keep = top_scores > _NEG / 2
@@ -723,35 +723,6 @@ def _explain_chunk(
             matches.append(Match(ids[top_l[row][col]], round(scores_l[row][col], 4), topic, driver))
         out.append(ItemMatches(item_ids[row], tuple(matches)))
     return out
-
-
-def _explain(
-    index: MemberIndex,
-    item_id: str,
-    members: npt.NDArray[np.int64],
-    scores: Matrix,
-    topic_score: Matrix,
-    named: Matrix,
-    topical: Matrix,
-    config: RankConfig,
-) -> ItemMatches:
-    keep = scores > _NEG / 2
-    members, scores = members[keep], scores[keep]
-    matches: list[Match] = []
-    topics = index.topics
-    for member, score in zip(members.tolist(), scores.tolist(), strict=True):
-        topic: str | None = None
-        driver: Driver = "helped"
-        run = index.topic_run(member)
-        if run is not None:
-            candidates = topics.flat[run[0] : run[1]]
-            best = int(candidates[int(np.argmax(topic_score[candidates]))])
-            topic = topics.texts[best]
-            driver = "named" if named[best] > 0 else "similar"
-            if topic_score[best] < config.threshold / 2:
-                driver = "helped"
-        matches.append(Match(index.member_ids[member], round(float(score), 4), topic, driver))
-    return ItemMatches(item_id, tuple(matches))
 
 
 def rank(

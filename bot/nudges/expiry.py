@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.store import core
 from bot.store.models import (
+    OPEN_NUDGE_STATUSES,
     ChannelMember,
     Feedback,
     Item,
@@ -24,7 +25,6 @@ from bot.store.models import (
     ThreadReply,
 )
 
-OPEN = ("planned", "queued")
 # After this long unsent, a suggestion is stale: a help request needs help soon, an article ages slower.
 MAX_AGE = {"help": dt.timedelta(hours=24), "share": dt.timedelta(days=3)}
 
@@ -110,7 +110,7 @@ def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) 
 
 def why_stale(session: Session, nudge: Nudge, now: dt.datetime) -> str | None:
     """A short reason this nudge should not be sent now, or None if it still should."""
-    if nudge.status not in OPEN:
+    if nudge.status not in OPEN_NUDGE_STATUSES:
         return f"nudge_{nudge.status}"
     item = session.get(Item, nudge.item_id)
     reason = _item_reason(item)
@@ -140,7 +140,7 @@ def cancel_reason(session: Session, nudge_id: int, now: dt.datetime) -> str | No
     if nudge is None:
         return "nudge_gone"
     reason = why_stale(session, nudge, now)
-    if reason and nudge.status in OPEN:
+    if reason and nudge.status in OPEN_NUDGE_STATUSES:
         nudge.status = "expired"
     return reason
 

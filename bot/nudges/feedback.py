@@ -11,13 +11,13 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Feedback, Item, Member, Nudge, Topic, Workspace
+from bot.store.models import Feedback, Item, Member, Nudge, NudgeStatus, Topic, Workspace
 from bot.store.queries.members import add_member_topics
 
 KINDS = ("shared", "helped", "not_now", "not_my_area", "mute_topic", "mute_person", "continue", "stop")
 NUDGE_KINDS = ("shared", "helped", "not_now", "not_my_area", "mute_topic", "mute_person")
 ACTED = ("shared", "helped")
-ANSWERABLE = ("planned", "queued", "sent", "lapsed", "acted", "dismissed")
+ANSWERABLE: tuple[NudgeStatus, ...] = ("planned", "queued", "sent", "lapsed", "acted", "dismissed")
 
 
 class FeedbackError(ValueError):

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -25,19 +25,19 @@ from bot.config import Settings
 from bot.matching.embedders import Embedder
 from bot.matching.rank import RankConfig, named_topics, rank_items
 from bot.matching.topics import topic_label
+from bot.messages.nudges import NudgeView
 from bot.nudges import loading as ld
 from bot.nudges.ranking import member_index, profiles_of, small_index, with_store_cache
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
 from bot.policy.caps import backoff_state
 from bot.policy.eligibility import ready_for_nudges, ready_to_help
 from bot.policy.help import HelpItem, plan_help
-from bot.policy.model import Candidate, CapConfig, MemberPrefs
+from bot.policy.model import Candidate, CapConfig, MemberPrefs, PolicyState
 from bot.policy.reasons import continue_question
-from bot.policy.share import ShareItem, plan_shares
+from bot.policy.share import ShareItem, ShareProposal, plan_shares
 from bot.policy.time import local_date, morning_has_come, next_send_time
-from bot.slack.blocks.nudges import NudgeView
 from bot.store.locks import lock_workspace
-from bot.store.models import Channel, Item, Member, Nudge, ThreadReply, Workspace
+from bot.store.models import OPEN_NUDGE_STATUSES, Channel, Item, Member, Nudge, ThreadReply, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ HELP_CANDIDATES = 30
 SHARE_TARGETS_PER_ITEM = 10
 # A sent nudge with no answer after this long counts towards the back-off.
 UNANSWERED_AFTER = dt.timedelta(days=3)
-OPEN = ("planned", "queued")
 # The planners' bulk updates name their rows by id: the session learns which of its objects changed from
 # the returned ids ("fetch") instead of testing the criteria on every object it holds ("evaluate", the
 # default), which in a long session (replay) cost more than the update.
@@ -244,7 +243,7 @@ def plan_help_nudges(
 
 
 # The help nudges an answer settles: unsent ones are cancelled, sent ones may have been acted on.
-_SETTLED_BY_ANSWER = frozenset({*OPEN, "sent"})
+_SETTLED_BY_ANSWER = frozenset({*OPEN_NUDGE_STATUSES, "sent"})
 
 
 def _help_statuses(session: Session, item: Item) -> set[str]:
@@ -289,7 +288,7 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     cancelled = 0
     nudges = session.scalars(_HELP_NUDGES_OF, params).all()
     for nudge in nudges:
-        if nudge.status in OPEN:
+        if nudge.status in OPEN_NUDGE_STATUSES:
             nudge.status = "cancelled"
             cancelled += 1
         elif nudge.status == "sent" and repliers is not None and nudge.recipient_id in repliers:
@@ -395,6 +394,7 @@ def _plan_for(
     session: Session, workspace: Workspace, rows: list[Any], due: list[Any], now: dt.datetime, settings: Settings,
     embedder: Embedder,
 ) -> list[Nudge]:  # fmt: skip
+    """Today's share nudges for the members in `due`: load -> rank -> decide -> write."""
     ws = workspace.id
     caps = ld.caps_from_settings(settings)
     due_prefs = {r.id: ld.prefs_of(r) for r in due}
@@ -404,6 +404,40 @@ def _plan_for(
     if not any(ready_for_nudges(p, caps, now) for p in due_prefs.values()):
         return []
     due_ids = frozenset(r.id for r in due)
+    articles = _load_articles(session, ws, due_ids, now)
+    if articles is None:
+        return []
+    state = ld.load_state(session, ws, rows, now, caps)
+    labels, matches = _rank_targets(session, ws, articles, embedder, now)
+    proposals = _decide_shares(session, ws, articles, matches, state, due_ids, settings, now)
+    out = write_nudges(session, workspace, _share_specs(articles, proposals, rows, labels), now)
+    log.info(
+        "share planning",
+        extra={
+            "workspace": workspace.team_id,
+            "due": len(due),
+            "items": len(articles.items),
+            "nudges": len(out),
+        },
+    )
+    return out
+
+
+@dataclass
+class _Articles:
+    """Recent public articles that some of this run's givers saw, and who already has them."""
+
+    items: list[Item]
+    texts: list[str]
+    channels: dict[int, Any]  # channel rows by id
+    in_channel: dict[int, set[int]]  # channel id -> member ids
+    saw: dict[int, set[int]]  # item id -> its channel's members and its author
+    reached: dict[int, set[int]]  # item id -> members it already reached
+    already: set[tuple[int, int]]  # (item, target) pairs with a share nudge already
+
+
+def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.datetime) -> _Articles | None:
+    """The articles of the last ARTICLE_WINDOW a giver due now saw; None when there are none."""
     items = list(
         session.scalars(
             select(Item)
@@ -432,19 +466,29 @@ def _plan_for(
     saw = {i.id: members_of(i) | ({i.author_id} if i.author_id is not None else set()) for i in items}
     items = [i for i in items if saw[i.id] & due_ids]
     if not items:
-        return []
+        return None
     reached = ld.reached(session, ws, [i.id for i in items])
     already = ld.nudged_pairs(session, ws, [i.id for i in items])
-    state = ld.load_state(session, ws, rows, now, caps)
+    texts = [ld.item_text(i) for i in items]
+    return _Articles(items, texts, channel_rows, in_channel, saw, reached, already)
+
+
+def _rank_targets(
+    session: Session, ws: int, articles: _Articles, embedder: Embedder, now: dt.datetime
+) -> tuple[dict[str, tuple[int, str]], dict[int, list[Candidate]]]:
+    """The topic labels, and per article the members whose interests match it (targets), best first;
+    nobody who saw it, was reached by it or was already nudged about it."""
+    items = articles.items
     emb = with_store_cache(embedder, session, ws)
     index = member_index(session, ws, "interest", emb, now)
-    texts = [ld.item_text(i) for i in items]
     nudged: dict[int, set[int]] = defaultdict(set)
-    for item_id, target_id in already:
+    for item_id, target_id in articles.already:
         nudged[item_id].add(target_id)
-    exclude = [[str(m) for m in saw[i.id] | reached.get(i.id, set()) | nudged[i.id]] for i in items]
+    exclude = [
+        [str(m) for m in articles.saw[i.id] | articles.reached.get(i.id, set()) | nudged[i.id]] for i in items
+    ]
     ranked = rank_items(
-        index, [str(i.id) for i in items], texts, emb.embed(texts),
+        index, [str(i.id) for i in items], articles.texts, emb.embed(articles.texts),
         authors=[str(i.author_id) if i.author_id else None for i in items], k=SHARE_TARGETS_PER_ITEM, exclude=exclude,
     )  # fmt: skip
     labels = ld.topic_labels(session, ws)
@@ -456,11 +500,20 @@ def _plan_for(
         ]
         for r in ranked
     }
+    return labels, matches
+
+
+def _decide_shares(
+    session: Session, ws: int, articles: _Articles, matches: dict[int, list[Candidate]], state: PolicyState,
+    due_ids: frozenset[int], settings: Settings, now: dt.datetime,
+) -> list[ShareProposal]:  # fmt: skip
+    """The policy's picks: which giver passes which article to which target, and when."""
     targets = {c.member_id for cands in matches.values() for c in cands}
     # Only this run's givers can pass an item on: their ties are the only ones plan_shares can use.
     ties = ld.ties_for(session, ws, targets, now, ld.public_channel_names(session, ws), others=due_ids)
     muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
     named = _namer(muted)
+    channel_rows, in_channel = articles.channels, articles.in_channel
     share_items = [
         ShareItem(
             id=i.id,
@@ -471,17 +524,24 @@ def _plan_for(
             channel_members=frozenset(in_channel.get(i.channel_id, set()))
             if i.channel_id is not None
             else frozenset(),
-            seen_by=frozenset(reached.get(i.id, set())),
+            seen_by=frozenset(articles.reached.get(i.id, set())),
             topics_named=named(text),
         )
-        for i, text in zip(items, texts, strict=True)
+        for i, text in zip(articles.items, articles.texts, strict=True)
     ]
-    proposals = plan_shares(
+    return plan_shares(
         share_items, matches, ties, state, now, morning_hour=settings.passiton_morning_hour, givers=due_ids,
-        already=frozenset(already), min_score=RankConfig().threshold,
+        already=frozenset(articles.already), min_score=RankConfig().threshold,
     )  # fmt: skip
-    by_id = {i.id: i for i in items}
+
+
+def _share_specs(
+    articles: _Articles, proposals: list[ShareProposal], rows: list[Any], labels: dict[str, tuple[int, str]]
+) -> list[NudgeSpec]:
+    """The nudges to write for the policy's picks, each with the message its giver will see."""
+    by_id = {i.id: i for i in articles.items}
     row_of = {r.id: r for r in rows}
+    channel_rows = articles.channels
     specs: list[NudgeSpec] = []
     for p in proposals:
         item = by_id[p.item_id]
@@ -502,9 +562,4 @@ def _plan_for(
                 "share", row_of[p.giver_id], item, p.target_id, topic_id, p.reason, p.score, p.send_at, view
             )
         )
-    out = write_nudges(session, workspace, specs, now)
-    log.info(
-        "share planning",
-        extra={"workspace": workspace.team_id, "due": len(due), "items": len(items), "nudges": len(out)},
-    )
-    return out
+    return specs

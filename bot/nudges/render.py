@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.matching.topics import topic_label
+from bot.messages.nudges import NudgeView
 from bot.nudges.loading import display_name
-from bot.slack.blocks.nudges import NudgeView
 from bot.store.models import Channel, Item, Member, Nudge, Topic
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue
-from bot.slack.blocks.nudges import NudgeView, continue_blocks, nudge_blocks, nudge_text
+from bot.delivery.outbox import dm_payload, enqueue_dm
+from bot.messages.nudges import NudgeView, continue_blocks, nudge_blocks, nudge_text
 from bot.store.models import Item, Nudge, OutboxMessage, Workspace
 
 
@@ -40,16 +40,9 @@ def outbox_key(workspace: Workspace, dedupe_key: str) -> str:
     return f"{workspace.team_id}:nudge:{dedupe_key}"
 
 
-def dm_payload(slack_user_id: str, key: str, nudge_id: int, view: NudgeView) -> dict[str, Any]:
-    return {
-        "user": slack_user_id,
-        "text": nudge_text(view),
-        "blocks": nudge_blocks(view),
-        "metadata": {
-            "event_type": METADATA_EVENT_TYPE,
-            "event_payload": {"idempotency_key": key, "nudge_id": nudge_id},
-        },
-    }
+def nudge_dm(slack_user_id: str, key: str, nudge_id: int, view: NudgeView) -> dict[str, Any]:
+    """The DM payload of a nudge (see `bot.delivery.outbox.dm_payload`)."""
+    return dm_payload(slack_user_id, key, nudge_text(view), nudge_blocks(view), nudge_id=nudge_id)
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,7 @@ def write_nudges(
                             workspace_id=workspace.id,
                             idempotency_key=okey,
                             kind="slack_dm",
-                            payload=dm_payload(
+                            payload=nudge_dm(
                                 spec.recipient.slack_user_id, okey, nudge.id, _with_id(spec.view, nudge.id)
                             ),
                             recipient_id=spec.recipient.id,
@@ -170,12 +163,13 @@ def write_nudge(
     if dm:
         okey = outbox_key(workspace, key)
         view = _with_id(view, nudge.id)
-        enqueue(
+        enqueue_dm(
             session,
             workspace_id=workspace.id,
             key=okey,
-            kind="slack_dm",
-            payload=dm_payload(recipient.slack_user_id, okey, nudge.id, view),
+            user=recipient.slack_user_id,
+            text=nudge_text(view),
+            blocks=nudge_blocks(view),
             recipient_id=recipient.id,
             nudge_id=nudge.id,
             not_before=send_at,
@@ -195,17 +189,13 @@ def enqueue_continue_question(
     if not recipient.slack_user_id:
         return False
     key = f"{workspace.team_id}:continue:{recipient.id}:{now.date().isoformat()}"
-    enqueue(
+    enqueue_dm(
         session,
         workspace_id=workspace.id,
         key=key,
-        kind="slack_dm",
-        payload={
-            "user": recipient.slack_user_id,
-            "text": question,
-            "blocks": continue_blocks(question),
-            "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"idempotency_key": key}},
-        },
+        user=recipient.slack_user_id,
+        text=question,
+        blocks=continue_blocks(question),
         recipient_id=recipient.id,
         not_before=send_at,
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.replay.results import AnswerView, NudgeRecord, ReplayResult
+from bot.replay.score import BASELINE_K, Score, pct
 
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:62rem;padding:1rem 1.5rem;
@@ -31,6 +32,7 @@ padding:0 .4rem;border-radius:3px;background:#eee;margin-right:.3rem}.tag.inferr
 .tag.private{background:#f3d6e4}blockquote{margin:.3rem 0;padding-left:.7rem;border-left:3px solid #ddd;
 white-space:pre-wrap}.dm{background:#f8f8f8;border-radius:4px;padding:.4rem .6rem;margin-top:.4rem;
 white-space:pre-wrap;font-size:.9rem}details{margin:.4rem 0}summary{cursor:pointer}
+.chart{max-width:100%;height:auto}.silent td{background:#fdecea}
 """
 
 
@@ -174,6 +176,7 @@ def render_html(result: ReplayResult) -> str:
     if dropped:
         parts.append("<h3>Why nudges were dropped</h3>")
         parts.append(_table(["reason", "nudges"], dropped.most_common()))
+    parts.append(score_html(result.score))
 
     parts.append("<h2>By day</h2><p class=meta>Days are the recipient's own; times in their time zone.</p>")
     by_day: dict[str, list[NudgeRecord]] = defaultdict(list)
@@ -237,6 +240,96 @@ def render_html(result: ReplayResult) -> str:
     return "".join(parts)
 
 
+SCORE_NOTE = (
+    "Against what really happened in the export: a question is answered when someone other than the asker "
+    "replied in its thread; a help nudge reached an answerer when its recipient replied in that thread after "
+    f"the nudge. The baseline DMs the {BASELINE_K} members with the most thread replies so far (not the asker) "
+    "when the question is posted, and counts the same way. Coverage looks at answered questions after the first "
+    "quarter of the replayed span."
+)
+
+
+def score_rows(score: Score) -> list[tuple[str, str]]:
+    """The score as (label, value) rows, shared by the report and the terminal summary."""
+    q = f" (after {score.quarter_at:%Y-%m-%d})" if score.quarter_at else ""
+    silent = score.silent_months
+    return [
+        ("questions in the replayed span", f"{score.questions:,}"),
+        ("answered (a thread reply by someone else)", f"{score.answered:,}"),
+        ("passiton: a nudged member really answered", pct(score.reached, score.answered)),
+        (f"baseline: one of the top {BASELINE_K} repliers so far answered", pct(score.baseline_reached, score.answered)),
+        ("help nudges sent", f"{score.help_sent:,}"),
+        ("… that reached someone who answered", pct(score.help_reached, score.help_sent)),
+        (f"coverage: answered questions with a help nudge{q}", pct(score.later_covered, score.later_answered)),
+        (f"passiton / baseline on those{q}",
+         f"{pct(score.later_reached, score.later_answered)} / {pct(score.later_baseline_reached, score.later_answered)}"),
+        ("months with questions and no help nudge", f"{len(silent)} of {sum(1 for m in score.months if m.questions)}"
+         + (f" ({', '.join(silent[:6])}{', …' if len(silent) > 6 else ''})" if silent else "")),
+        ("most nudges to one member in a week", str(score.max_nudges_week)),
+        ("most share nudges to one member in a day", str(score.max_shares_day)),
+    ]  # fmt: skip
+
+
+def month_chart(score: Score) -> str:
+    """Questions (grey) and help nudges (amber) per month as an inline SVG; a month with questions and no help
+    nudge is marked red under its bars, so a silent stretch shows at a glance."""
+    months = score.months
+    if not months:
+        return ""
+    top = max(max(m.questions, m.help) for m in months) or 1
+    width, height, bar = max(14 * len(months), 200), 120, 6
+    out = [
+        f'<svg class="chart" role="img" width="{width}" height="{height + 14}" viewBox="0 0 {width} {height + 14}" '
+        'xmlns="http://www.w3.org/2000/svg"><title>questions and help nudges per month</title>'
+    ]
+    for i, m in enumerate(months):
+        x = i * 14
+        for dx, value, color, what in (
+            (0, m.questions, "#bbb", "questions"),
+            (bar, m.help, "#ecb22e", "help"),
+        ):
+            h = round(height * value / top)
+            out.append(
+                f'<rect x="{x + dx}" y="{height - h}" width="{bar}" height="{h}" fill="{color}">'
+                f"<title>{e(m.month)}: {value} {what}</title></rect>"
+            )
+        if m.silent:
+            out.append(
+                f'<rect x="{x}" y="{height + 3}" width="{2 * bar}" height="6" fill="#e01e5a">'
+                f"<title>{e(m.month)}: {m.questions} questions, no help nudge</title></rect>"
+            )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def score_html(score: Score | None) -> str:
+    parts = ["<h2>Score</h2>"]
+    if score is None or not score.has_threads:
+        parts.append(
+            "<p>This export has no thread replies, so there is nothing to score the nudges against: the score "
+            "needs threads to know who really answered.</p>"
+        )
+        return "".join(parts)
+    parts.append(f"<p class=meta>{e(SCORE_NOTE)}</p>")
+    parts.append(_table(["", ""], score_rows(score)))
+    parts.append(
+        "<h3>Per month</h3><p class=meta>Grey: questions; amber: help nudges; red underneath: questions arrived "
+        "and no help nudge went out.</p>"
+    )
+    parts.append(month_chart(score))
+    head = "".join(
+        f"<th>{e(h)}</th>" for h in ("month", "questions", "answered", "help nudges", "share nudges")
+    )
+    rows = "".join(
+        f"<tr{' class=silent' if m.silent else ''}>"
+        + "".join(f"<td>{e(c)}</td>" for c in (m.month, m.questions, m.answered, m.help, m.share))
+        + "</tr>"
+        for m in score.months
+    )
+    parts.append(f"<details><summary>the figures</summary><table><tr>{head}</tr>{rows}</table></details>")
+    return "".join(parts)
+
+
 def write_atomically(path: Path, write: Callable[[IO[str]], object]) -> None:
     """Write to a temporary file beside `path` and rename it over `path` only once it is complete."""
     path = Path(path)
@@ -258,6 +351,8 @@ def json_lines(result: ReplayResult) -> Iterable[str]:
         yield json.dumps(n.as_json(), ensure_ascii=False)
     for a in result.answers:
         yield json.dumps(a.as_json(), ensure_ascii=False)
+    if result.score is not None:
+        yield json.dumps(result.score.as_json(), ensure_ascii=False)
 
 
 def write_outputs(result: ReplayResult, html_path: Path | None, json_path: Path | None) -> None:

@@ -18,6 +18,7 @@ from bot.policy.time import local_time
 from bot.replay.infer import Inferred
 from bot.replay.model import Problem
 from bot.replay.runner import AnswerRecord, ReplayRun, ReplayStats
+from bot.replay.score import NudgeFact, Score, score_replay
 from bot.store.models import Channel, Item, Member, MemberTopic, Nudge, OutboxMessage, Topic
 
 # Nudge statuses once its DM went out; the rest never reached anyone.
@@ -67,6 +68,10 @@ class NudgeRecord:
     sent_at: dt.datetime | None
     dm_text: str
     dm_blocks: list[dict[str, Any]]
+    # The item's message in Slack: its channel id and ts (for a help nudge, the question's), so a nudge can be
+    # matched to its thread in the export; None for items from elsewhere (email, asks by command).
+    channel_id: str | None = None
+    item_ts: str | None = None
 
     @property
     def delivered(self) -> bool:
@@ -98,6 +103,8 @@ class NudgeRecord:
                 "url": self.item_url,
                 "author": _person(self.item_author) if self.item_author else None,
                 "posted_at": self.posted_at.isoformat(),
+                "channel_id": self.channel_id,
+                "ts": self.item_ts,
             },
             "planned_at": self.planned_at.isoformat(),
             "send_at": self.send_at.isoformat(),
@@ -142,6 +149,7 @@ class ReplayResult:
     continue_questions: int = 0
     items: dict[str, int] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    score: Score | None = None
 
     @property
     def delivered(self) -> list[NudgeRecord]:
@@ -218,6 +226,7 @@ def _collect(s: Session, run: ReplayRun, export_name: str, options: dict[str, An
                 posted_at=item.posted_at, planned_at=nudge.created_at, send_at=nudge.send_after,
                 sent_at=sent_at.get(nudge.id) or nudge.sent_at, dm_text=str(payload.get("text") or ""),
                 dm_blocks=list(payload.get("blocks") or []),
+                channel_id=channel.slack_channel_id if channel else None, item_ts=item.slack_ts,
             )
         )  # fmt: skip
     nudges.sort(key=lambda n: (n.sent_at or n.send_at, n.id))
@@ -237,7 +246,24 @@ def _collect(s: Session, run: ReplayRun, export_name: str, options: dict[str, An
         inferred_names={u: by_slack[u].name for u in run.inferred if u in by_slack},
         continue_questions=sum(1 for m in run.sent if m.nudge_id is None and ":continue:" in _key(m.payload)),
         items=dict(run.stats.items), options=options,
+        score=score_replay(run.export, facts(nudges), run.stats.first, run.stats.last),
     )  # fmt: skip
+
+
+def facts(nudges: list[NudgeRecord]) -> list[NudgeFact]:
+    """The delivered nudges as the score reads them."""
+    return [
+        NudgeFact(
+            n.kind,
+            n.recipient.slack_id or "",
+            n.channel_id,
+            n.item_ts,
+            n.sent_at or n.send_at,
+            n.send_at_local,
+        )
+        for n in nudges
+        if n.delivered
+    ]
 
 
 def _key(payload: dict[str, Any]) -> str:

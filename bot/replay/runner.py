@@ -1,9 +1,10 @@
 """Replay an export through the code that runs live, in frozen time, against a throwaway database.
 
-Per message, in time order, the same calls the Slack listeners make after their Slack lookups: the ingest
-(`bot.ingest.messages`: action_for → ingest_new / ingest_changed / ingest_deleted; joins and leaves to
-channel membership; reactions to ties), then the nudge planner (`plan_help_nudges`, `cancel_answered_help`)
-and the in-channel expertise answer (`bot.answers.service.answer_in_channel`). The jobs tick
+Per message, in time order, the pipeline the live listener runs after its Slack lookups
+(`bot.ingest.pipeline.process_message`: understand, store, plan help nudges, settle answered help; here its
+follow-ups run at once on the replay's session, each write in a savepoint), with joins and leaves to channel
+membership and the export's reactions to ties, then the in-channel expertise answer
+(`bot.answers.service.answer_in_channel`). The jobs tick
 (`plan_share_nudges`) runs on a simulated clock at each member time zone's morning, and the outbox is drained by
 the live `Drainer` at each message's due time with a sender that records instead of sending. Every call
 gets `now` = the simulated instant; members keep their own time zones from users.json.
@@ -28,7 +29,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -40,26 +41,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.delivery.drain import Drainer
 from bot.delivery.senders import ClaimedMessage, SenderRegistry, SendResult
-from bot.ingest.messages import (
-    Message,
-    Understood,
-    action_for,
-    ingest_changed,
-    ingest_deleted,
-    ingest_new,
-    understand,
-)
+from bot.ingest.messages import understand
+from bot.ingest.pipeline import FollowUp, IncomingMessage, Outcome, incoming_message, process_message
 from bot.ingest.profiles import apply_profile
 from bot.ingest.slack_sync import ChannelFacts, add_channel_member, remove_channel_member, store_channel
 from bot.matching.embedders import CachedEmbedder
+from bot.nudges.expiry import cancel_reason
 from bot.nudges.loading import item_text
-from bot.nudges.planner import (
-    anyone_to_ask,
-    cancel_answered_help,
-    help_to_settle,
-    plan_help_nudges,
-    plan_share_nudges,
-)
+from bot.nudges.planner import plan_share_nudges
 from bot.nudges.share_tick import ShareOutlook, has_work, mark_planned, read_outlook
 from bot.policy.time import at_local
 from bot.replay.infer import Inferred, infer_topics, vocabulary
@@ -79,6 +68,8 @@ READ_KINDS = ("channel", "group")  # public and private channels; never DMs
 RUN_ON = dt.timedelta(days=1)
 JOIN_SUBTYPES = frozenset({"channel_join", "group_join"})
 LEAVE_SUBTYPES = frozenset({"channel_leave", "group_leave"})
+# The pipeline's follow-ups as the replay's problems name them.
+FOLLOW_UPS = {"plan_help": "planning help nudges", "cancel_help": "cancelling answered help"}
 
 
 @dataclass(frozen=True)
@@ -295,7 +286,7 @@ class Replayer:
         registry = SenderRegistry()
         for kind in ("slack_dm", "slack_post", "slack_update", "email"):
             registry.register(kind, self.sender)
-        self.drainer = Drainer(db, registry, batch_size=200)
+        self.drainer = Drainer(db, registry, batch_size=200, nudge_check=cancel_reason)
         self.session: Session = sessionmaker(db.engine, expire_on_commit=False)()
         # Nudge and outbox objects the session holds (weakly, as its identity map does): the drain changes
         # their rows behind the session's back, so they are expired after each drain.
@@ -315,7 +306,7 @@ class Replayer:
         self._floor: dt.datetime | None = None
         self._problem_counts: dict[tuple[str, str], int] = {}
         # Per export message (by id: they live as long as the run), what `_prime` read of it for `_handle`.
-        self._read_ahead: dict[int, tuple[str, Message, Understood]] = {}
+        self._read_ahead: dict[int, IncomingMessage] = {}
 
     def _track(self, _session: Session, obj: object) -> None:
         if isinstance(obj, Nudge | OutboxMessage):
@@ -531,11 +522,13 @@ class Replayer:
         for m in batch:
             if m.channel_id not in self.channels or m.is_bot or not m.user or m.is_reply:
                 continue
-            action, message = action_for(slack_event(m), None)
-            if action not in ("new", "changed") or message is None:
+            incoming = incoming_message(
+                slack_event(m), None, is_private=self.channels[m.channel_id].is_private
+            )
+            if incoming is None or incoming.action == "deleted":
                 continue
-            understood = understand(message)
-            self._read_ahead[id(m)] = (action, message, understood)
+            understood = understand(incoming.message)
+            self._read_ahead[id(m)] = replace(incoming, understood=understood)
             if understood.kind != "chatter":
                 texts.append(item_text(SimpleNamespace(
                     title=understood.title, description=understood.description, text=understood.text)))  # fmt: skip
@@ -559,59 +552,39 @@ class Replayer:
                     remove_channel_member(s, channel, member)
                     self.stats.leaves += 1
             return
-        action, message = ahead[:2] if ahead is not None else action_for(slack_event(m), None)
-        if action == "ignore" or message is None:
+        incoming = ahead or incoming_message(slack_event(m), None, is_private=channel.is_private)
+        if incoming is None:
             self.stats.ignored += 1
             return
         self.stats.replayed += 1
-        if action == "deleted":
+        if incoming.action == "deleted":
             self.stats.deletions += 1
-            ingest_deleted(s, workspace, message)
-            return
-        if action == "changed":
+        elif incoming.action == "changed":
             self.stats.edits += 1
-        if (
-            action == "new"
-            and not message.is_reply
-            and not message.mentions
-            and message.user in self.known
-            and (ahead[2] if ahead is not None else understand(message)).kind == "chatter"
-        ):
-            # ingest_new would only look the (existing) author up and store nothing: skip the round trip.
-            self._reactions(workspace, m, channel, now)
-            if message.user:
-                self._answer(workspace, m, message.text, now)
-            return
-        if action == "new":
-            understood = ahead[2] if ahead is not None else None
-            result = ingest_new(
-                s, workspace, channel, message, is_private=channel.is_private, understood=understood
-            )
-        else:
-            result = ingest_changed(s, workspace, channel, message, is_private=channel.is_private)
-        if result.created and result.item is not None:
-            self.stats.items[result.item.kind] = self.stats.items.get(result.item.kind, 0) + 1
-        if action == "new":
-            self._reactions(workspace, m, channel, now)
-        item = result.item
-        if result.became_routable and item is not None and self._guarded(
-            "planning help nudges", m.file, lambda: anyone_to_ask(s, workspace, item, now, self.settings, self.embedder),
-            writes=False,
-        ):  # fmt: skip
-            planned = self._guarded("planning help nudges", m.file, lambda: plan_help_nudges(
-                s, workspace, item, now, self.settings, self.embedder, checked=True))  # fmt: skip
-            if planned:  # no nudge planned, no outbox row written: the next due time stands
+
+        def after_store(outcome: Outcome) -> None:
+            if outcome.stored.created and outcome.stored.item is not None:
+                kind = outcome.stored.item.kind
+                self.stats.items[kind] = self.stats.items.get(kind, 0) + 1
+            if incoming.action == "new":
+                self._reactions(workspace, m, channel, now)
+
+        def run(step: FollowUp) -> Any:
+            """As live, a failure is counted, never the end of the replay; the check needs no savepoint."""
+            what = FOLLOW_UPS[step.name]
+            if not self._guarded(what, m.file, lambda: step.check(s), writes=False):
+                return None
+            done = self._guarded(what, m.file, lambda: step.write(s))
+            if step.name == "plan_help" and done:  # no nudge planned, no outbox row: the next due time stands
                 self._refresh_due()
-        if result.answered is not None:
-            answered = result.answered
-            if self._guarded(
-                "cancelling answered help", m.file, lambda: help_to_settle(s, answered), writes=False
-            ):
-                self._guarded(
-                    "cancelling answered help", m.file, lambda: cancel_answered_help(s, answered, now)
-                )
-        if action == "new" and message.user:
-            self._answer(workspace, m, message.text, now)
+            return done
+
+        process_message(
+            s, workspace, channel, incoming, now=now, settings=self.settings, embedder=lambda: self.embedder,
+            run=run, after_store=after_store, author_known=incoming.message.user in self.known,
+        )  # fmt: skip
+        if incoming.action == "new" and incoming.message.user:
+            self._answer(workspace, m, incoming.message.text, now)
 
     def _member(self, workspace: Workspace, user_id: str | None) -> Member | None:
         if not user_id:

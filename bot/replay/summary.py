@@ -7,11 +7,12 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
-from bot.replay.report import top_reasons
+from bot.replay.report import score_rows, top_reasons
 from bot.replay.results import ReplayResult
 
 MAX_DAYS = 31
 MAX_PROBLEMS = 8
+MAX_MONTHS = 36
 
 
 def print_summary(console: Console, result: ReplayResult) -> None:
@@ -52,6 +53,8 @@ def print_summary(console: Console, result: ReplayResult) -> None:
             table.caption = f"… and {len(dates) - MAX_DAYS} more days in the report"
         console.print(table)
 
+    print_score(console, result)
+
     reasons = top_reasons(result.delivered, 8)
     if reasons:
         table = Table(title="top reasons")
@@ -67,3 +70,34 @@ def print_summary(console: Console, result: ReplayResult) -> None:
         console.print(f"[yellow]{len(result.problems)} kinds of problems skipped[/], e.g.:")
         for p in result.problems[:MAX_PROBLEMS]:
             console.print(f"  {p}", markup=False, highlight=False)
+
+
+def print_score(console: Console, result: ReplayResult) -> None:
+    """What the nudges would have achieved against the export's real answers, and per month."""
+    score = result.score
+    if score is None or not score.has_threads:
+        console.print(
+            "score: this export has no thread replies, nothing to score the nudges against", style="dim"
+        )
+        return
+    table = Table(title="score against who really answered", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for label, value in score_rows(score):
+        table.add_row(label, value)
+    console.print(table)
+    if not score.months:
+        return
+    months = Table(title="per month (UTC)")
+    for col in ("month", "questions", "answered", "help", "share", ""):
+        months.add_column(col, justify="left" if col in ("month", "") else "right")
+    for m in score.months[:MAX_MONTHS]:
+        months.add_row(
+            m.month, str(m.questions), str(m.answered), str(m.help), str(m.share),
+            "[red]no help nudges[/]" if m.silent else "",
+        )  # fmt: skip
+    if len(score.months) > MAX_MONTHS:
+        later = score.months[MAX_MONTHS:]
+        silent = sum(m.silent for m in later)
+        months.caption = f"… and {len(later)} more months in the report, {silent} of them without help nudges"
+    console.print(months)

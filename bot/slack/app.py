@@ -21,9 +21,9 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.config import SettingsError
-from bot.slack.context import AppContext
+from bot.context import AppContext
+from bot.metrics import ERRORS
 from bot.slack.listeners import register_all
-from bot.slack.metrics import ERRORS
 from bot.slack.registry import BOT_SCOPES
 from bot.slack.tokens import oauth_enabled
 
@@ -87,10 +87,11 @@ def create_app(
         common["listener_executor"] = listener_executor
     store = None
     if oauth_enabled(settings):
-        from bot.slack.installation import installation_store, state_store
+        from bot.slack.installation import check_token_keys, installation_store, state_store
 
         assert settings.slack_client_id is not None
-        store = installation_store(settings.slack_client_id, ctx.db)
+        check_token_keys(settings, ctx.db)
+        store = installation_store(settings, ctx.db)
         oauth_settings = OAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.secret("slack_client_secret"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.matching.topics import MAX_TOPIC_CHARS, normalise_topic, parse_topic_list
-from bot.slack.mrkdwn import escape
+from bot.messages.mrkdwn import escape
 
 TopicKind = Literal["interest", "expertise", "muted"]
 MAX_PAUSE_DAYS = 26 * 7

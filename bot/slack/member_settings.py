@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.matching.topics import topic_label
+from bot.messages.mrkdwn import escape
 from bot.slack import commands_parse as cp
-from bot.slack.mrkdwn import escape
 from bot.store.models import Member, MemberTopic, Topic, Workspace
 from bot.store.queries.members import add_member_topics, remove_member_topics, set_public_expertise
 

@@ -14,12 +14,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
+from bot.context import AppContext
 from bot.ingest import slack_sync
 from bot.ingest.profiles import SLACKBOT_ID
-from bot.slack.blocks import Block, context, section
+from bot.messages import Block, context, section
+from bot.messages.mrkdwn import escape, link, mention, quote
 from bot.slack.blocks.modals import MAX_NOTE, PassItOnTarget
-from bot.slack.context import AppContext
-from bot.slack.mrkdwn import escape, link, mention, quote
 from bot.store.models import Feedback, Item, Nudge, utcnow
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace

@@ -27,12 +27,8 @@ def bot_token_for(db: Database, settings: Settings, team_id: str) -> str | None:
         return settings.secret("slack_bot_token")
     from bot.slack.installation import installation_store
 
-    assert settings.slack_client_id is not None
-    bot = installation_store(settings.slack_client_id, db).find_bot(
-        enterprise_id=enterprise_id, team_id=team_id
-    )
+    store = installation_store(settings, db)
+    bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
     if bot is None and enterprise_id is not None:  # org-wide install: the bot is stored without a team
-        bot = installation_store(settings.slack_client_id, db).find_bot(
-            enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
-        )
+        bot = store.find_bot(enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True)
     return bot.bot_token if bot is not None else None

@@ -18,12 +18,19 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, token_keys: str | None = None) -> None:
+    """Migrate to `revision`; `token_keys` (PASSITON_TOKEN_KEYS) encrypts stored Slack tokens (0005)."""
+    cfg = alembic_config(database_url)
+    if token_keys:
+        cfg.attributes["token_keys"] = token_keys
+    command.upgrade(cfg, revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, *, token_keys: str | None = None) -> None:
+    cfg = alembic_config(database_url)
+    if token_keys:
+        cfg.attributes["token_keys"] = token_keys
+    command.downgrade(cfg, revision)
 
 
 def current_heads(database_url: str) -> list[str]:

@@ -7,7 +7,7 @@ code change, not a migration on every engine.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -272,6 +272,15 @@ class Relationship(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# What becomes of a nudge: planned -> queued -> sent -> (acted | dismissed | lapsed); or cancelled / expired /
+# failed. One type for every module that reads or sets it.
+NudgeStatus = Literal[
+    "planned", "queued", "sent", "acted", "dismissed", "lapsed", "cancelled", "expired", "failed"
+]
+# Not sent yet: what a cancellation, an expiry or a dropped moment can still stop.
+OPEN_NUDGE_STATUSES: tuple[NudgeStatus, ...] = ("planned", "queued")
+
+
 class Nudge(Base):
     """One suggestion to one member. `dedupe_key` makes "at most one per (item, target)" a constraint."""
 
@@ -371,6 +380,23 @@ class EmbeddingCache(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ForgottenUser(Base):
+    """Someone who asked to be forgotten, kept only as "do not collect": a hash of their Slack user id.
+
+    Their messages, reactions, mentions and channel memberships are no longer recorded, so forget-me
+    is not undone by the next message they post. The mark goes when they opt in again (state an
+    interest or expertise). A hash, not the id, so the row names nobody (bot.store.queries.forgotten).
+    """
+
+    __tablename__ = "forgotten_users"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_hash", name="uq_forgotten_users_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    user_hash: Mapped[str] = mapped_column(String(64))
+    forgotten_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SchedulerLease(Base):

@@ -21,10 +21,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.context import AppContext
+from bot.email.web import routes as email_routes
+from bot.metrics import BAD_REQUESTS, ERRORS
 from bot.slack.app import INSTALL_PATH, REDIRECT_PATH, create_app
-from bot.slack.context import AppContext
-from bot.slack.metrics import BAD_REQUESTS, ERRORS
-from bot.web.slack_requests import BadRequest, check_body, signature_ok
+from bot.web.slack_requests import (
+    BadRequest,
+    TooLarge,
+    check_body,
+    read_capped_body,
+    signature_ok,
+)
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; anything bigger is not from Slack
@@ -35,10 +42,14 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
     secret = ctx.settings.secret("slack_signing_secret") or ""
 
     async def slack_events(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        try:
+            body = await read_capped_body(request, MAX_BODY_BYTES)
+        except TooLarge:
             BAD_REQUESTS.labels("too_large").inc()
             return PlainTextResponse("request too large", status_code=413)
+        except BadRequest as exc:
+            BAD_REQUESTS.labels(str(exc)).inc()
+            return PlainTextResponse(f"bad request: {exc}", status_code=400)
         if not signature_ok(secret, body, request.headers):
             BAD_REQUESTS.labels("signature").inc()
             return PlainTextResponse("invalid signature or stale timestamp", status_code=401)
@@ -79,7 +90,9 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
             return PlainTextResponse(
                 "this installation is single-workspace (SLACK_BOT_TOKEN)", status_code=404
             )
-        bolt_request: BoltRequest = to_bolt_request(request, await request.body())
+        # GET routes: the flow reads only the query string and cookies, so a body (of any size) is
+        # never read into memory.
+        bolt_request: BoltRequest = to_bolt_request(request, b"")
         handler = flow.handle_installation if request.url.path == INSTALL_PATH else flow.handle_callback
         return to_starlette_response(await run_in_threadpool(handler, bolt_request))
 
@@ -135,8 +148,4 @@ def _event_type(body: dict[str, Any]) -> str:
 
 
 def _email_routes(ctx: AppContext) -> list[Any]:
-    try:
-        from bot.email.web import routes
-    except ImportError:  # the email side is optional in a slim deployment
-        return []
-    return list(routes(ctx))
+    return list(email_routes(ctx))

@@ -14,12 +14,42 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
+
 
 class BadRequest(ValueError):
     """The body is not something Slack sends; the message names the reason (a fixed, short label)."""
 
 
+class TooLarge(ValueError):
+    """The body is (or says it will be) larger than the cap; answered 413 without reading the rest."""
+
+
 MAX_CLOCK_SKEW_SECONDS = 5 * 60
+
+
+async def read_capped_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing one over `limit` bytes before it is all in memory.
+
+    A declared Content-Length over the cap is refused before a byte is read (a client that announces
+    a gigabyte and then trickles it would otherwise hold a worker and its memory). A body without a
+    length (chunked) is counted as it streams and refused the moment it passes the cap, so neither
+    form can grow the process past `limit`.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise BadRequest("bad_content_length") from None
+        if length > limit:
+            raise TooLarge(f"declared {length} bytes")
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise TooLarge(f"more than {limit} bytes streamed")
+    return bytes(received)
 
 
 def signature_ok(secret: str, body: bytes, headers: Any, now: float | None = None) -> bool:
@@ -35,8 +65,10 @@ def signature_ok(secret: str, body: bytes, headers: Any, now: float | None = Non
     if abs((time.time() if now is None else now) - sent_at) > MAX_CLOCK_SKEW_SECONDS:
         return False
     base = b"v0:" + str(sent_at).encode() + b":" + body
-    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, str(signature))
+    expected = b"v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest().encode()
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters (TypeError, a 500), and a
+    # header may carry any byte (Starlette decodes them as latin-1). Such a signature is simply wrong.
+    return hmac.compare_digest(expected, str(signature).encode("utf-8", "surrogateescape"))
 
 
 def _json_object(text: str, label: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.blocks import nudges as nb
+from bot.messages import nudges as nb
 from bot.store.db import Database
 from bot.web.app import create_web_app
 from tests.nudges.test_nudge_actions import _plan_and_send, _press

@@ -12,8 +12,7 @@ from bot.config import Settings, load_settings
 from bot.delivery.drain import Drainer
 from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import SlackRateLimits
-from bot.delivery.service import build_registry
-from bot.delivery.slack_sender import SlackSender
+from bot.runtime import build_drainer, build_registry, slack_sender
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
 from bot.store.queries.workspaces import ensure_workspace
@@ -68,7 +67,7 @@ def make_drainer(db: Database, settings: Settings, clock: FakeClock) -> Callable
     def make(*, max_wait: float = 3.0, **kwargs: Any) -> Drainer:
         # Tests about outcomes, not pacing, let the sender wait out its buckets on the fake clock, so one
         # drain at a frozen `now` sends everything; the production default reschedules instead.
-        sender = SlackSender.from_settings(
+        sender = slack_sender(
             db,
             settings,
             limits=SlackRateLimits(clock=clock),
@@ -78,7 +77,7 @@ def make_drainer(db: Database, settings: Settings, clock: FakeClock) -> Callable
         )
         registry = build_registry(db, settings, slack=sender)
         kwargs.setdefault("base_backoff", 2.0)
-        return Drainer.from_settings(db, settings, registry, **kwargs)
+        return build_drainer(db, settings, registry=registry, **kwargs)
 
     return make
 

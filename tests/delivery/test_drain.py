@@ -276,15 +276,14 @@ def test_client_side_pacing_defers_without_ever_failing_a_backlog(
     db: Database, emu: SlackEmulator, settings: object, clock: FakeClock, workspace_id: int
 ) -> None:
     from bot.delivery.ratelimit import SlackRateLimits
-    from bot.delivery.service import build_registry
-    from bot.delivery.slack_sender import SlackSender
+    from bot.runtime import build_registry, slack_sender
 
     eng = emu.add_channel("eng")
     with db.session() as session:
         for i in range(12):
             enqueue(session, workspace_id=workspace_id, key=f"post{i}", kind="slack_post",
                     payload={"channel": eng.id, "text": f"answer {i}"})  # fmt: skip
-    sender = SlackSender.from_settings(
+    sender = slack_sender(
         db,
         settings,
         limits=SlackRateLimits(clock=clock),

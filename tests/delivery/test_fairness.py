@@ -12,8 +12,8 @@ from bot.config import Settings
 from bot.delivery.drain import Drainer
 from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import SlackRateLimits
-from bot.delivery.service import build_registry
 from bot.delivery.slack_sender import SlackSender
+from bot.runtime import build_registry, slack_sender
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
 from bot.store.queries.workspaces import ensure_workspace
@@ -71,7 +71,7 @@ def test_one_sender_interleaves_workspaces_instead_of_waiting_on_one(
 def test_idle_pause_ends_when_the_next_row_falls_due(
     db: Database, emu: SlackEmulator, settings: Settings, workspace_id: int
 ) -> None:
-    drainer = Drainer(db, build_registry(db, settings, slack=SlackSender.from_settings(db, settings)))
+    drainer = Drainer(db, build_registry(db, settings, slack=slack_sender(db, settings)))
     assert drainer.next_due() is None and drainer.idle_wait(2.0) == 2.0
     due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
     with db.session() as session:

@@ -22,6 +22,15 @@ from bot.config import Settings
 from bot.store.models import Item, Member, Nudge, Workspace
 
 SECRET = "test-secret-key-for-email-links"
+TRUSTED_MTA = "mx.passiton.test"  # the authserv-id of the MTA the tests play
+
+
+def authenticated_by_mx(domain: str, *, dmarc: str = "pass") -> str:
+    """The Authentication-Results header value our MTA writes for a sender in `domain`."""
+    return (
+        f"{TRUSTED_MTA}; dkim=pass header.d={domain} header.s=s1; "
+        f"spf=pass smtp.mailfrom={domain}; dmarc={dmarc} (p=none) header.from={domain}"
+    )
 
 
 def free_port() -> int:
@@ -38,6 +47,7 @@ def make_settings(**overrides: Any) -> Settings:
         "public_url": "https://passiton.test",
         "passiton_secret_key": SECRET,
         "passiton_inbound_address": "share@passiton.test",
+        "passiton_trusted_mta": TRUSTED_MTA,
         "passiton_morning_hour": 9,
     }
     values.update(overrides)

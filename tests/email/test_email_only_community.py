@@ -23,7 +23,7 @@ from bot.store.db import Database
 from bot.store.models import Item, Member, Nudge, Workspace
 from bot.store.queries.workspaces import ensure_workspace
 
-from .conftest import Relay, free_port, make_settings
+from .conftest import Relay, authenticated_by_mx, free_port, make_settings
 
 WEDNESDAY = dt.datetime(2025, 6, 4, 7, 0, tzinfo=dt.UTC)
 CSV = """name,email,interests,expertise,timezone
@@ -47,6 +47,7 @@ def test_a_mailed_link_reaches_the_right_person_through_a_members_digest(db: Dat
     controller.start()
     try:
         msg = EmailMessage()
+        msg["Authentication-Results"] = authenticated_by_mx("example.org")
         msg["From"] = "Ann <ann@example.org>"
         msg["To"] = "share@passiton.test"
         msg["Subject"] = "Postgres autovacuum tuning for busy databases"

@@ -27,7 +27,16 @@ from bot.email.inbound import InboundHandler
 from bot.store.db import Database
 from bot.store.models import Item, Member
 
-from .conftest import SECRET, Cert, add_member, add_workspace, free_port, make_settings
+from .conftest import (
+    SECRET,
+    TRUSTED_MTA,
+    Cert,
+    add_member,
+    add_workspace,
+    authenticated_by_mx,
+    free_port,
+    make_settings,
+)
 
 INBOUND = "share@passiton.test"
 MAX_BYTES = 20_000
@@ -61,8 +70,13 @@ def share(
     body: str = "Thought you'd like this: https://example.org/vacuum",
     sender: str = "Ann <Ann@Example.org>",
     message_id: str | None = "<share-1@example.org>",
+    auth: list[str] | None = None,
 ) -> EmailMessage:
+    """A share as our MTA hands it on: by default with its Authentication-Results for the From domain."""
     msg = EmailMessage()
+    domain = sender.rpartition("@")[2].rstrip(">").lower()
+    for value in [authenticated_by_mx(domain)] if auth is None else auth:
+        msg["Authentication-Results"] = value
     msg["From"] = sender
     msg["To"] = INBOUND
     msg["Subject"] = subject
@@ -114,14 +128,35 @@ def test_the_smtp_reply_says_what_happened(db: Database, inbound: tuple[int, Set
     assert code == 250 and b"shared: Postgres vacuum tuning" in text
 
 
-def test_unknown_sender_is_refused_at_mail_from(
-    db: Database, inbound: tuple[int, Settings], ann: int
+def _refused_after_data(port: int, msg: EmailMessage, mail_from: str = "ann@example.org") -> bytes:
+    """The whole dialogue: MAIL FROM and RCPT are accepted, DATA gets the one refusal."""
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=10) as client:
+        client.ehlo()
+        assert client.mail(mail_from)[0] == 250
+        assert client.rcpt(INBOUND)[0] == 250
+        code, text = client.data(wire(msg))
+    assert code == 550, text
+    return text
+
+
+def test_unknown_sender_gets_the_same_answers_as_a_member_until_data(
+    db: Database, inbound: tuple[int, Settings], ann: int, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """MAIL FROM no longer tells who is a member: a stranger and a member get the same replies."""
     port, _ = inbound
-    with pytest.raises(smtplib.SMTPSenderRefused) as info:
-        send(port, share(sender="eve@evil.test"), mail_from="eve@evil.test")
-    assert info.value.smtp_code == 550
-    assert b"is not the email of a passiton member" in info.value.smtp_error
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=10) as client:
+        client.ehlo()
+        member = client.mail("ann@example.org")
+        client.rset()
+        stranger = client.mail("eve@evil.test")
+        client.rset()
+        nobody = client.mail("nobody@example.org")
+    assert member == stranger == nobody == (250, b"OK")
+    # Authenticated for its own domain, but not a member: the same refusal as a forgery.
+    text = _refused_after_data(port, share(sender="eve@evil.test"), mail_from="eve@evil.test")
+    assert text == _refused_after_data(port, share(auth=[]))
+    assert b"eve@evil.test" not in text
+    assert "not a member" in caplog.text and "not authenticated" in caplog.text  # the log says which
     assert items(db) == []
 
 
@@ -131,8 +166,78 @@ def test_known_envelope_but_unknown_from_header_is_refused(
     port, _ = inbound
     with pytest.raises(smtplib.SMTPDataError) as info:
         send(port, share(sender="Eve <eve@evil.test>"))
-    assert info.value.smtp_code == 550 and b"eve@evil.test" in info.value.smtp_error
+    assert info.value.smtp_code == 550 and b"eve@evil.test" not in info.value.smtp_error
     assert items(db) == []
+
+
+FORGERIES = {
+    "no Authentication-Results": [],
+    "another MTA's header": ["mx.evil.test; dmarc=pass header.from=example.org"],
+    "a look-alike authserv-id": [f"{TRUSTED_MTA}.evil.test; dmarc=pass header.from=example.org"],
+    "dmarc=fail": [authenticated_by_mx("example.org", dmarc="fail").replace("dkim=pass", "dkim=fail")],
+    "dmarc=pass for another domain": [f"{TRUSTED_MTA}; dmarc=pass header.from=evil.test"],
+    "dkim=pass only": [f"{TRUSTED_MTA}; dkim=pass header.d=example.org; spf=fail smtp.mailfrom=example.org"],
+    "dkim and spf for another domain": [
+        f"{TRUSTED_MTA}; dkim=pass header.d=evil.test; spf=pass smtp.mailfrom=eve@evil.test"
+    ],
+    "pass hidden in a comment": [f"{TRUSTED_MTA}; dmarc=fail (dmarc=pass header.from=example.org)"],
+    "our MTA says none": [f"{TRUSTED_MTA}; none"],
+    # Headers are prepended on the way: the topmost trusted one is our MTA's; a pass below it was
+    # written by the sender (our MTA should have removed it; it does not count either way).
+    "a forged pass under our MTA's fail": [
+        f"{TRUSTED_MTA}; dmarc=fail header.from=example.org",
+        authenticated_by_mx("example.org"),
+    ],
+    "unreadable": ["(((" + ";" * 50],
+}
+
+
+@pytest.mark.parametrize("auth", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_from_our_mta_does_not_vouch_for_is_refused(
+    db: Database, inbound: tuple[int, Settings], ann: int, auth: list[str]
+) -> None:
+    port, _ = inbound
+    text = _refused_after_data(port, share(sender="Ann <ann@example.org>", auth=auth))
+    assert text.startswith(b"5.7.1 Not accepted")
+    assert items(db) == []
+
+
+VOUCHED = {
+    "dmarc=pass": [f"{TRUSTED_MTA} 1; dmarc=pass (p=reject dis=none) header.from=example.org"],
+    "aligned dkim and spf": [
+        f"{TRUSTED_MTA}; dkim=pass (2048-bit key) header.d=mail.example.org header.i=@mail.example.org; "
+        "spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=bounces@example.org; dmarc=none"
+    ],
+    "upper case": ["MX.Passiton.TEST; DMARC=Pass header.from=Example.ORG"],
+}
+
+
+@pytest.mark.parametrize("auth", VOUCHED.values(), ids=VOUCHED.keys())
+def test_a_from_our_mta_vouches_for_is_taken(
+    db: Database, inbound: tuple[int, Settings], ann: int, auth: list[str]
+) -> None:
+    port, _ = inbound
+    send(port, share(auth=auth))
+    [item] = items(db)
+    assert item.author_id == ann
+
+
+def test_two_from_addresses_are_refused(db: Database, inbound: tuple[int, Settings], ann: int) -> None:
+    port, _ = inbound
+    msg = share()
+    msg.replace_header("From", "ann@example.org, eve@evil.test")
+    _refused_after_data(port, msg)
+    assert items(db) == []
+
+
+def test_smtpd_without_a_trusted_mta_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PASSITON_", "SMTP_", "DATABASE_"))}
+    env.update(PASSITON_INBOUND_ADDRESS=INBOUND, DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "smtpd", "--port", str(free_port())],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2 and "PASSITON_TRUSTED_MTA" in out.stderr and out.stderr.count("\n") == 1
 
 
 def test_other_recipients_are_refused(db: Database, inbound: tuple[int, Settings], ann: int) -> None:
@@ -242,7 +347,12 @@ def test_the_real_passiton_smtpd_command(
         ann_id = add_member(s, ws, "ann@example.org").id
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PASSITON_", "SMTP_", "DATABASE_"))}
-    env.update(DATABASE_URL=sqlite_url, PASSITON_INBOUND_ADDRESS=INBOUND, PASSITON_LOG_LEVEL="WARNING")
+    env.update(
+        DATABASE_URL=sqlite_url,
+        PASSITON_INBOUND_ADDRESS=INBOUND,
+        PASSITON_TRUSTED_MTA=TRUSTED_MTA,
+        PASSITON_LOG_LEVEL="WARNING",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "smtpd", "--host", "127.0.0.1", "--port", str(port)]
         + (["--tls-cert", str(self_signed.cert), "--tls-key", str(self_signed.key)] if tls else []),
@@ -259,12 +369,12 @@ def test_the_real_passiton_smtpd_command(
                 client.send_message(share(message_id="<cli-1@example.org>"))
         else:
             send(port, share(message_id="<cli-1@example.org>"))
-        with pytest.raises(smtplib.SMTPSenderRefused):
+        with pytest.raises(smtplib.SMTPDataError):
             send(port, share(sender="eve@evil.test"), mail_from="eve@evil.test")
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 0, stderr.decode()
-    assert b"unknown sender" in stderr  # the refusal is logged
+    assert b"not a member" in stderr  # the refusal is logged
     [item] = items(sqlite_db)
     assert item.source_key == "email:cli-1@example.org" and item.author_id == ann_id

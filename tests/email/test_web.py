@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from bot.config import Settings
+from bot.context import AppContext
 from bot.delivery.drain import Drainer
 from bot.delivery.senders import SenderRegistry
 from bot.email import tokens
 from bot.email.digests import send_digests
 from bot.email.smtp import SmtpSender
 from bot.email.web import routes
-from bot.slack.context import AppContext
 from bot.store.db import Database
 from bot.store.models import Feedback, Member, Nudge, OutboxMessage
 
@@ -219,3 +219,85 @@ def test_the_list_unsubscribe_header_of_a_delivered_digest_works(
     r = httpx.post(https_uri, data=ONE_CLICK, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200
     assert member(db, cy_id).delivery == "off"
+
+
+# -- email-only members: export and forget through signed links ------------------------------------
+
+
+def test_export_link_get_asks_post_downloads_only_their_data(site: Site, people: dict[str, int]) -> None:
+    token = site.token(people["ann"], "export")
+    asked = httpx.get(f"{site.url}/email/export", params={"token": token})
+    assert asked.status_code == 200 and '<form method="post"' in asked.text and "Download" in asked.text
+    r = httpx.post(f"{site.url}/email/export", params={"token": token})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert "attachment" in r.headers["content-disposition"] and r.headers["cache-control"] == "no-store"
+    data = r.json()
+    assert data["profile"]["email"] == "ann@example.org"
+    assert {n["status"] for n in data["nudges_received"]} == {"sent", "queued"}
+    assert "bea@example.org" not in r.text  # nobody else's data
+    assert member(site.db, people["ann"]).delivery == "email"  # an export changes nothing
+
+
+def test_forget_link_get_asks_post_forgets_then_the_link_is_gone(site: Site, people: dict[str, int]) -> None:
+    token = site.token(people["ann"], "forget")
+    asked = httpx.get(f"{site.url}/email/forget", params={"token": token})
+    assert asked.status_code == 200 and "Forget me" in asked.text and "ann@example.org" in asked.text
+    assert member(site.db, people["ann"]).email == "ann@example.org"  # GET (a link scanner) forgets nothing
+    r = httpx.post(f"{site.url}/email/forget", params={"token": token})
+    assert r.status_code == 200 and "forgotten" in r.text
+    with site.db.session() as s:
+        assert s.get(Member, people["ann"]) is None
+        assert s.scalars(select(Nudge.recipient_id)).all() == [people["bea"]]
+    again = httpx.post(f"{site.url}/email/forget", params={"token": token})
+    assert again.status_code == 410
+    assert (
+        httpx.post(
+            f"{site.url}/email/export", params={"token": site.token(people["ann"], "export")}
+        ).status_code
+        == 410
+    )
+    assert member(site.db, people["bea"]).email == "bea@example.org"
+
+
+def test_export_and_forget_take_only_their_own_tokens(site: Site, people: dict[str, int]) -> None:
+    ann = people["ann"]
+    for path, token in [
+        ("/email/forget", site.token(ann, "export")),
+        ("/email/forget", site.token(ann)),  # an unsubscribe token
+        ("/email/export", site.token(ann, "forget")),
+        ("/email/unsubscribe", site.token(ann, "forget")),
+        ("/email/forget", site.token(ann, "forget", workspace_id=people["ws"] + 1)),
+        ("/email/forget", site.token(ann, "forget")[:-3] + "abc"),
+    ]:
+        r = httpx.post(f"{site.url}{path}", params={"token": token})
+        assert r.status_code == 400, (path, r.status_code)
+    expired = site.token(ann, "export", ago=dt.timedelta(days=31))
+    assert httpx.post(f"{site.url}/email/export", params={"token": expired}).status_code == 410
+    assert member(site.db, ann).delivery == "email"
+
+
+def test_a_delivered_digest_carries_working_export_and_forget_links(
+    site: Site, db: Database, relay: Relay
+) -> None:
+    now = dt.datetime.now(dt.UTC).replace(hour=12)
+    with db.session() as s:
+        ws = add_workspace(s)
+        cy = add_member(s, ws, "cy@example.org", weekends_off=False)
+        add_nudge(s, ws, cy, at=now - dt.timedelta(hours=1))
+        cy_id = cy.id
+    assert send_digests(db, site.settings, now) == 1
+    registry = SenderRegistry()
+    registry.register("email", SmtpSender(make_settings(smtp_url=f"smtp://127.0.0.1:{relay.port}")))
+    assert Drainer(db, registry).drain_once(now).sent == 1
+    body = relay.received[0].message.get_body(("plain",))
+    assert body is not None
+    lines = {
+        line.split(": ", 1)[0]: line.split(": ", 1)[1]
+        for line in body.get_content().splitlines()
+        if ": http" in line
+    }
+    export = httpx.post(lines["What passiton holds about you"])
+    assert export.status_code == 200 and export.json()["profile"]["email"] == "cy@example.org"
+    assert httpx.post(lines["Forget me (delete all of it)"]).status_code == 200
+    with db.session() as s:
+        assert s.get(Member, cy_id) is None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
+import time
 from typing import Any
 
 import pytest
@@ -368,3 +370,108 @@ def test_interactions_with_wrong_fields_are_acked_or_refused_never_500(
     _no_server_errors(caplog)
     assert _member_rows(slack)[1] == before[1]
     assert slack.http.get(slack.url + "/healthz").json() == {"ok": True}
+
+
+# -- raw HTTP: what an HTTP client library would not send -----------------------------------------
+
+
+def _raw(url: str, head: bytes, chunks: list[bytes] = [], wait: float = 5.0) -> bytes:  # noqa: B006
+    """Send `head` (+ `chunks`) over a plain socket and read what the server answers within `wait` s.
+
+    The body is left unfinished on purpose where a test says so: the server must answer without it.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(head)
+        for chunk in chunks:
+            sock.sendall(chunk)
+        answer = b""
+        try:
+            while b"\r\n\r\n" not in answer:
+                part = sock.recv(65536)
+                if not part:
+                    break
+                answer += part
+        except TimeoutError:
+            pass
+        return answer
+
+
+def _status(answer: bytes) -> int | None:
+    first = answer.split(b"\r\n", 1)[0].split()
+    return int(first[1]) if len(first) >= 2 and first[1].isdigit() else None
+
+
+def _request_head(slack: Slack, headers: dict[str, bytes]) -> bytes:
+    lines = [b"POST /slack/events HTTP/1.1", b"Host: 127.0.0.1"]
+    lines += [name.encode() + b": " + value for name, value in headers.items()]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "bad_signature",
+    ["v0=" + "é" * 64, "v0=ñandú", "v0=\u00ff", "\u00e9"],
+)
+def test_non_ascii_signature_is_refused_with_401_not_500(
+    slack: Slack, bad_signature: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Header bytes above 0x7f arrive as non-ASCII str; comparing them as str raised TypeError (500)."""
+    body = _event_body(slack, signing.message_event("C1", "U1", "hi"))
+    head = _request_head(
+        slack,
+        {
+            "Content-Type": b"application/json",
+            "Content-Length": str(len(body)).encode(),
+            "X-Slack-Request-Timestamp": str(int(time.time())).encode(),
+            "X-Slack-Signature": bad_signature.encode("latin-1"),
+        },
+    )
+    assert _status(_raw(slack.url, head, [body.encode()])) == 401
+    _no_server_errors(caplog)
+
+
+def test_declared_oversized_body_is_refused_before_it_is_sent(slack: Slack) -> None:
+    """A Content-Length over the cap gets 413 at once: the server does not wait for (or buffer) the body."""
+    head = _request_head(
+        slack,
+        {
+            "Content-Type": b"application/json",
+            "Content-Length": b"50000000",
+            "X-Slack-Request-Timestamp": str(int(time.time())).encode(),
+            "X-Slack-Signature": b"v0=" + b"0" * 64,
+        },
+    )
+    assert _status(_raw(slack.url, head, [b'{"type": "event_callback"'], wait=5.0)) == 413
+
+
+def test_streamed_body_is_cut_off_at_the_cap(slack: Slack) -> None:
+    """Chunked, no Content-Length: 413 as soon as the cap is passed, though the stream never ends."""
+    head = _request_head(
+        slack,
+        {
+            "Content-Type": b"application/json",
+            "Transfer-Encoding": b"chunked",
+            "X-Slack-Request-Timestamp": str(int(time.time())).encode(),
+            "X-Slack-Signature": b"v0=" + b"0" * 64,
+        },
+    )
+    piece = b"x" * 100_000
+    chunk = f"{len(piece):x}".encode() + b"\r\n" + piece + b"\r\n"
+    # 1.2 MB sent, past the 1 MB cap, and no terminating zero-length chunk.
+    assert _status(_raw(slack.url, head, [chunk] * 12, wait=5.0)) == 413
+
+
+def test_streamed_body_under_the_cap_is_read_whole(slack: Slack) -> None:
+    """The same chunked framing under the cap reaches the signature check (401 for this fake one)."""
+    head = _request_head(
+        slack,
+        {
+            "Content-Type": b"application/json",
+            "Transfer-Encoding": b"chunked",
+            "X-Slack-Request-Timestamp": str(int(time.time())).encode(),
+            "X-Slack-Signature": b"v0=" + b"0" * 64,
+        },
+    )
+    piece = b'{"type": "event_callback"}'
+    chunk = f"{len(piece):x}".encode() + b"\r\n" + piece + b"\r\n"
+    assert _status(_raw(slack.url, head, [chunk, b"0\r\n\r\n"])) == 401

@@ -17,6 +17,7 @@ import pytest
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import func, select
 
+from bot.config import load_settings
 from bot.delivery.outbox import enqueue
 from bot.slack.installation import installation_store
 from bot.store.db import Database
@@ -24,6 +25,7 @@ from bot.store.migrate import upgrade
 from bot.store.models import OutboxMessage
 from bot.store.queries.workspaces import ensure_workspace
 from tests.jobs.procs import Proc, wait_until
+from tests.slack.harness import TEST_TOKEN_KEYS
 from tests.support.slack_emulator import SlackEmulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
@@ -106,7 +108,13 @@ def test_a_reinstall_that_revokes_the_old_token_loses_nothing(tmp_path: Path) ->
     url, db = _database(tmp_path)
     with SlackEmulator() as emu:
         client_id, client_secret = emu.oauth_client
-        store = installation_store(client_id, db)
+        store = installation_store(
+            load_settings(
+                database_url=url, slack_client_id=client_id, slack_client_secret=client_secret,
+                passiton_token_keys=TEST_TOKEN_KEYS,
+            ),
+            db,
+        )  # fmt: skip
 
         def install(token: str) -> None:
             store.save(
@@ -130,6 +138,7 @@ def test_a_reinstall_that_revokes_the_old_token_loses_nothing(tmp_path: Path) ->
                 "SLACK_BOT_TOKEN": "",
                 "SLACK_CLIENT_ID": client_id,
                 "SLACK_CLIENT_SECRET": client_secret,
+                "PASSITON_TOKEN_KEYS": TEST_TOKEN_KEYS,
                 "PASSITON_SLACK_RATE_SCALE": "50",
             },
             tmp_path,

@@ -18,6 +18,15 @@ from hypothesis import strategies as st
 
 from bot.answers.compose import Expert, RelatedCandidate, compose_answer, render_summary
 from bot.answers.service import AskStatus, ask_status_blocks
+from bot.messages.nudges import (
+    FEEDBACK_OF,
+    NudgeView,
+    continue_blocks,
+    nudge_blocks,
+    nudge_text,
+    resolved_blocks,
+)
+from bot.messages.replies import error, forget_confirm_blocks, reply, welcome_blocks
 from bot.slack.blocks.help import HELP_TEXT, help_blocks
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.modals import (
@@ -28,15 +37,6 @@ from bot.slack.blocks.modals import (
     topics_modal,
     who_could_help_modal,
 )
-from bot.slack.blocks.nudges import (
-    FEEDBACK_OF,
-    NudgeView,
-    continue_blocks,
-    nudge_blocks,
-    nudge_text,
-    resolved_blocks,
-)
-from bot.slack.blocks.replies import error, forget_confirm_blocks, reply, welcome_blocks
 from bot.slack.member_settings import MemberState
 from bot.slack.passing import share_blocks
 

@@ -17,6 +17,7 @@ import pytest
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select, text
 
+from bot.config import Settings
 from bot.slack.installation import installation_store
 from bot.store.db import Database
 from bot.store.models import Item, Member, Nudge, OutboxMessage, Workspace
@@ -81,8 +82,8 @@ def _build(emu: SlackEmulator) -> str:
     return grid.id
 
 
-def _install(emu: SlackEmulator, db: Database, client_id: str) -> None:
-    store = installation_store(client_id, db)
+def _install(emu: SlackEmulator, db: Database, settings: Settings) -> None:
+    store = installation_store(settings, db)
     for team_id in (emu.team.id, TEAM_B):
         bot = emu.bot_user_for(team_id)
         store.save(
@@ -99,10 +100,10 @@ def two_teams(db: Database, db_url: str) -> Iterator[tuple[Team, Team, str, Any]
     with SlackEmulator() as emu:
         grid_id = _build(emu)
         client_id, client_secret = emu.oauth_client
-        _install(emu, db, client_id)
         settings = make_settings(
             emu, db_url, slack_bot_token=None, slack_client_id=client_id, slack_client_secret=client_secret
         )
+        _install(emu, db, settings)
         ctx = make_context(settings)
         try:
             with running_server(create_web_app(ctx)) as url:

@@ -156,3 +156,47 @@ def _search(db: Database, needles: list[str]) -> list[str]:
                 blob = value if isinstance(value, str) else json.dumps(value)
                 found += [f"{table}.{column}: {n!r}" for n in needles if n.lower() in blob.lower()]
     return found
+
+
+def _settled(slack: Slack) -> None:
+    """Events run after the ack: wait until the app is idle and a later event has been processed."""
+    slack.quiesce()
+
+
+def test_after_forget_me_nothing_of_theirs_is_collected_until_they_opt_in_again(slack: Slack) -> None:
+    emu = slack.emu
+    dana_id = emu.user("dana").id
+    slack.command("interests add postgres", "dana")
+    assert _member_id(slack, "dana") is not None
+    slack.command("forget-me", "dana")
+    slack.click("forget_me_confirm", "dana", channel="general")
+    slack.wait(lambda: _member_id(slack, "dana") is None, what="member deleted")
+
+    # Everything Slack keeps sending about her is dropped: her question, a reply, a reaction, a
+    # mention of her, her joining a channel, a profile change.
+    slack.message("help", "dana", QUESTION)
+    theirs, _ = slack.message("help", "alice", "Which Terraform module layout do you use for many stacks?")
+    slack.message("help", "dana", "Try lowering the scale factor on that table.", thread_ts=theirs["ts"],
+                  parent_user_id=emu.user("alice").id)  # fmt: skip
+    slack.event({"type": "reaction_added", "user": dana_id, "reaction": "eyes",
+                 "item": {"type": "message", "channel": emu.channel("help").id, "ts": theirs["ts"]},
+                 "item_user": emu.user("alice").id, "event_ts": "1.0"})  # fmt: skip
+    slack.message("general", "bob", f"<@{dana_id}> knows about this, I think")
+    slack.event({"type": "member_joined_channel", "user": dana_id, "channel": emu.channel("eng").id})
+    slack.event({"type": "user_change", "user": {"id": dana_id, "name": "dana", "tz": "Europe/Paris"}})
+    slack.wait(lambda: _items(slack) == 1, what="alice's question stored")
+    _settled(slack)
+    assert _member_id(slack, "dana") is None
+    with slack.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Item).where(Item.text.like("%quokkaledger%"))) == 0
+    # Remembered only as "do not collect": one row that does not name her.
+    assert _search(slack.db, [dana_id, "quokkaledger", "scale factor on that table"]) == []
+    with slack.db.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from forgotten_users")).scalar() == 1
+
+    # She opts in again: collection resumes as for anyone.
+    slack.command("interests add postgres", "dana")
+    with slack.db.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from forgotten_users")).scalar() == 0
+    slack.message("help", "dana", "How do I read an EXPLAIN ANALYZE plan for the quokkaledger join?")
+    slack.wait(lambda: _items(slack) == 2, what="her new question stored")

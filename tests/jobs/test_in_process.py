@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.delivery.outbox import enqueue
-from bot.slack.context import AppContext
+from bot.runtime import build_context
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
 from bot.store.queries.workspaces import ensure_workspace
@@ -24,7 +24,7 @@ def test_in_process_scheduler_sends_and_releases_leadership(
         settings = load_settings(
             database_url=sqlite_url, slack_api_url=emu.url, slack_bot_token=emu.bot_token
         )
-        ctx = AppContext(db=sqlite_db, settings=settings)
+        ctx = build_context(settings, db=sqlite_db)
         scheduler = start_in_process(ctx)
         try:
             assert isinstance(scheduler, JobsScheduler) and scheduler.is_leader

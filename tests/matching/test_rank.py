@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.matching.embedders import HashingEmbedder, LocalEmbedder
-from bot.matching.rank import MemberProfile, RankConfig, build_member_index, named_topics, rank, rank_items
+from bot.matching.rank import (
+    Driver,
+    ItemMatches,
+    Match,
+    MemberIndex,
+    MemberProfile,
+    RankConfig,
+    build_member_index,
+    named_topics,
+    rank,
+    rank_items,
+)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +171,7 @@ def test_empty_inputs(local: LocalEmbedder) -> None:
 def test_explaining_a_chunk_at_once_equals_one_item_at_a_time(
     threshold: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The vectorised `_explain_chunk` picks the same topic and driver as `_explain` for every match."""
+    """The vectorised `_explain_chunk` picks the same topic and driver as `explain_one` for every match."""
     import bot.matching.rank as rank_module
 
     embedder = HashingEmbedder(256)
@@ -183,9 +195,7 @@ def test_explaining_a_chunk_at_once_equals_one_item_at_a_time(
 
     def one_at_a_time(index, item_ids, top, top_scores, topic_score, named, config):  # type: ignore[no-untyped-def]
         return [
-            rank_module._explain(
-                index, item_ids[r], top[r], top_scores[r], topic_score[:, r], named[:, r], named[:, r], config
-            )
+            explain_one(index, item_ids[r], top[r], top_scores[r], topic_score[:, r], named[:, r], config)
             for r in range(len(top))
         ]
 
@@ -193,3 +203,34 @@ def test_explaining_a_chunk_at_once_equals_one_item_at_a_time(
     slow = rank_items(index, ids, texts, vectors, k=8, config=config)
     assert fast == slow
     assert sum(len(r.matches) for r in fast) > 0
+
+
+def explain_one(
+    index: MemberIndex,
+    item_id: str,
+    members: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float32],
+    topic_score: npt.NDArray[np.float32],
+    named: npt.NDArray[np.float32],
+    config: RankConfig,
+) -> ItemMatches:
+    """The explanation of one item's matches, written plainly: the reference `_explain_chunk` must equal."""
+    from bot.matching.rank import _NEG
+
+    keep = scores > _NEG / 2
+    members, scores = members[keep], scores[keep]
+    matches: list[Match] = []
+    topics = index.topics
+    for member, score in zip(members.tolist(), scores.tolist(), strict=True):
+        topic: str | None = None
+        driver: Driver = "helped"
+        run = index.topic_run(member)
+        if run is not None:
+            candidates = topics.flat[run[0] : run[1]]
+            best = int(candidates[int(np.argmax(topic_score[candidates]))])
+            topic = topics.texts[best]
+            driver = "named" if named[best] > 0 else "similar"
+            if topic_score[best] < config.threshold / 2:
+                driver = "helped"
+        matches.append(Match(index.member_ids[member], round(float(score), 4), topic, driver))
+    return ItemMatches(item_id, tuple(matches))

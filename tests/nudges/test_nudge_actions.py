@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.delivery.service import build_drainer
+from bot.messages import nudges as nb
 from bot.nudges.planner import plan_share_nudges
-from bot.slack.blocks import nudges as nb
+from bot.runtime import build_drainer
 from bot.store.db import Database
 from bot.store.models import Channel, ChannelMember, Feedback, Item, Member, Nudge
 from bot.store.queries.members import add_member_topics, ensure_member

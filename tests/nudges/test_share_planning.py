@@ -115,8 +115,8 @@ def test_email_delivery_queues_for_the_digest_within_the_same_budget(db: Databas
 
 def test_a_concurrent_planner_s_rows_are_skipped_not_doubled(db: Database) -> None:
     """Two planners racing on the same (item, target): the batch falls back to one-by-one and skips it."""
+    from bot.messages.nudges import NudgeView
     from bot.nudges.writing import NudgeSpec, write_nudges
-    from bot.slack.blocks.nudges import NudgeView
 
     with db.session() as s:
         w = small_team(s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -13,8 +14,8 @@ import httpx
 import uvicorn
 
 from bot.config import Settings, load_settings
+from bot.context import AppContext
 from bot.matching.embedders import make_embedder
-from bot.slack.context import AppContext
 from bot.store.db import Database
 from tests.support import signing
 from tests.support.slack_emulator import SlackEmulator
@@ -42,8 +43,13 @@ def running_server(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+# A fixed Fernet key (32 bytes, url-safe base64) for the OAuth tests' encrypted token columns.
+TEST_TOKEN_KEYS = base64.urlsafe_b64encode(b"passiton-test-token-key-32-bytes").decode()
+
+
 def make_settings(emu: SlackEmulator, database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
+        "passiton_token_keys": TEST_TOKEN_KEYS,
         "database_url": database_url,
         "slack_bot_token": emu.bot_token,
         "slack_signing_secret": emu.signing_secret,

@@ -11,7 +11,7 @@ import yaml
 from slack_bolt import App
 
 from bot.config import load_settings
-from bot.slack.context import AppContext
+from bot.context import AppContext
 from bot.slack.listeners import register_all
 from bot.slack.registry import BOT_EVENTS, BOT_SCOPES, COMMAND, EVENT_SCOPES, MESSAGE_SHORTCUTS, METHOD_SCOPES
 from bot.store.db import Database

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.messages.mrkdwn import escape, link, mention, quote
 from bot.slack import commands_parse as cp
-from bot.slack.mrkdwn import escape, link, mention, quote
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks import Block, context, section
+from bot.messages import Block, context, section
 
 HELP_TEXT = """*passiton* suggests, now and then, a person you could pass an article to or a question you could help with. Nothing is sent until you say what you care about.
 *Your topics* (comma-separated; `k8s` means Kubernetes)

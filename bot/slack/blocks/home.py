@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from bot.matching.topics import topic_label
-from bot.slack.blocks import Block, actions, button, context, divider, header, section
+from bot.messages import Block, actions, button, context, divider, header, section
+from bot.messages.mrkdwn import escape
 from bot.slack.commands_parse import format_clock
 from bot.slack.member_settings import MemberState
-from bot.slack.mrkdwn import escape
 
 # action ids (registered in listeners/home.py)
 EDIT_INTERESTS = "home_edit_interests"

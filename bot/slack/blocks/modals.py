@@ -10,10 +10,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.matching.topics import topic_label
-from bot.slack.blocks import Block, context, plain, section
+from bot.messages import Block, context, plain, section
+from bot.messages.mrkdwn import escape, link, quote
 from bot.slack.commands_parse import format_clock
 from bot.slack.member_settings import MemberState
-from bot.slack.mrkdwn import escape, link, quote
 
 EDIT_TOPICS = "edit_topics"
 EDIT_SETTINGS = "edit_settings"

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.slack.context import AppContext
+from bot.context import AppContext
 
 
 def team_id_of(body: dict[str, Any], context: Any = None) -> str:
@@ -35,6 +35,7 @@ def user_id_of(body: dict[str, Any]) -> str:
 def register_all(app: App, ctx: AppContext, *, installation_store: Any | None = None) -> None:
     from bot.slack.listeners import actions, commands, events, home, shortcuts, views
     from bot.slack.listeners.answers import register_answer_listeners
+    from bot.slack.listeners.nudge_actions import register_nudge_actions
 
     events.register(app, ctx, installation_store=installation_store)
     home.register(app, ctx)
@@ -43,8 +44,4 @@ def register_all(app: App, ctx: AppContext, *, installation_store: Any | None = 
     views.register(app, ctx)
     shortcuts.register(app, ctx)
     register_answer_listeners(app, ctx)
-    try:  # the nudge DM buttons (nudges lane), when that lane is installed
-        from bot.slack.listeners.nudge_actions import register_nudge_actions
-    except ImportError:
-        return
     register_nudge_actions(app, ctx)

@@ -9,16 +9,16 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.context import AppContext
+from bot.messages.replies import FORGET_CANCEL, FORGET_CONFIRM, WELCOME_SET_INTERESTS
+from bot.metrics import ACTIONS
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.modals import topics_modal
-from bot.slack.blocks.replies import FORGET_CANCEL, FORGET_CONFIRM, WELCOME_SET_INTERESTS
-from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.listeners.home import member_state
 from bot.slack.member_settings import MemberState
-from bot.slack.metrics import ACTIONS
 from bot.store.models import utcnow
-from bot.store.queries.forget import forget_member
+from bot.store.queries.forget import forget_and_stop_collecting
 from bot.store.queries.members import member_by_slack_id
 from bot.store.queries.workspaces import ensure_workspace
 
@@ -30,7 +30,7 @@ def forget(ctx: AppContext, team_id: str, user_id: str) -> bool:
         member = member_by_slack_id(session, ensure_workspace(session, team_id), user_id)
         if member is None:
             return False
-        deleted = forget_member(session, member)
+        deleted = forget_and_stop_collecting(session, member)
     log.info("member forgotten", extra={"team_id": team_id, "rows": sum(deleted.values())})
     return True
 

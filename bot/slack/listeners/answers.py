@@ -34,11 +34,11 @@ from bot.answers.service import (
     send_thanks,
     who_knows,
 )
+from bot.context import AppContext
 from bot.delivery.outbox import enqueue
 from bot.ingest.messages import action_for
 from bot.llm.client import llm_from_settings
 from bot.llm.tasks import ItemBrief, LLMTasks
-from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.store.models import Item, Member, Workspace, utcnow
 from bot.store.queries.members import ensure_member

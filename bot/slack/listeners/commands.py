@@ -9,17 +9,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.context import AppContext
 from bot.ingest import slack_sync
+from bot.messages.mrkdwn import escape
+from bot.messages.replies import error, forget_confirm_blocks, reply
+from bot.metrics import COMMANDS
 from bot.slack import commands_parse as cp
 from bot.slack.blocks.help import HELP_TEXT, help_blocks
-from bot.slack.blocks.replies import error, forget_confirm_blocks, reply
-from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of
 from bot.slack.listeners.answers import ask_command, who_knows_blocks
 from bot.slack.listeners.home import publish_home
 from bot.slack.member_settings import SettingsRefused, apply_command
-from bot.slack.metrics import COMMANDS
-from bot.slack.mrkdwn import escape
 from bot.slack.registry import COMMAND
 from bot.store.models import utcnow
 from bot.store.queries.forget import export_member

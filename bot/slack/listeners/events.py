@@ -10,11 +10,11 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.context import AppContext
 from bot.ingest import events as ingest
-from bot.slack.context import AppContext
+from bot.metrics import EVENTS
 from bot.slack.listeners import team_id_of
 from bot.slack.listeners.answers import answer_message
-from bot.slack.metrics import EVENTS
 from bot.store.outage import retry_transient
 
 

@@ -10,13 +10,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.context import AppContext
 from bot.ingest import slack_sync
+from bot.metrics import ACTIONS, ERRORS, EVENTS
 from bot.slack.blocks import home as home_blocks
 from bot.slack.blocks.modals import settings_modal, topics_modal
-from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.member_settings import MemberState, load_state, pause, resume
-from bot.slack.metrics import ACTIONS, ERRORS, EVENTS
 from bot.store.models import utcnow
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace

@@ -13,10 +13,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.context import AppContext
+from bot.messages import nudges as nb
 from bot.nudges.feedback import FeedbackError, apply_feedback
 from bot.nudges.render import view_of
-from bot.slack.blocks import nudges as nb
-from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.store.models import Channel, Item, Member, Nudge, utcnow
 from bot.store.queries.members import member_by_slack_id

@@ -9,14 +9,14 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.context import AppContext
 from bot.ingest import slack_sync
 from bot.ingest.messages import item_by_key
 from bot.matching.items import understand_message
 from bot.matching.rank import named_topics
+from bot.metrics import ACTIONS
 from bot.slack.blocks.modals import ItemPreview, PassItOnTarget, pass_it_on_modal, who_could_help_modal
-from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of, user_id_of
-from bot.slack.metrics import ACTIONS
 from bot.store.queries.experts import public_experts, workspace_public_topics
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace

@@ -9,10 +9,12 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.context import AppContext
 from bot.matching.topics import parse_topic_list
+from bot.messages.mrkdwn import escape
+from bot.metrics import ACTIONS
 from bot.slack import commands_parse as cp
 from bot.slack.blocks.modals import EDIT_SETTINGS, EDIT_TOPICS, MAX_NOTE, PASS_IT_ON, PassItOnTarget
-from bot.slack.context import AppContext
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.listeners.home import publish_home
 from bot.slack.member_settings import (
@@ -22,8 +24,6 @@ from bot.slack.member_settings import (
     resume,
     set_delivery,
 )
-from bot.slack.metrics import ACTIONS
-from bot.slack.mrkdwn import escape
 from bot.slack.passing import check_recipients, send_pass_it_on
 from bot.store.models import utcnow
 from bot.store.queries.members import ensure_member, set_public_expertise

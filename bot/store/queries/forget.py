@@ -94,6 +94,21 @@ def forget_member(session: Session, member: Member) -> dict[str, int]:
     return deleted
 
 
+def forget_and_stop_collecting(session: Session, member: Member) -> dict[str, int]:
+    """Forget-me as the member asks it (Slack or email link): delete everything, then remember them
+    only as "do not collect" (bot.store.queries.forgotten), so their next message does not start a
+    new profile. Stating an interest or expertise again lifts it."""
+    from bot.store.models import Workspace
+    from bot.store.queries.forgotten import mark_forgotten
+
+    workspace = session.get(Workspace, member.workspace_id)
+    slack_user_id = member.slack_user_id
+    deleted = forget_member(session, member)
+    if workspace is not None and slack_user_id:
+        mark_forgotten(session, workspace, slack_user_id)
+    return deleted
+
+
 def _count(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -140,6 +140,11 @@ def add_member_topics(
         session.execute(insert(_MEMBER_TOPICS), links)
     if kind in ("interest", "expertise") and added and source != "inferred":
         member.opted_in = True  # stating a topic is the opt-in
+        from bot.store.queries.forgotten import clear_forgotten
+
+        clear_forgotten(
+            session, workspace, member.slack_user_id
+        )  # ... and ends a forget-me's "do not collect"
     session.flush()
     return added
 

@@ -1,4 +1,8 @@
-"""`passiton serve` (HTTP, stateless replicas) and `passiton run` (Socket Mode, one process)."""
+"""`passiton serve` (HTTP, stateless replicas) and `passiton run` (Socket Mode, one process).
+
+The two long-running processes, each put together from `bot.runtime.build_context`: the web app (which
+holds the Bolt app), or the Bolt app on a Socket Mode link with the scheduler in the same process. They
+live outside `bot.slack` because they assemble the web front and the jobs around it."""
 
 from __future__ import annotations
 
@@ -6,23 +10,15 @@ import importlib.util
 import logging
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from jobs.scheduler import JobsScheduler
+
 log = logging.getLogger(__name__)
-
-
-def build_context(settings: Any) -> Any:
-    from bot.matching.embedders import embedder_from_settings
-    from bot.slack.context import AppContext
-    from bot.store.db import Database
-
-    return AppContext(
-        db=Database(settings.database_url),
-        settings=settings,
-        embedder_factory=lambda: embedder_from_settings(settings),
-    )
 
 
 def serve(
@@ -33,9 +29,9 @@ def serve(
     """Serve Slack events, commands, interactivity, OAuth install, /healthz and /metrics over HTTP."""
     import uvicorn
 
-    from bot.cli import settings_or_exit
-    from bot.config import SettingsError
+    from bot.config import SettingsError, settings_or_exit
     from bot.logs import setup_logging
+    from bot.runtime import build_context
     from bot.web.app import create_web_app
 
     settings = settings_or_exit()
@@ -56,9 +52,9 @@ def run() -> None:
     Runs until SIGTERM or SIGINT, then closes the WebSocket and stops the scheduler (exit status 0)."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.cli import settings_or_exit
-    from bot.config import SettingsError
+    from bot.config import SettingsError, settings_or_exit
     from bot.logs import setup_logging
+    from bot.runtime import build_context
     from bot.slack.app import create_app
 
     settings = settings_or_exit()
@@ -92,8 +88,7 @@ def run() -> None:
         log.info("stopping")
     finally:
         close_within(handler, seconds=3.0)
-        if scheduler is not None and hasattr(scheduler, "shutdown"):
-            scheduler.shutdown()
+        scheduler.shutdown()
 
 
 def close_within(handler: Any, *, seconds: float) -> None:
@@ -127,22 +122,8 @@ def socket_mode_handler(app: Any, app_token: str) -> Any:
     return SocketModeHandler(app, app_token, ping_interval=2)
 
 
-def start_scheduler(ctx: Any) -> Any:
-    """The jobs lane's in-process scheduler when installed; without it, say so plainly and go on."""
-    if importlib.util.find_spec("jobs.scheduler") is None:
-        log.warning(
-            "jobs.scheduler not installed: running without scheduled jobs (no share nudges, digests, outbox drain)"
-        )
-        return None
-    from jobs import scheduler
+def start_scheduler(ctx: AppContext) -> JobsScheduler:
+    """The jobs' scheduler and an outbox sender inside this process (stopped with `.shutdown()`)."""
+    from jobs.scheduler import start_in_process
 
-    start = getattr(scheduler, "start_in_process", None)
-    if start is None:
-        log.warning("jobs.scheduler has no start_in_process: running without scheduled jobs")
-        return None
-    return start(ctx)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.command("run")(run)
+    return start_in_process(ctx)

@@ -1,4 +1,8 @@
-"""What every listener needs, built once per process and handed to the listener registrars."""
+"""What every listener and job is handed: the dependencies built once per process by `bot.runtime`.
+
+The type lives below every caller (Slack listeners, ingest, jobs, the email web routes) and imports only
+settings, the store and matching, so handing it in never creates an import loop; building it is the
+composition root's job (`bot.runtime.build_context`)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Settings
+from bot.delivery.drain import Drainer
 from bot.matching.fetch import fetch_page
 from bot.matching.items import PageMeta
 from bot.store.db import Database
@@ -24,12 +29,15 @@ class AppContext:
     The embedder is built on first use: loading a model costs start-up time that a process which
     never sees an item (a pure sender, a health check) should not pay. `page_fetcher` is used only
     when PASSITON_FETCH_PAGES is on (public addresses only; tests inject one that allows loopback).
+    `drainer_factory` builds an outbox drainer over the senders `bot.runtime` configured, so the jobs
+    never need to know how a Slack or SMTP sender is made.
     """
 
     db: Database
     settings: Settings
     embedder_factory: Callable[[], Any] | None = None
     page_fetcher: Callable[[str], PageMeta] = fetch_page
+    drainer_factory: Callable[[], Drainer] | None = None
     _embedder: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _workers: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
@@ -51,6 +59,12 @@ class AppContext:
         future = self._workers.submit(fn, *args)
         future.add_done_callback(_log_failure)
         return future
+
+    def new_drainer(self) -> Drainer:
+        """A drainer over this process's senders (each sender thread or job run gets its own)."""
+        if self.drainer_factory is None:
+            raise RuntimeError("no senders configured for this process")
+        return self.drainer_factory()
 
     def shutdown(self, wait: bool = True) -> None:
         if self._workers is not None:

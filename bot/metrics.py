@@ -1,4 +1,6 @@
-"""Prometheus counters for the Slack surface. Labels come from fixed sets (event types, subcommands)."""
+"""Prometheus counters of the Slack surface, the web front and ingest, in one module every layer may import
+(it imports nothing of the project), so counting an item never ties ingest to the Slack package. Labels come
+from fixed sets (event types, subcommands)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks import Block, actions, button, context, section
+from bot.messages import Block, actions, button, context, section
 
 FORGET_CONFIRM = "forget_me_confirm"
 FORGET_CANCEL = "forget_me_cancel"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.blocks import Block, actions, button, context, section
-from bot.slack.mrkdwn import escape, link, quote
+from bot.messages import Block, actions, button, context, section
+from bot.messages.mrkdwn import escape, link, quote
 
 PASS_ON = "nudge_pass_on"
 TAKE_LOOK = "nudge_take_look"
