@@ -654,7 +654,11 @@ class Replayer:
             out.append(m)
         return out
 
-    def run(self, on_message: Callable[[int], None] | None = None) -> ReplayRun:
+    def run(
+        self, on_message: Callable[[int], None] | None = None, on_day: Callable[[int], None] | None = None
+    ) -> ReplayRun:
+        """Replay the selected messages. `on_message(n)`: n more messages replayed; `on_day(d)`: the first d
+        days of the span (see `span_days`) are done, quiet ones included (for a progress display)."""
         messages = self.selected()
         first = messages[0].posted_at if messages else dt.datetime.now(dt.UTC)
         self.stats.first = first
@@ -664,7 +668,7 @@ class Replayer:
         workspace = self._setup(start)
         self.ticks = deque(self._ticks(start, self.stats.last + RUN_ON))
         done = 0
-        for _day, batch in _by_day(messages):
+        for day, batch in _by_day(messages):
             self._prime(batch)
             for m in batch:
                 now = m.posted_at
@@ -675,6 +679,8 @@ class Replayer:
                 if on_message is not None and done % 64 == 0:
                     on_message(64)
             self.session.commit()
+            if on_day is not None:
+                on_day((day - first.date()).days + 1)
         if on_message is not None and done % 64:
             on_message(done % 64)
         assert self.stats.last is not None
@@ -689,6 +695,13 @@ class Replayer:
             sent=self.sender.sent, problems=self.problems, inferred=self.inferred,
             stated=frozenset(self.profiles.by_user) if self.profiles else frozenset(),
         )  # fmt: skip
+
+
+def span_days(messages: Sequence[ExportMessage]) -> int:
+    """How many UTC calendar days the messages span, from the first one's day to the last one's."""
+    if not messages:
+        return 0
+    return (messages[-1].posted_at.date() - messages[0].posted_at.date()).days + 1
 
 
 def _by_day(messages: Sequence[ExportMessage]) -> Iterator[tuple[dt.date, list[ExportMessage]]]:
