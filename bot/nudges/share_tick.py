@@ -26,9 +26,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -163,6 +163,20 @@ _PLANNABLE = (
     func.coalesce(Member.delivery, "") != "off",
 )
 _ZONE = func.coalesce(func.nullif(Member.tz, ""), "UTC")
+_ZONES = select(_ZONE).where(Member.workspace_id == _WS, *_PLANNABLE).distinct()
+_DAY: Any = bindparam("day", type_=Member.last_planned_on.type)
+# On the table, run as Core: the ORM's bulk update (and its session synchronisation) cost ten times the
+# statement. The session's Member objects keep a stale last_planned_on; only the planner reads it, as rows.
+_MARK = (
+    update(cast(Table, Member.__table__))
+    .where(
+        Member.workspace_id == _WS,
+        *_PLANNABLE,
+        _ZONE.in_(bindparam("zones", expanding=True)),
+        or_(Member.last_planned_on.is_(None), Member.last_planned_on < _DAY),
+    )
+    .values(last_planned_on=_DAY)
+)
 
 
 def mark_planned(
@@ -172,25 +186,10 @@ def mark_planned(
     of the latest of them at which their morning had come, unless already planned on that day or later."""
     if not skipped:
         return
-    zones = core.execute(
-        session,
-        select(_ZONE).where(Member.workspace_id == workspace_id, *_PLANNABLE).distinct(),
-        {},
-    ).scalars()
     by_day: dict[dt.date, list[str]] = defaultdict(list)
-    for tz in zones:
+    for tz in core.execute(session, _ZONES, {"ws": workspace_id}).scalars():
         day = planned_on(skipped, tz, morning_hour)
         if day is not None:
             by_day[day].append(tz)
     for day, names in sorted(by_day.items()):
-        session.execute(
-            update(Member)
-            .where(
-                Member.workspace_id == workspace_id,
-                *_PLANNABLE,
-                _ZONE.in_(names),
-                or_(Member.last_planned_on.is_(None), Member.last_planned_on < day),
-            )
-            .values(last_planned_on=day),
-            execution_options={"synchronize_session": "fetch"},
-        )
+        core.execute(session, _MARK, {"ws": workspace_id, "zones": names, "day": day})
