@@ -69,6 +69,10 @@ from bot.replay.cli import replay_command  # noqa: E402 - offline preview on a S
 
 app.command("replay")(replay_command)
 
+from bot.backfill.cli import backfill_command  # noqa: E402 - warm start from channel history
+
+app.command("backfill")(backfill_command)
+
 
 def _display_url(url: str) -> str:
     from bot.logs import redact

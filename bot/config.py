@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     passiton_outbox_lease_seconds: int = Field(default=120, ge=5, le=3600)
     passiton_outbox_keep_days: int = Field(default=14, ge=1)
     passiton_slack_rate_scale: float = Field(default=1.0, gt=0, le=100)
+    passiton_leader_lease_seconds: float = Field(default=30.0, ge=2, le=600)
+    passiton_leader_heartbeat_seconds: float = Field(default=5.0, gt=0, le=120)
+    passiton_uninstall_grace_days: int = Field(default=30, ge=0, le=3650)
+
+    # History backfill (bot/backfill): on install and when invited, read this many days of a channel's
+    # history; 0 turns it off. conversations.history/replies calls per minute per workspace.
+    passiton_backfill_days: int = Field(default=90, ge=0, le=3650)
+    passiton_backfill_per_minute: float = Field(default=50.0, gt=0, le=10_000)
 
     @field_validator("database_url")
     @classmethod
@@ -112,6 +120,15 @@ class Settings(BaseSettings):
         if value and not value.startswith(("smtp://", "smtps://")):
             raise ValueError("must start with smtp:// or smtps://")
         return value or None
+
+    @model_validator(mode="after")
+    def _check_leader_timing(self) -> Settings:
+        # A heartbeat slower than a third of the lease lets a healthy leader's session be ended as idle.
+        if self.passiton_leader_heartbeat_seconds * 3 > self.passiton_leader_lease_seconds:
+            raise ValueError(
+                "PASSITON_LEADER_HEARTBEAT_SECONDS must be at most a third of PASSITON_LEADER_LEASE_SECONDS"
+            )
+        return self
 
     def secret(self, name: str) -> str | None:
         """The plain value of a secret setting, or None when unset."""

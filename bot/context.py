@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from bot.config import Settings
 from bot.delivery.drain import Drainer
@@ -20,6 +20,12 @@ from bot.matching.items import PageMeta
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
+
+
+class HistoryReader(Protocol):
+    """What the scheduler needs of the backfill runner (typed here: bot.backfill sits above this module)."""
+
+    def run_pending(self, *, max_jobs: int | None = None) -> list[Any]: ...
 
 
 @dataclass
@@ -38,6 +44,9 @@ class AppContext:
     embedder_factory: Callable[[], Any] | None = None
     page_fetcher: Callable[[str], PageMeta] = fetch_page
     drainer_factory: Callable[[], Drainer] | None = None
+    # The history reader (bot.backfill's runner), built with the workspace token lookup by bot.runtime;
+    # given the event that stops it with the process.
+    backfill_factory: Callable[[threading.Event], HistoryReader] | None = None
     _embedder: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _workers: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
@@ -65,6 +74,10 @@ class AppContext:
         if self.drainer_factory is None:
             raise RuntimeError("no senders configured for this process")
         return self.drainer_factory()
+
+    def new_backfill(self, stop: threading.Event) -> HistoryReader | None:
+        """The history reader for this process's scheduler, or None when none is configured."""
+        return self.backfill_factory(stop) if self.backfill_factory is not None else None
 
     def shutdown(self, wait: bool = True) -> None:
         if self._workers is not None:

@@ -46,7 +46,12 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
-def run() -> None:
+def run(
+    metrics_port: int = typer.Option(0, help="Serve Prometheus /metrics on this port (0: off)."),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", help="Interface for /metrics (0.0.0.0 to let another host scrape it)."
+    ),
+) -> None:
     """One process for one team: Socket Mode (SLACK_APP_TOKEN) with the scheduler in-process.
 
     Runs until SIGTERM or SIGINT, then closes the WebSocket and stops the scheduler (exit status 0)."""
@@ -69,6 +74,10 @@ def run() -> None:
     except SettingsError as exc:
         typer.echo(f"passiton: {exc}", err=True)
         raise typer.Exit(2) from None
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -115,11 +124,31 @@ def socket_mode_handler(app: Any, app_token: str) -> Any:
             SocketModeHandler as WebSocketClientHandler,
         )
 
-        return WebSocketClientHandler(app, app_token)
+        return _timed(WebSocketClientHandler)(app, app_token)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     log.warning("websocket-client not installed: using slack_sdk's built-in Socket Mode client")
-    return SocketModeHandler(app, app_token, ping_interval=2)
+    return _timed(SocketModeHandler)(app, app_token, ping_interval=2)
+
+
+def _timed(handler_class: Any) -> Any:
+    """The handler class, timing each envelope from receipt to the ack sent back on the socket (the
+    same passiton_slack_ack_seconds as HTTP mode)."""
+    import time
+
+    from bot.metrics import ACK_KINDS, ACK_SECONDS
+
+    class Timed(handler_class):  # type: ignore[misc, valid-type]
+        def handle(self, client: Any, req: Any) -> None:
+            started = time.monotonic()
+            try:
+                super().handle(client, req)
+            finally:
+                kind = ACK_KINDS.get(getattr(req, "type", ""))
+                if kind is not None:
+                    ACK_SECONDS.labels(kind).observe(time.monotonic() - started)
+
+    return Timed
 
 
 def start_scheduler(ctx: AppContext) -> JobsScheduler:

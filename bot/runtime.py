@@ -9,8 +9,10 @@ take their dependencies as arguments, so none of them has to know how the others
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
+from bot.backfill.runner import BackfillRunner
 from bot.config import Settings
 from bot.context import AppContext
 from bot.delivery.drain import Drainer
@@ -36,7 +38,16 @@ def build_context(settings: Settings, *, db: Database | None = None) -> AppConte
         settings=settings,
         embedder_factory=lambda: embedder_from_settings(settings),
         drainer_factory=lambda: build_drainer(database, settings),
+        backfill_factory=lambda stop: backfill_runner(database, settings, stop),
     )
+
+
+def backfill_runner(db: Database, settings: Settings, stop: threading.Event) -> BackfillRunner:
+    """The history reader with the workspace's bot token, its embedder loaded only if ever needed."""
+    return BackfillRunner(
+        db, settings, lambda team_id: bot_token_for(db, settings, team_id),
+        embedder=lambda: embedder_from_settings(settings), stop=stop,
+    )  # fmt: skip
 
 
 def token_lookup(db: Database, settings: Settings) -> TokenLookup:

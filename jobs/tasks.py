@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.context import AppContext
 from bot.email.digests import send_digests as queue_digests
 from bot.nudges.planner import plan_share_nudges
+from bot.store.db import LostLeadership
 from bot.store.models import Workspace
 from jobs.retention import apply_retention
 
@@ -37,6 +38,8 @@ def plan_shares(ctx: AppContext, now: dt.datetime) -> JobResult:
                 if workspace is None or not workspace.active:
                     continue
                 planned += len(plan_share_nudges(session, workspace, now, ctx.settings, ctx.embedder))
+        except LostLeadership:
+            raise
         except Exception:
             failed += 1
             log.exception("share planning failed", extra={"workspace_id": workspace_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -200,6 +201,74 @@ def test_history_pagination_range_and_metadata(emu: SlackEmulator, client: WebCl
         error_of(client.conversations_history, channel=ch, cursor="garbage")[1]["error"] == "invalid_cursor"
     )
     assert error_of(client.conversations_history, channel="random")[1]["error"] == "not_in_channel"
+
+
+def test_history_cursor_is_a_timestamp_so_new_messages_shift_no_page(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    """Slack's history cursor names the next page's first message (`next_ts`), not an offset: a message
+    posted while a reader pages backwards neither repeats nor hides one."""
+    ch = emu.channel("help").id
+    for i in range(5):
+        emu.post_as_user(ch, "alice", f"h{i}")
+    page1 = client.conversations_history(channel=ch, limit=2)
+    cursor = page1["response_metadata"]["next_cursor"]
+    assert base64.b64decode(cursor).decode().startswith("next_ts:")
+    emu.post_as_user(ch, "bob", "posted meanwhile")
+    page2 = client.conversations_history(channel=ch, limit=2, cursor=cursor)
+    page3 = client.conversations_history(
+        channel=ch, limit=2, cursor=page2["response_metadata"]["next_cursor"]
+    )
+    seen = [m["text"] for p in (page1, page2, page3) for m in p["messages"]]
+    assert seen == ["h4", "h3", "h2", "h1", "h0"] and not page3["has_more"]
+    assert "response_metadata" not in page3
+    # The range arguments still bound every page; bounds are excluded unless `inclusive`.
+    tss = [m["ts"] for m in reversed(page1["messages"] + page2["messages"] + page3["messages"])]
+    ranged = client.conversations_history(channel=ch, oldest=tss[0], latest=tss[3], limit=1)
+    nxt = client.conversations_history(
+        channel=ch, oldest=tss[0], latest=tss[3], limit=1, cursor=ranged["response_metadata"]["next_cursor"]
+    )
+    assert [m["text"] for m in ranged["messages"] + nxt["messages"]] == ["h2", "h1"] and not nxt["has_more"]
+    both = client.conversations_history(channel=ch, oldest=tss[0], latest=tss[1], inclusive=True)
+    assert [m["text"] for m in both["messages"]] == ["h1", "h0"]
+    other_kind = base64.b64encode(b"next_member:2").decode()
+    assert (
+        error_of(client.conversations_history, channel=ch, cursor=other_kind)[1]["error"] == "invalid_cursor"
+    )
+
+
+def test_replies_paginate_oldest_first_with_the_parent_on_the_first_page_only(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    ch = emu.channel("help").id
+    parent = emu.post_as_user(ch, "dana", "question?")
+    for i in range(5):
+        emu.post_as_user(ch, "alice", f"r{i}", thread_ts=parent["ts"])
+    first = client.conversations_replies(channel=ch, ts=parent["ts"], limit=3)
+    assert [m["text"] for m in first["messages"]] == ["question?", "r0", "r1"] and first["has_more"]
+    rest = client.conversations_replies(
+        channel=ch, ts=parent["ts"], limit=3, cursor=first["response_metadata"]["next_cursor"]
+    )
+    assert [m["text"] for m in rest["messages"]] == ["r2", "r3", "r4"] and not rest["has_more"]
+    r2_ts = rest["messages"][0]["ts"]
+    upto = client.conversations_replies(channel=ch, ts=parent["ts"], latest=r2_ts, inclusive=True)
+    assert [m["text"] for m in upto["messages"]] == ["question?", "r0", "r1", "r2"]
+    assert error_of(client.conversations_replies, channel=ch, ts="1.000001")[1]["error"] == "thread_not_found"
+
+
+def test_users_conversations_lists_the_callers_channels(emu: SlackEmulator, client: WebClient) -> None:
+    public = client.users_conversations()["channels"]
+    assert {c["name"] for c in public} == {"general", "eng", "help"}  # not #random: the bot is not in it
+    both = client.users_conversations(types="public_channel,private_channel", limit=2)
+    names = [c["name"] for c in both["channels"]]
+    more = client.users_conversations(
+        types="public_channel,private_channel", limit=2, cursor=both["response_metadata"]["next_cursor"]
+    )
+    names += [c["name"] for c in more["channels"]]
+    assert sorted(names) == ["eng", "general", "help", "leads"] and all(
+        c["is_member"] for c in more["channels"]
+    )
+    assert error_of(client.users_conversations, types="channels")[1]["error"] == "invalid_types"
 
 
 def test_open_dm_mpim_and_refusals(emu: SlackEmulator, client: WebClient) -> None:

@@ -437,7 +437,10 @@ class Drainer:
             return _Outcome(message, "lost", _values("pending", now, None, next_at=now))
         try:
             started = time.monotonic()
-            result = sender.send(message)
+            try:
+                result = sender.send(message)
+            finally:  # every outcome: a slow 429 or a timeout is latency a member waits through too
+                metrics.SEND_SECONDS.labels(message.kind).observe(time.monotonic() - started)
         except Cancelled as exc:
             return self._cancelled(message, now, exc.reason)
         except PermanentError as exc:
@@ -623,12 +626,21 @@ class Drainer:
         until = (due - utcnow()).total_seconds()
         return min(idle_seconds, max(MIN_IDLE_SECONDS, until))
 
-    def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
-        """Drain until `stop` is set: straight on while there is work, pausing when there is none."""
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        idle_seconds: float = 2.0,
+        on_pass: Callable[[], None] | None = None,
+    ) -> None:
+        """Drain until `stop` is set: straight on while there is work, pausing when there is none.
+        `on_pass` is called after every pass that reached the database (the jobs' last-success metric)."""
         log.info("outbox sender started", extra={"worker": self.worker_id, "kinds": self.registry.kinds()})
         while not stop.is_set():
             try:
                 stats = self.drain_once()
+                if on_pass is not None:
+                    on_pass()
                 if stats.claimed < self.batch_size:
                     stop.wait(self.idle_wait(idle_seconds))
             except Exception:  # the database went away: wait and try again, never exit

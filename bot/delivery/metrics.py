@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 SENT = Counter("passiton_outbox_sent_total", "Outbox messages delivered", ["kind"])
 DEDUPLICATED = Counter(
@@ -20,6 +20,21 @@ RECLAIMED = Counter(
     "passiton_outbox_reclaimed_total", "Messages taken over from a sender that died", ["kind"]
 )
 IS_LEADER = Gauge("passiton_jobs_leader", "1 while this process is the scheduler leader")
+SEND_SECONDS = Histogram(
+    "passiton_outbox_send_seconds",
+    "Time one send took (a Slack Web API call or an SMTP delivery), whatever its outcome",
+    ["kind"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+BACKLOG = Gauge(
+    "passiton_outbox_backlog",
+    "Outbox messages not finished: pending (waiting or due) and sending (claimed by a sender)",
+    ["status"],
+)
+OLDEST_DUE_SECONDS = Gauge(
+    "passiton_outbox_oldest_due_seconds",
+    "How long the longest-waiting due pending message has been due (0 when none is): senders falling behind",
+)
 
 
 def reason_label(reason: str) -> str:

@@ -28,7 +28,7 @@ from bot.delivery.outbox import enqueue
 from bot.email import tokens
 from bot.email.render import Digest, DigestEntry, link, render_digest, unsubscribe_mailto
 from bot.email.smtp import message_id_for, sender_domain
-from bot.store.db import Database
+from bot.store.db import Database, LostLeadership
 from bot.store.models import Item, Member, Nudge, OutboxMessage, Workspace
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ def send_digests(db: Database, settings: Settings, now: dt.datetime) -> int:
         try:
             with db.session() as session:
                 queued += _queue_digest(session, settings, row.id, period, now)
+        except LostLeadership:
+            raise
         except Exception:
             log.exception("email digest for member %s failed; will try again next run", row.id)
     return queued

@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.ingest import pages, slack_sync
-from bot.ingest.pipeline import FollowUp, incoming_message, process_message
+from bot.ingest.pipeline import FollowUp, incoming_message, process_message, record_reactions
 from bot.ingest.planning import run_after_commit
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
 from bot.ingest.welcome import queue_welcome
 from bot.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
+from bot.store.queries.backfill import enqueue_backfill
 from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member, member_by_slack_id
-from bot.store.queries.relationships import record_interaction
 from bot.store.queries.workspaces import claim_event, deactivate, ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,12 @@ def handle_member_joined(
     if user_id == bot_user_id:  # the bot was invited: learn the channel and its members now
         slack_sync.ensure_channel(ctx.db, client, team_id, channel_id, force=True)
         with ctx.db.session() as session:
-            _claim(session, ensure_workspace(session, team_id), event_id)
+            workspace = ensure_workspace(session, team_id)
+            if _claim(session, workspace, event_id) and workspace.active:
+                # ...and its recent history, read by the jobs process (bot.backfill), not on this thread.
+                enqueue_backfill(
+                    session, workspace, channel_id, utcnow(), ctx.settings.passiton_backfill_days, "invited"
+                )
         return
     slack_sync.ensure_channel(ctx.db, client, team_id, channel_id)
     slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
@@ -136,8 +141,26 @@ def handle_member_left(ctx: AppContext, team_id: str, event: dict[str, Any], eve
             return
         member = member_by_slack_id(session, workspace, user_id)
         channel = slack_sync.get_channel(session, workspace, channel_id)
-        if member is not None and channel is not None:
+        if channel is not None and workspace.bot_user_id is not None and user_id == workspace.bot_user_id:
+            slack_sync.forget_members(session, channel)  # the bot itself left: see handle_bot_left_channel
+        elif member is not None and channel is not None:
             slack_sync.remove_channel_member(session, channel, member)
+
+
+def handle_bot_left_channel(ctx: AppContext, team_id: str, event: dict[str, Any]) -> None:
+    """The bot left or was removed from a channel (channel_left, group_left): it hears no more joins and
+    leaves there, so the stored member list can only go stale. Drop it: nobody counts as a member of that
+    channel (its private items reach no one) until the bot is invited back and syncs the list afresh.
+    Idempotent, so a Slack retry needs no event-id claim."""
+    channel_id = event.get("channel")
+    if not isinstance(channel_id, str):
+        return
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        channel = slack_sync.get_channel(session, workspace, channel_id)
+        if channel is not None:
+            slack_sync.forget_members(session, channel)
+    log.info("bot left channel; member list dropped", extra={"team_id": team_id, "channel": channel_id})
 
 
 def handle_team_join(ctx: AppContext, team_id: str, user: dict[str, Any], event_id: str | None) -> None:
@@ -175,13 +198,9 @@ def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_
         if is_forgotten(session, workspace, user_id) or is_forgotten(session, workspace, item_user):
             return
         channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
-        a = ensure_member(session, workspace, user_id)
-        b = ensure_member(session, workspace, item_user)
-        if a.is_bot or b.is_bot:
-            return
-        record_interaction(
-            session, workspace.id, a.id, b.id, channel.id if channel else None, "reaction", utcnow()
-        )
+        reactor = ensure_member(session, workspace, user_id)
+        author = ensure_member(session, workspace, item_user)
+        record_reactions(session, workspace, channel, author, [reactor], utcnow())
 
 
 def handle_uninstalled(

@@ -198,9 +198,10 @@ def ingest_new(
     *,
     is_private: bool,
     understood: Understood | None = None,
+    source: str = "slack",
 ) -> IngestResult:
     """`understood`: what `understand(message)` gave, when the caller has it already (the replay reads a day's
-    messages ahead of ingesting them)."""
+    messages ahead of ingesting them). `source`: where a new item came from ("history": a backfill)."""
     assert message.user is not None
     if is_forgotten(session, workspace, message.user):
         return IngestResult()  # they asked to be forgotten: nothing of theirs is collected
@@ -220,7 +221,7 @@ def ingest_new(
     values = {
         "workspace_id": workspace.id,
         "source_key": message.source_key,
-        "source": "slack",
+        "source": source,
         "kind": understood.kind,
         "channel_id": channel.id if channel else None,
         "slack_ts": message.ts,

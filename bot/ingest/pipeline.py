@@ -20,7 +20,7 @@ it, when the check says there is nothing to do (most questions in a quiet worksp
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -38,7 +38,8 @@ from bot.ingest.messages import (
     understand,
 )
 from bot.nudges.planner import anyone_to_ask, cancel_answered_help, help_to_settle, plan_help_nudges
-from bot.store.models import Channel, Item, Nudge, Workspace
+from bot.store.models import Channel, Item, Member, Nudge, Workspace
+from bot.store.queries.relationships import record_interaction
 
 T = TypeVar("T")
 StepName = Literal["plan_help", "cancel_help"]
@@ -49,12 +50,14 @@ class IncomingMessage:
     """A message to process: what happened to it (posted, edited, deleted) and where.
 
     `understood` is what `understand(message)` gave, when the caller has it already (the replay reads a
-    day's messages ahead to embed them in one call)."""
+    day's messages ahead to embed them in one call). `source` is stored on a new item: "history" for what a
+    backfill read, which no share nudge is planned about."""
 
     action: Literal["new", "changed", "deleted"]
     message: Message
     is_private: bool = False
     understood: Understood | None = None
+    source: str = "slack"
 
 
 def incoming_message(
@@ -118,8 +121,9 @@ def store_message(
             if understood.kind == "chatter":
                 return Outcome()
         stored = ingest_new(
-            session, workspace, channel, message, is_private=incoming.is_private, understood=understood
-        )
+            session, workspace, channel, message, is_private=incoming.is_private, understood=understood,
+            source=incoming.source,
+        )  # fmt: skip
     return Outcome(
         stored=stored,
         item_id=stored.item.id if stored.item is not None else None,
@@ -230,3 +234,22 @@ def process_message(
         if step.name == "plan_help":
             outcome.planned = result
     return outcome
+
+
+def record_reactions(
+    session: Session,
+    workspace: Workspace,
+    channel: Channel | None,
+    author: Member,
+    reactors: Iterable[Member | None],
+    at: dt.datetime,
+) -> None:
+    """Reactions to a member's message: a tie between each reactor and the author, one per reaction (the
+    live reaction listener's one event, the replay's export, a backfill's history all come here). Nobody
+    ties with themselves, and bots tie with nobody."""
+    if author.is_bot:
+        return
+    for other in reactors:
+        if other is not None and other.id != author.id and not other.is_bot:
+            record_interaction(session, workspace.id, other.id, author.id, channel.id if channel else None,
+                               "reaction", at)  # fmt: skip

@@ -206,6 +206,12 @@ def remove_channel_member(session: Session, channel: Channel, member: Member) ->
     )
 
 
+def forget_members(session: Session, channel: Channel) -> None:
+    """Drop a channel's whole member list and mark it unknown (the next sync fetches it again)."""
+    session.execute(delete(ChannelMember).where(ChannelMember.channel_id == channel.id))
+    channel.members_synced_at = None
+
+
 def is_channel_member(session: Session, channel: Channel, member: Member) -> bool:
     return (
         session.scalars(

@@ -1,18 +1,36 @@
 """Who should see this item: a vectorised ranker over plain data.
 
-Per (item, member) the evidence is
-  topical = max over the member's stated topics of  w_named * [topic named in the item]
-                                                   + w_similar * z(item, topic)
-  helped  = soft maximum (log-mean-exp, sharpness `help_sharpness`) over the questions the member replied
-            to of z(item, question)
-  evidence = topical + w_helped * helped
-and a member is a candidate only when evidence >= threshold or one of their stated topics is named in the
-item. Candidates are ordered by
-  evidence + w_activity * log1p(activity),
-so the activity prior reorders good matches but can never create one. z is a cosine similarity calibrated
-against `BACKGROUND_TEXTS` per vector (see background.py), which gives the threshold the same meaning for
-every topic and embedder. Muted topics named in the item, or clearly similar to it, veto the member; the
-author is never ranked.
+Two questions, answered separately:
+
+1. **Is this member a candidate at all?** Per (item, member) the evidence is
+     topical = max over the member's stated topics of  w_named * [topic named in the item]
+                                                      + w_similar * z(item, topic)
+     helped  = soft maximum (log-mean-exp, sharpness `help_sharpness`) over the questions the member replied
+               to of z(item, question)
+     evidence = topical + w_helped * helped
+   and a member is a candidate only when evidence >= threshold or one of their stated topics is named in the
+   item. z is a cosine similarity calibrated against `BACKGROUND_TEXTS` per vector (see background.py), which
+   gives the threshold the same meaning for every topic and embedder, and makes a member's candidacy depend on
+   nothing but that member (an index of a few people decides it exactly as the workspace's index does).
+
+2. **In which order?** Candidates are ordered by a linear fusion of four signals, each z-scored per item
+   across the index's members so that the weights (tuned on the development sites of bench/match_quality.py)
+   mean the same whatever each signal's scale:
+     order = w_recent  * z(log1p(recency-weighted count of observed help))     the activity prior
+           + w_lexical * z(BM25 of the item against the member's helped questions)   (lexical.py)
+           + w_embedded* z(helped)                                             embedding similarity
+           + w_topics  * z(topical)                                            stated topics
+   divided by the sum of the weights of the signals the index has (so without observed help, e.g. for
+   share nudges, stated topics order the candidates alone).
+   The activity prior counts each reply 2^(-age / half_life_days), so who helps *now* outweighs who helped
+   a lot long ago. On real Q&A sites this is what beats "ask the most active members": popularity alone is
+   strong, and the text signals decide among the many members it cannot tell apart (bench/RESULTS.md).
+   `Match.score` is `threshold + softplus(order)` (`match_score`): never below the threshold for a candidate,
+   in the same order, on a scale where one unit is about one standard deviation of a signal (the policy's load
+   and feedback penalties are on that scale). The prior only reorders candidates; it never creates one, and
+   spreading the load is the policy's job, not the ranker's.
+
+Muted topics named in the item, or clearly similar to it, veto the member; the author is never ranked.
 
 All scoring is matrix products over chunks of items with a bounded working set: topics and helped texts are
 deduplicated across members, per-member maxima come from `np.maximum.reduceat` over a flat member-sorted
@@ -21,6 +39,7 @@ index, never a Python loop over pairs.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +51,7 @@ import numpy.typing as npt
 
 from bot.matching.background import BACKGROUND_TEXTS
 from bot.matching.embedders import Embedder, Matrix
+from bot.matching.lexical import LexicalIndex, build_lexical, lexical_scores
 from bot.matching.topics import normalise_topic, normalised_words
 
 Driver = Literal["named", "similar", "helped"]
@@ -47,8 +67,10 @@ class MemberProfile:
     """One member as the ranker sees them, for one field (interests for shares, expertise for help).
 
     `topics` are the member's stated topics (normalised here again, so raw input is fine). `helped` are texts
-    of questions they replied to before (observed help), most recent first; `activity` is a count such as
-    replies in the last 90 days. `muted` topics veto an item that names them or is clearly about them.
+    of questions they replied to before (observed help), most recent first. `replied_at` are the times (POSIX
+    seconds) of all their observed help replies, which the activity prior weighs by age; without them the
+    prior is `activity`, a plain count such as replies in the last 90 days. `muted` topics veto an item that
+    names them or is clearly about them.
     """
 
     id: str
@@ -56,18 +78,27 @@ class MemberProfile:
     helped: tuple[str, ...] = ()
     activity: float = 0.0
     muted: tuple[str, ...] = ()
+    replied_at: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
 class RankConfig:
-    """Weights and threshold, tuned on a development split of real Q&A data (bench/match_quality.py)."""
+    """The candidacy evidence and threshold (calibrated on short Slack questions, bench/match_sample.py), and
+    the ordering weights (tuned on development sites of real Q&A data, bench/match_quality.py --tune)."""
 
     w_named: float = 2.0
     w_similar: float = 1.0
     w_helped: float = 1.0
-    w_activity: float = 12.0
     help_sharpness: float = 2.0
     threshold: float = 7.0
+    # Ordering: weights of the per-item z-scores (see the module docstring).
+    w_recent: float = 1.0
+    w_lexical: float = 0.25
+    w_embedded: float = 0.5
+    # Tuned to 0 on the bench (stated tags add nothing once observed help is known); kept small but non-zero
+    # so that stated topics still order candidates where nothing else does (shares, cold start).
+    w_topics: float = 0.05
+    half_life_days: float = 7.0
     mute_z: float = 5.0
     max_helped_per_member: int = 50
     chunk_elements: int = 8_000_000
@@ -125,8 +156,9 @@ class MemberIndex:
     topics: _FlatIndex
     helped: _FlatIndex
     muted: _FlatIndex
-    log_activity: npt.NDArray[np.float32]
+    log_activity: npt.NDArray[np.float32]  # the activity prior per member (log1p of a decayed count)
     log_helped_count: npt.NDArray[np.float32]
+    lexical: LexicalIndex
     no_evidence: npt.NDArray[np.int64]  # members with neither stated topics nor helped questions
     topic_lookup: dict[str, int] = field(default_factory=dict)
     muted_lookup: dict[str, int] = field(default_factory=dict)
@@ -440,8 +472,12 @@ def build_member_index(
     *,
     memo: TextMemo | None = None,
     previous: MemberIndex | None = None,
+    now: float | None = None,
 ) -> MemberIndex:
     """Embed every member's topics, helped questions and muted topics (deduplicated across members).
+
+    `now` (POSIX seconds) is when the activity prior's ages are measured from; by default the latest reply
+    time among the members, so the index is a pure function of the profiles.
 
     `memo` remembers helped questions' vectors and calibration between builds (one is made for this build
     when not given); `previous`, an index built before with the same embedder, lends its topic and muted
@@ -475,15 +511,35 @@ def build_member_index(
         topics=topic_index,
         helped=_memo_flat_index(helped, embedder, background, memo),
         muted=muted_index,
-        log_activity=np.log1p(np.maximum([m.activity for m in members], 0.0)).astype(np.float32)
-        if members
-        else np.zeros(0, np.float32),
+        log_activity=activity_prior(members, config.half_life_days, now),
+        lexical=build_lexical(helped),
         topic_lookup={t: i for i, t in enumerate(topic_index.texts)},
         muted_lookup={t: i for i, t in enumerate(muted_index.texts)},
         max_topic_words=min(max_words, _MAX_NGRAM),
         topic_member_ptr=topic_member_ptr,
         topic_members=pair_members[order].astype(np.int64),
     )
+
+
+def activity_prior(
+    members: Sequence[MemberProfile], half_life_days: float, now: float | None = None
+) -> npt.NDArray[np.float32]:
+    """Per member, log1p of their observed help replies, each counting 2^(-age / half life); `activity` (an
+    undecayed count) for members given without reply times. Replies after `now` count as new."""
+    if not members:
+        return np.zeros(0, np.float32)
+    counts = np.maximum(np.asarray([m.activity for m in members], dtype=np.float64), 0.0)
+    timed = [i for i, m in enumerate(members) if m.replied_at]
+    if timed:
+        times = [np.asarray(members[i].replied_at, dtype=np.float64) for i in timed]
+        lengths = np.asarray([len(t) for t in times], dtype=np.int64)
+        flat = np.concatenate(times)
+        reference = float(flat.max()) if now is None else now
+        ages = np.maximum(reference - flat, 0.0) / 86_400.0
+        weights = np.exp2(-ages / max(half_life_days, 1e-9))
+        owner = np.repeat(np.arange(len(timed)), lengths)
+        counts[timed] = np.bincount(owner, weights=weights, minlength=len(timed))
+    return np.log1p(counts).astype(np.float32)
 
 
 def named_topics(text: str, lookup: dict[str, int], max_words: int) -> list[int]:
@@ -592,6 +648,7 @@ def rank_items(
     widest = max(n_members, len(index.topics.texts), len(index.helped.texts), len(index.muted.texts), 1)
     chunk = int(np.clip(config.chunk_elements // widest, 1, 1024))
     k = min(k, n_members)
+    recent = _standardised(index.log_activity)
 
     def one_chunk(lo: int) -> list[ItemMatches]:
         hi = min(lo + chunk, n_items)
@@ -610,7 +667,8 @@ def rank_items(
         topic_score = config.w_similar * topic_z + config.w_named * named
         topical = _per_member(topic_score, index.topics, n_members, np.maximum, float(_NEG))
         evidence = topical
-        if not index.helped.empty and config.w_helped:
+        embedded: tuple[npt.NDArray[np.int64], Matrix] | None = None
+        if not index.helped.empty and (config.w_helped or config.w_embedded):
             beta = config.help_sharpness
             help_z = _z(vectors, index.helped)
             np.multiply(help_z, beta, out=help_z)
@@ -621,14 +679,15 @@ def rank_items(
             owners, helped = _reduce_owners(help_z, index.helped, np.add)
             np.log(helped, out=helped)
             helped -= index.log_helped_count[owners][:, None]
-            helped *= np.float32(config.w_helped / beta)
-            np.maximum(helped, np.float32(0.0), out=helped)
-            # Members without stated topics count 0 there and live on help alone; with neither, no evidence.
-            evidence = np.maximum(topical, np.float32(0.0))
-            evidence[owners] += helped
-            if len(index.no_evidence):
-                evidence[index.no_evidence] = _NEG
-        final = evidence + (np.float32(config.w_activity) * index.log_activity)[:, None]
+            helped /= np.float32(beta)
+            embedded = owners, helped
+            if config.w_helped:
+                # Members without stated topics count 0 there and live on help alone; with neither, none.
+                evidence = np.maximum(topical, np.float32(0.0))
+                evidence[owners] += np.maximum(helped * np.float32(config.w_helped), np.float32(0.0))
+                if len(index.no_evidence):
+                    evidence[index.no_evidence] = _NEG
+        final = _order(index, texts, topical, embedded, recent, config)
         eligible = evidence >= config.threshold
         # A stated topic named in the item is a match by itself (lexical evidence); hits are few.
         for topic, column in zip(*np.nonzero(named), strict=True):
@@ -668,6 +727,99 @@ def rank_items(
         return _explain_chunk(index, item_ids[lo:hi], top, top_scores, topic_score, named, config)
 
     return [match for lo in range(0, n_items, chunk) for match in one_chunk(lo)]
+
+
+def match_score(order: float, config: RankConfig) -> float:
+    """A candidate's `Match.score`: the threshold plus softplus(order), which keeps the ordering and never
+    falls below the threshold. The policy compares a candidate's score minus feedback penalties with the threshold
+    (one threshold: a candidate the ranker accepted is dropped only when feedback pushes them under it), and
+    subtracts its load penalty on this scale, where one unit is about one standard deviation of a signal."""
+    return config.threshold + (
+        order + math.log1p(math.exp(-abs(order))) if order > 0 else math.log1p(math.exp(order))
+    )
+
+
+# Fill values for members without a signal when it is standardised: below nearly every member who has it.
+_NO_TOPIC = -5.0
+_NO_HELP = -3.0
+
+
+def _standardised(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`values` minus their mean over their standard deviation (0 where all are equal)."""
+    if not len(values):
+        return values
+    std = float(values.std())
+    return ((values - values.mean()) / std if std > 1e-6 else np.zeros_like(values)).astype(np.float32)
+
+
+def _column_stats(
+    values: Matrix, fill: float, n_members: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Per column, the mean and 1/std over `n_members` members: `values` rows for those who have the signal,
+    `fill` for the rest (counted, not materialised). 1/std is 0 for a column where everyone is equal."""
+    others = n_members - values.shape[0]
+    total = values.sum(axis=0, dtype=np.float64) + fill * others
+    squares = np.einsum("ij,ij->j", values, values, dtype=np.float64) + fill * fill * others
+    mean = total / n_members
+    std = np.sqrt(np.maximum(squares / n_members - mean * mean, 0.0))
+    inverse = np.divide(1.0, std, out=np.zeros_like(std), where=std > 1e-6)
+    return mean.astype(np.float32), inverse.astype(np.float32)
+
+
+def _add_standardised(
+    out: Matrix,
+    weight: float,
+    values: Matrix,
+    rows: npt.NDArray[np.int64] | None,
+    fill: float,
+    owned: bool = False,
+) -> None:
+    """out += weight * z(signal), per column over all members; `values` are the rows `rows` (None: all).
+    `owned`: `values` is a scratch array this may overwrite."""
+    n_members = out.shape[0]
+    mean, inverse = _column_stats(values, fill, n_members)
+    scale = np.float32(weight) * inverse
+    if rows is None:
+        centred = np.subtract(values, mean, out=values if owned else None)
+        centred *= scale
+        out += centred
+        return
+    out += (np.float32(fill) - mean) * scale  # everyone as if without the signal ...
+    out[rows] += (values - np.float32(fill)) * scale  # ... then those with it
+
+
+def _order(
+    index: MemberIndex,
+    texts: Sequence[str],
+    topical: Matrix,
+    embedded: tuple[npt.NDArray[np.int64], Matrix] | None,
+    recent: npt.NDArray[np.float32],
+    config: RankConfig,
+) -> Matrix:
+    """(members x items) the fused ordering score (see the module docstring), 0 for an average member."""
+    n_members = index.size
+    out = np.zeros((n_members, len(texts)), dtype=np.float32)
+    # Each weight is a share of the weights of the signals this index has: without observed help (share
+    # nudges, a workspace's first days) the stated topics order the candidates alone, on the same scale.
+    present = 0.0
+    if config.w_recent and recent.any():
+        out += (np.float32(config.w_recent) * recent)[:, None]
+        present += config.w_recent
+    if config.w_topics and len(index.topics.texts):
+        floored = np.maximum(topical, np.float32(_NO_TOPIC))
+        _add_standardised(out, config.w_topics, floored, None, _NO_TOPIC, owned=True)
+        present += config.w_topics
+    if config.w_embedded and embedded is not None:
+        owners, helped = embedded
+        _add_standardised(out, config.w_embedded, helped, owners, _NO_HELP)
+        present += config.w_embedded
+    if config.w_lexical and not index.lexical.empty:
+        scores = lexical_scores(index.lexical, texts)
+        _add_standardised(out, config.w_lexical, scores, index.lexical.owners, 0.0)
+        present += config.w_lexical
+    if present > 0:
+        out *= np.float32(1.0 / present)
+    return out
 
 
 def _explain_chunk(
@@ -720,7 +872,8 @@ def _explain_chunk(
             if has_l[row][col]:
                 topic = texts[best_l[row][col]]
                 driver = "helped" if below_l[row][col] else "named" if named_l[row][col] else "similar"
-            matches.append(Match(ids[top_l[row][col]], round(scores_l[row][col], 4), topic, driver))
+            score = match_score(scores_l[row][col], config)
+            matches.append(Match(ids[top_l[row][col]], round(score, 4), topic, driver))
         out.append(ItemMatches(item_ids[row], tuple(matches)))
     return out
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.store import core
 from bot.store.models import (
     OPEN_NUDGE_STATUSES,
+    Channel,
     ChannelMember,
     Feedback,
     Item,
@@ -81,11 +82,25 @@ def _item_reason(item: Item | None) -> str | None:
 def _help_reason(session: Session, nudge: Nudge, item: Item) -> str | None:
     if item.answered_at is not None:
         return "answered"
+    if _private(session, item) and (
+        item.channel_id is None
+        or not _found(session, _IN_CHANNEL, {"channel": item.channel_id, "member": nudge.recipient_id})
+    ):
+        # A helper picked while in the private channel may have left it (or the bot left and its member
+        # list was dropped) by the time the nudge goes out: the question must not reach them.
+        return "recipient_not_in_channel"
     if item.author_id is None:
         answered = _found(session, _ANSWERED_BY_ANYONE, {"item": item.id})
     else:
         answered = _found(session, _ANSWERED_BY_OTHERS, {"item": item.id, "author": item.author_id})
     return "answered" if answered else None
+
+
+def _private(session: Session, item: Item) -> bool:
+    if item.is_private:
+        return True
+    channel = session.get(Channel, item.channel_id) if item.channel_id is not None else None
+    return channel is not None and channel.is_private
 
 
 def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from sqlalchemy import Executable, Row, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -475,6 +475,17 @@ def most_recent_help(
     return out
 
 
+def posix(at: dt.datetime) -> float:
+    """A stored time as POSIX seconds (a naive time is UTC, as the store writes it)."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def help_times(replies: Iterable[tuple[dt.datetime, int, str]]) -> tuple[float, ...]:
+    """When each of one member's observed-help replies was written (POSIX seconds), most recent first: all
+    of them, not only the `HELPED_PER_MEMBER` whose texts are kept (the activity prior counts every one)."""
+    return tuple(sorted((posix(at) for at, _rid, body in replies if body), reverse=True))
+
+
 def _help_replies_of(
     session: Session, workspace_id: int, since: dt.datetime, ids: Collection[int]
 ) -> Iterator[tuple[int, int, int, dt.datetime, str]]:
@@ -485,15 +496,39 @@ def _help_replies_of(
             yield rid, member_id, item_id, at, _help_text(ok, title, text)
 
 
+@overload
+def helped_texts(
+    session: Session,
+    workspace_id: int,
+    since: dt.datetime,
+    per_member: int = ...,
+    ids: Collection[int] | None = ...,
+    with_times: Literal[False] = ...,
+) -> dict[int, list[str]]: ...
+
+
+@overload
+def helped_texts(
+    session: Session,
+    workspace_id: int,
+    since: dt.datetime,
+    per_member: int = ...,
+    ids: Collection[int] | None = ...,
+    *,
+    with_times: Literal[True],
+) -> tuple[dict[int, list[str]], dict[int, tuple[float, ...]]]: ...
+
+
 def helped_texts(
     session: Session,
     workspace_id: int,
     since: dt.datetime,
     per_member: int = HELPED_PER_MEMBER,
     ids: Collection[int] | None = None,
-) -> dict[int, list[str]]:
+    with_times: bool = False,
+) -> dict[int, list[str]] | tuple[dict[int, list[str]], dict[int, tuple[float, ...]]]:
     """Per member (of `ids`, or everyone), the texts of questions and asks they replied to in threads, most
-    recent first."""
+    recent first; `with_times`: also the times of all those replies (`help_times`)."""
     by_member: dict[int, list[tuple[dt.datetime, int, str]]] = defaultdict(list)
     replies = (
         help_replies(session, workspace_id, since)
@@ -503,7 +538,10 @@ def helped_texts(
     for rid, member_id, _item_id, at, body in replies:
         if body:
             by_member[member_id].append((at, rid, body))
-    return {m: most_recent_help(replies, per_member) for m, replies in sorted(by_member.items())}
+    texts = {m: most_recent_help(replies, per_member) for m, replies in sorted(by_member.items())}
+    if not with_times:
+        return texts
+    return texts, {m: help_times(replies) for m, replies in sorted(by_member.items())}
 
 
 def item_text(item: Any) -> str:

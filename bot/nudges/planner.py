@@ -452,6 +452,7 @@ def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.d
             .where(
                 Item.workspace_id == ws,
                 Item.kind == "article",
+                Item.source != "history",  # read by the backfill: nothing is sent about old messages
                 Item.posted_at >= now - ARTICLE_WINDOW,
                 Item.posted_at <= now,
                 Item.deleted_at.is_(None),

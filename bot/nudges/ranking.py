@@ -22,6 +22,7 @@ from bot.matching.embedders import CachedEmbedder, Embedder
 from bot.matching.rank import MemberIndex, MemberProfile, TextMemo, build_member_index
 from bot.nudges.loading import (
     help_replies,
+    help_times,
     helped_texts,
     most_recent_help,
     plain_rows,
@@ -130,6 +131,7 @@ class _HelpLog:
     # Per member, their observed help as (replied at, reply id, question text).
     by_member: dict[int, list[tuple[dt.datetime, int, str]]] = field(default_factory=dict)
     helped: dict[int, list[str]] = field(default_factory=dict)  # most_recent_help of by_member
+    times: dict[int, tuple[float, ...]] = field(default_factory=dict)  # help_times of by_member
     version: int = 0  # changes whenever `helped` does
 
     def add(self, rows: list[tuple[int, int, int, dt.datetime, str]]) -> set[int]:
@@ -169,11 +171,14 @@ class _HelpLog:
         if not changed:
             return
         for member_id in changed:
-            texts = most_recent_help(self.by_member.get(member_id, ()))
+            replies = self.by_member.get(member_id, ())
+            texts = most_recent_help(replies)
             if texts:
                 self.helped[member_id] = texts
+                self.times[member_id] = help_times(replies)
             else:
                 self.helped.pop(member_id, None)
+                self.times.pop(member_id, None)
         self.version = next(_versions)
 
 
@@ -216,12 +221,14 @@ Assembled = dict[int, tuple[list[str] | None, MemberProfile]]
 def _assemble(
     parts: _Parts,
     helped: dict[int, list[str]],
+    times: dict[int, tuple[float, ...]],
     before: Assembled | None = None,
     into: Assembled | None = None,
 ) -> list[MemberProfile]:
     """The profiles of the eligible members. `before` holds profiles assembled from the same parts, each
     with the helped list it was made from: a member whose list is the very same object keeps their
-    profile (and its tuples, which the index build then recognises). `into` collects the same for next time.
+    profile (and its tuples, which the index build then recognises; their reply times are recomputed with
+    the list, so they are the same too). `into` collects the same for next time.
     """
     out = []
     for member_id in parts.eligible:
@@ -236,8 +243,9 @@ def _assemble(
                 id=str(member_id),
                 topics=tuple(topics),
                 helped=tuple(did or ()),
-                activity=float(len(did or ())),
+                activity=float(len(times.get(member_id, ()))),
                 muted=tuple(parts.muted.get(member_id, ())),
+                replied_at=times.get(member_id, ()),
             )
         if into is not None:
             into[member_id] = (did, profile)
@@ -245,15 +253,30 @@ def _assemble(
     return out
 
 
-def _helped(session: Session, workspace_id: int, field: str, now: dt.datetime) -> dict[int, list[str]]:
-    return helped_texts(session, workspace_id, now - ACTIVITY_WINDOW) if field == "expertise" else {}
+Help = tuple[dict[int, list[str]], dict[int, tuple[float, ...]]]
+
+
+def _helped(
+    session: Session, workspace_id: int, field: str, now: dt.datetime, ids: Collection[int] | None = None
+) -> Help:
+    if field != "expertise":
+        return {}, {}
+    return helped_texts(session, workspace_id, now - ACTIVITY_WINDOW, ids=ids, with_times=True)
+
+
+def reference_time(now: dt.datetime) -> float:
+    """When the activity prior measures reply ages from: the start of `now`'s day (UTC), the same for every
+    planning of the day, as the index is kept for the day."""
+    day = now.astimezone(dt.UTC) if now.tzinfo is not None else now.replace(tzinfo=dt.UTC)
+    return dt.datetime.combine(day.date(), dt.time(), tzinfo=dt.UTC).timestamp()
 
 
 def profiles(session: Session, workspace_id: int, field: str, now: dt.datetime) -> list[MemberProfile]:
     """Opted-in people with something to match on, for `field` interest (shares) or expertise (help).
 
-    Read from scratch: what `member_index` keeps up to date must always equal this."""
-    return _assemble(_load_parts(session, workspace_id, field), _helped(session, workspace_id, field, now))
+    Read from scratch: what `member_index` keeps up to date must always equal this (built with
+    `now=reference_time(now)`)."""
+    return _assemble(_load_parts(session, workspace_id, field), *_helped(session, workspace_id, field, now))
 
 
 def profiles_of(
@@ -269,10 +292,7 @@ def profiles_of(
         stated=topics_by_member(session, workspace_id, field, ids),
         muted=topics_by_member(session, workspace_id, "muted", ids),
     )
-    helped = (
-        helped_texts(session, workspace_id, now - ACTIVITY_WINDOW, ids=ids) if field == "expertise" else {}
-    )
-    return _assemble(parts, helped)
+    return _assemble(parts, *_helped(session, workspace_id, field, now, ids))
 
 
 _small: OrderedDict[tuple[Any, ...], MemberIndex] = OrderedDict()
@@ -293,8 +313,9 @@ def small_index(members: list[MemberProfile], embedder: Embedder) -> MemberIndex
 
 def _help_log(
     session: Session, workspace_id: int, fingerprint: tuple[Any, ...], since: dt.datetime
-) -> tuple[dict[int, list[str]], int]:
-    """The helped texts per member and their version, reading only the replies not read before."""
+) -> tuple[dict[int, list[str]], dict[int, tuple[float, ...]], int]:
+    """The helped texts and reply times per member and their version, reading only the replies not read
+    before."""
     count, max_id, member_sum, item_sum = (int(v or 0) for v in fingerprint[5])
     key = (workspace_id, fingerprint[1])  # the workspace's creation time tells databases apart
     with _log_lock:
@@ -315,7 +336,7 @@ def _help_log(
             log.version = log.version or next(_versions)
         assert log is not None
         _remember(_logs, key, log)
-        return dict(log.helped), log.version
+        return dict(log.helped), dict(log.times), log.version
 
 
 def member_index(
@@ -342,9 +363,10 @@ def member_index(
     if parts is None:
         parts = _load_parts(session, workspace_id, field)
     helped: dict[int, list[str]] = {}
+    times: dict[int, tuple[float, ...]] = {}
     version = 0
     if field == "expertise":
-        helped, version = _help_log(session, workspace_id, fingerprint, since)
+        helped, times, version = _help_log(session, workspace_id, fingerprint, since)
     if last is not None and last.helped == version:
         index = last.index  # the same inputs: e.g. the new reply was not observed help
     else:
@@ -357,9 +379,13 @@ def member_index(
                 memo = TextMemo(embedder.name)
             _remember(_memos, memo_key, memo)
         assembled: Assembled = {}
-        members = _assemble(parts, helped, last.profiles if last is not None else None, assembled)
+        members = _assemble(parts, helped, times, last.profiles if last is not None else None, assembled)
         index = build_member_index(
-            members, embedder, memo=memo, previous=last.index if last is not None else None
+            members,
+            embedder,
+            memo=memo,
+            previous=last.index if last is not None else None,
+            now=reference_time(now),
         )
         _trim(memo_key, memo, index)
         last = _Built(index, version, assembled)

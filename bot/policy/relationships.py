@@ -21,8 +21,11 @@ def decayed(
 
 
 def bumped(weight: float, since: dt.datetime, now: dt.datetime, kind: str) -> float:
-    """The new stored weight after one more interaction of `kind` at `now`."""
-    return decayed(weight, since, now) + INTERACTION_WEIGHTS[kind]
+    """The new stored weight, as of the later of `since` and `now`, after one more interaction of `kind` at
+    `now`. An interaction older than the stored one (a backfill reads history newest first) counts as
+    decayed to the stored moment, so the weight does not depend on the order interactions are read in."""
+    at = max(since, now)
+    return decayed(weight, since, at) + INTERACTION_WEIGHTS[kind] * decayed(1.0, now, at)
 
 
 def pair(a: int, b: int) -> tuple[int, int]:

@@ -42,7 +42,14 @@ from bot.config import Settings
 from bot.delivery.drain import Drainer
 from bot.delivery.senders import ClaimedMessage, SenderRegistry, SendResult
 from bot.ingest.messages import understand
-from bot.ingest.pipeline import FollowUp, IncomingMessage, Outcome, incoming_message, process_message
+from bot.ingest.pipeline import (
+    FollowUp,
+    IncomingMessage,
+    Outcome,
+    incoming_message,
+    process_message,
+    record_reactions,
+)
 from bot.ingest.profiles import apply_profile
 from bot.ingest.slack_sync import ChannelFacts, add_channel_member, remove_channel_member, store_channel
 from bot.matching.embedders import CachedEmbedder
@@ -57,7 +64,7 @@ from bot.replay.profiles import LoadedProfiles
 from bot.store.db import Database, make_engine
 from bot.store.models import Channel, Item, Member, Nudge, OutboxMessage, ThreadReply, Workspace
 from bot.store.queries.members import add_member_topics, set_public_expertise
-from bot.store.queries.relationships import assume_new_ties, record_interaction
+from bot.store.queries.relationships import assume_new_ties
 from bot.store.queries.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -604,17 +611,10 @@ class Replayer:
         if not m.reactions or not m.user:
             return
         author = self._member(workspace, m.user)
-        if author is None or author.is_bot:
+        if author is None:
             return
-        for reaction in m.reactions:
-            for user_id in reaction.users:
-                if user_id == m.user:
-                    continue
-                other = self._member(workspace, user_id)
-                if other is not None and not other.is_bot:
-                    record_interaction(
-                        self.session, workspace.id, other.id, author.id, channel.id, "reaction", now
-                    )
+        reactors = (self._member(workspace, u) for r in m.reactions for u in r.users if u != m.user)
+        record_reactions(self.session, workspace, channel, author, reactors, now)
 
     def _answer(self, workspace: Workspace, m: ExportMessage, text: str, now: dt.datetime) -> None:
         from bot.answers.detect import detect

@@ -133,11 +133,20 @@ def create_app(
 
 def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
     """auth.test tells which team this token belongs to; a valid token means the app is installed."""
-    from bot.store.queries.workspaces import ensure_workspace, reactivate
+    from bot.store.models import utcnow
+    from bot.store.queries.backfill import DISCOVER, enqueue_backfill
+    from bot.store.queries.workspaces import ensure_workspace, get_workspace, reactivate
 
     auth = client.auth_test()
+    team_id = str(auth["team_id"])
     with ctx.db.session() as session:
+        known = get_workspace(session, team_id)
+        first = known is None or not known.active  # the first token for this workspace (or a reinstall)
         workspace = ensure_workspace(
-            session, str(auth["team_id"]), name=auth.get("team") or None, bot_user_id=auth.get("user_id")
+            session, team_id, name=auth.get("team") or None, bot_user_id=auth.get("user_id")
         )
         reactivate(workspace)
+        if first:  # read the recent history of the channels the bot is already in
+            enqueue_backfill(
+                session, workspace, DISCOVER, utcnow(), ctx.settings.passiton_backfill_days, "install"
+            )

@@ -19,6 +19,8 @@ from sqlalchemy import Engine, MetaData
 
 from bot.config import Settings
 from bot.store.db import Database
+from bot.store.models import utcnow
+from bot.store.queries.backfill import DISCOVER, enqueue_backfill
 from bot.store.token_crypto import TokenCipher, encrypt_columns, widen_columns
 
 STATE_EXPIRATION_SECONDS = 600
@@ -41,9 +43,11 @@ def slack_metadata() -> MetaData:
 
 
 class PassitonInstallationStore(SQLAlchemyInstallationStore):  # type: ignore[misc, unused-ignore]
-    def __init__(self, client_id: str, db: Database, cipher: TokenCipher) -> None:
+    def __init__(self, client_id: str, db: Database, cipher: TokenCipher, backfill_days: int = 0) -> None:
+        """`backfill_days`: the history an install asks to read (PASSITON_BACKFILL_DAYS; 0: none)."""
         super().__init__(client_id=client_id, engine=db.engine)
         self._db = db
+        self._backfill_days = backfill_days
         encrypt_columns(self.bots, cipher)
         encrypt_columns(self.installations, cipher)
 
@@ -61,12 +65,16 @@ class PassitonInstallationStore(SQLAlchemyInstallationStore):  # type: ignore[mi
             if installation.enterprise_id and not workspace.enterprise_id:
                 workspace.enterprise_id = installation.enterprise_id
             reactivate(workspace)
+            if installation.bot_token:  # installed (again): read the recent history of its channels
+                enqueue_backfill(session, workspace, DISCOVER, utcnow(), self._backfill_days, "install")
 
 
 def installation_store(settings: Settings, db: Database) -> PassitonInstallationStore:
     """The store for OAuth mode (SLACK_CLIENT_ID set); settings validation guarantees the keys."""
     assert settings.slack_client_id is not None
-    return PassitonInstallationStore(settings.slack_client_id, db, token_cipher(settings))
+    return PassitonInstallationStore(
+        settings.slack_client_id, db, token_cipher(settings), settings.passiton_backfill_days
+    )
 
 
 def token_cipher(settings: Settings) -> TokenCipher:

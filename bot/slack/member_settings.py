@@ -40,6 +40,10 @@ class MemberState:
     weekends_off: bool = True
     tz: str = "UTC"
     has_email: bool = False
+    # What observed help (thread replies to questions, live or from history) says they answer about:
+    # topics, or where they answer when no stated topic matches. Shown to them alone, clearable.
+    learned_topics: list[str] = field(default_factory=list)
+    learned_channels: list[str] = field(default_factory=list)
 
     def is_paused(self, now: dt.datetime) -> bool:
         return self.paused_until is not None and self.paused_until > now

@@ -18,6 +18,8 @@ BOT_EVENTS: tuple[str, ...] = (
     "app_home_opened",
     "member_joined_channel",
     "member_left_channel",
+    "channel_left",
+    "group_left",
     "team_join",
     "user_change",
     "reaction_added",
@@ -64,8 +66,11 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postMessage": ("chat:write",),
     "chat.getPermalink": (),
     "users.info": ("users:read", "users:read.email"),
+    # The backfill after an install: which channels is the bot already in?
+    "users.conversations": ("channels:read", "groups:read"),
     "chat.update": ("chat:write",),
-    # The outbox sender reads DM history to spot a message it already posted before a crash.
+    # The outbox sender reads DM history to spot a message it already posted before a crash; the
+    # backfill reads the recent history of the channels the bot is in (bot/backfill).
     "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "views.publish": (),
@@ -85,6 +90,8 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "app_home_opened": (),
     "member_joined_channel": ("channels:read", "groups:read"),
     "member_left_channel": ("channels:read", "groups:read"),
+    "channel_left": ("channels:read",),
+    "group_left": ("groups:read",),
     "team_join": ("users:read",),
     "user_change": ("users:read",),
     "reaction_added": ("reactions:read",),

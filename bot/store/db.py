@@ -54,6 +54,13 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+class LostLeadership(RuntimeError):
+    """A scheduled job's transaction found that its process no longer leads the jobs (jobs/leader.py).
+
+    Loops that keep going past one failed row or workspace re-raise it: the rest of the run belongs to
+    the new leader."""
+
+
 class Database:
     """A handle on one database: its engine and a session factory."""
 

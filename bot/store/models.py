@@ -409,6 +409,40 @@ class SchedulerLease(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class BackfillJob(Base):
+    """Reading one channel's recent history (bot/backfill), resumable: each page of history is stored in
+    the same transaction that moves `reached_ts`, so a restart goes on from the last page stored.
+
+    `slack_channel_id` "*" is the job of finding the channels the bot is in (after an install); it
+    enqueues one job per channel. One row per channel: inviting the bot again reuses it."""
+
+    __tablename__ = "backfill_jobs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "slack_channel_id", name="uq_backfill_jobs_workspace_channel"),
+        Index("ix_backfill_jobs_status", "status", "heartbeat_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    slack_channel_id: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(String(12), default="invited")  # install | invited | cli
+    # pending -> running -> done; or stopped (token or channel access lost: `error` says which).
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    # The window, as Slack timestamps: [oldest_ts, latest_ts]; later messages come as live events.
+    oldest_ts: Mapped[str] = mapped_column(String(32))
+    latest_ts: Mapped[str] = mapped_column(String(32))
+    # The oldest top-level message stored so far; the next page is read from just before it.
+    reached_ts: Mapped[str | None] = mapped_column(String(32))
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 # Tables holding rows about a member; forget-me and the tenancy tests walk this list.
 MEMBER_TABLES: tuple[type[Base], ...] = (
     MemberTopic,

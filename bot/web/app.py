@@ -1,14 +1,17 @@
 """`passiton serve`: the Starlette app behind the load balancer.
 
 Routes: `POST /slack/events` (events, commands and interactivity, into Bolt), `GET /slack/install`
-and `GET /slack/oauth_redirect` (OAuth, multi-workspace mode), `GET /healthz`, `GET /metrics`, and
-the email lane's routes. Bolt's `dispatch` is synchronous; it runs on the thread pool so one slow
+and `GET /slack/oauth_redirect` (OAuth, multi-workspace mode), `GET /livez` (the process answers; no
+database), `GET /readyz` and `GET /healthz` (the database answers too), `GET /metrics`, and the email
+lane's routes. Bolt's `dispatch` is synchronous; it runs on the thread pool so one slow
 request never stalls the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.context import AppContext
 from bot.email.web import routes as email_routes
-from bot.metrics import BAD_REQUESTS, ERRORS
+from bot.metrics import ACK_KINDS, ACK_SECONDS, BAD_REQUESTS, ERRORS
 from bot.slack.app import INSTALL_PATH, REDIRECT_PATH, create_app
 from bot.web.slack_requests import (
     BadRequest,
@@ -35,6 +38,8 @@ from bot.web.slack_requests import (
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; anything bigger is not from Slack
+# Below the readiness probes' own timeouts (2 s in deploy/k8s), so the probe gets a 503, not a hang.
+READY_TIMEOUT_SECONDS = 1.5
 
 
 def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
@@ -55,6 +60,7 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
             return PlainTextResponse("invalid signature or stale timestamp", status_code=401)
         try:
             kind = check_body(body, request.headers.get("content-type"))
+            request.state.slack_kind = kind  # for the ack latency histogram (timed_slack_events)
         except BadRequest as exc:
             BAD_REQUESTS.labels(str(exc)).inc()
             return PlainTextResponse(f"bad request: {exc}", status_code=400)
@@ -84,6 +90,16 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
             return Response(status_code=200)
         return to_starlette_response(bolt_response)
 
+    async def timed_slack_events(request: Request) -> Response:
+        """slack_events, timed from arrival to answer for the requests Slack holds a deadline on."""
+        started = time.monotonic()
+        try:
+            return await slack_events(request)
+        finally:
+            kind = ACK_KINDS.get(getattr(request.state, "slack_kind", ""))
+            if kind is not None:
+                ACK_SECONDS.labels(kind).observe(time.monotonic() - started)
+
     async def oauth(request: Request) -> Response:
         flow = bolt.oauth_flow
         if flow is None:
@@ -96,13 +112,22 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
         handler = flow.handle_installation if request.url.path == INSTALL_PATH else flow.handle_callback
         return to_starlette_response(await run_in_threadpool(handler, bolt_request))
 
-    async def healthz(_: Request) -> Response:
+    async def livez(_: Request) -> Response:
+        # Liveness: the event loop answers. Never the database: a database outage must take replicas out
+        # of the load balancer (readiness), not have them all restarted at once by their liveness probes.
+        return JSONResponse({"ok": True})
+
+    async def readyz(_: Request) -> Response:
+        """Readiness: this replica can take Slack's requests, so the database answers within the budget."""
+
         def ping() -> None:
             with ctx.db.engine.connect() as conn:
                 conn.execute(text("select 1"))
 
         try:
-            await run_in_threadpool(ping)
+            await asyncio.wait_for(run_in_threadpool(ping), READY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return JSONResponse({"ok": False, "database": "timeout"}, status_code=503)
         except Exception as exc:
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
         return JSONResponse({"ok": True})
@@ -111,10 +136,12 @@ def create_web_app(ctx: AppContext, bolt_app: App | None = None) -> Starlette:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [
-        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/events", timed_slack_events, methods=["POST"]),
         Route(INSTALL_PATH, oauth, methods=["GET"]),
         Route(REDIRECT_PATH, oauth, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/healthz", readyz, methods=["GET"]),  # as before: the database is checked
         Route("/metrics", metrics, methods=["GET"]),
     ]
     routes += _email_routes(ctx)

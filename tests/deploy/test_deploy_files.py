@@ -1,6 +1,7 @@
 """Static checks of deploy/: what cannot run in CI (Docker, Kubernetes, systemd) is read and held against
 the code — every command and option is a real `passiton` command, every setting exists in
-`bot/config.py` with a valid value, probes and health checks hit `/healthz`, the replicas are wired as
+`bot/config.py` with a valid value, liveness probes hit `/livez` and readiness probes and health checks
+`/readyz`, every process that runs the jobs exposes Prometheus metrics, the replicas are wired as
 SCALING.md describes. Where a real tool is installed (`systemd-analyze`, `caddy`) it validates too.
 """
 
@@ -103,6 +104,24 @@ def test_every_command_a_deploy_file_runs_exists_with_its_options() -> None:
     assert seen >= REQUIRED_COMMANDS, f"no deploy file starts: {REQUIRED_COMMANDS - seen}"
 
 
+def test_every_process_that_runs_jobs_exposes_metrics() -> None:
+    """`jobs` (and `run`, which runs them in-process) serve Prometheus metrics in every recipe, on a port
+    a scraper is told about: compose exposes it, Kubernetes names it and annotates the pod."""
+    runs = [(where, argv) for where, argv in passiton_invocations() if argv and argv[0] in ("jobs", "run")]
+    assert {argv[0] for _, argv in runs} == {"jobs", "run"}
+    for where, argv in runs:
+        assert "--metrics-port" in argv, f"{where}: passiton {shlex.join(argv)} serves no metrics"
+        assert int(option_value(argv, "--metrics-port") or 0) > 0, where
+    jobs = compose()["services"]["jobs"]
+    assert option_value(jobs["command"], "--metrics-port") in [str(p) for p in jobs["expose"]]
+    deployment = k8s_object("Deployment", "passiton-jobs")
+    container = _container(deployment)
+    port = option_value(container["args"], "--metrics-port")
+    assert port in {str(p["containerPort"]) for p in container["ports"]}
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == port and annotations["prometheus.io/scrape"] == "true"
+
+
 def test_the_invocation_check_rejects_what_the_cli_would() -> None:
     # The checker above is only worth something if it says no.
     with pytest.raises(InvocationError):
@@ -142,7 +161,8 @@ def test_dockerfile_is_multi_stage_slim_python_311() -> None:
         assert re.fullmatch(r"python:3\.11-slim(-\w+)?", stage.base), stage.base
     build, runtime = stages[0], stages[-1]
     assert any(f"--from={build.name}" in c for c in runtime.all("COPY")), "runtime copies the build's venv"
-    assert any('".[postgres]"' in r for r in build.all("RUN")), "psycopg comes through the postgres extra"
+    # psycopg comes through the postgres extra, which requirements.lock includes (checked below).
+    assert any("requirements.lock" in r for r in build.all("RUN")), "the build installs the runtime lock"
 
 
 def test_dockerfile_runs_the_console_script_as_a_non_root_user() -> None:
@@ -179,15 +199,66 @@ def _build_snippets() -> list[str]:
     return snippets
 
 
-def test_dockerfile_requirements_step_lists_the_runtime_and_postgres_dependencies() -> None:
-    requirements = next(s for s in _build_snippets() if "tomllib" in s)
-    out = subprocess.run(
-        [sys.executable, "-c", requirements], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+def _lock(name: str) -> dict[str, str]:
+    """A lock file as {canonical name: version}; every line must pin one version."""
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        package, sep, version = line.partition("==")
+        assert sep and version and not any(c in version for c in "<>=,; *"), f"{name}: not pinned: {line}"
+        pins[canonicalize_name(package)] = version
+    return pins
+
+
+def _requirements(*extras: str) -> list[Any]:
+    from packaging.requirements import Requirement
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert out == project["dependencies"] + project["optional-dependencies"]["postgres"]
-    assert any(line.startswith("psycopg[binary]") for line in out)
-    assert any(line.startswith("wordllama") for line in out), "the model ships in this wheel"
+    lines = project["dependencies"] + [r for e in extras for r in project["optional-dependencies"][e]]
+    return [Requirement(line) for line in lines]
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("requirements.lock", ("postgres",)), ("requirements-dev.lock", ("postgres", "dev"))]
+)
+def test_lock_files_pin_every_dependency_within_pyprojects_ranges(lock: str, extras: tuple[str, ...]) -> None:
+    from packaging.utils import canonicalize_name
+
+    pins = _lock(lock)
+    for req in _requirements(*extras):
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{lock} lacks {req.name}"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"{lock}: {name}=={pins[name]} not in {req}"
+        )
+    assert "passiton" not in pins
+
+
+def test_dev_lock_has_the_runtime_lock_exactly_and_pyproject_pins_the_fragile_ones() -> None:
+    runtime, dev = _lock("requirements.lock"), _lock("requirements-dev.lock")
+    assert {n: dev.get(n) for n in runtime} == runtime, "tests must run on the versions the image ships"
+    specs = {str(r.name).lower(): str(r.specifier) for r in _requirements()}
+    assert specs["wordllama"].startswith("=="), "the embedding model's package is pinned exactly"
+    lower, upper = sorted(specs["sqlalchemy"].split(","), key=lambda s: s[0] != ">")
+    assert lower.startswith(">=") and upper.startswith("<"), specs["sqlalchemy"]
+    low, high = lower[2:].split("."), upper[1:].split(".")
+    assert (int(high[0]), int(high[1])) == (int(low[0]), int(low[1]) + 1), (
+        "SQLAlchemy held to one minor version"
+    )
+
+
+def test_image_and_ci_install_from_the_locks_and_resolve_nothing_else() -> None:
+    runs = " ".join(v for stage in dockerfile_stages(DEPLOY / "Dockerfile")[1] for v in stage.all("RUN"))
+    assert "pip install -r requirements.lock" in runs
+    assert re.search(r"pip install --no-deps \.(\s|$)", runs), "passiton itself must not pull unpinned deps"
+    assert "pip check" in runs
+    installs = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "pip install" in line]
+    assert any("-r requirements-dev.lock" in line for line in installs), installs
+    assert all("--no-deps" in line or "-r requirements-dev.lock" in line or "--upgrade pip" in line
+               for line in installs), installs  # fmt: skip
 
 
 def test_dockerfile_model_check_loads_the_baked_model_without_the_hub() -> None:
@@ -218,7 +289,7 @@ class _Health(http.server.BaseHTTPRequestHandler):
     status = 200
 
     def do_GET(self) -> None:
-        self.send_response(self.status if self.path == "/healthz" else 404)
+        self.send_response(self.status if self.path == "/readyz" else 404)
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -245,7 +316,7 @@ def test_image_healthcheck_runs_and_tells_healthy_from_unhealthy(
         i.value for i in dockerfile_instructions(DEPLOY / "Dockerfile") if i.keyword == "HEALTHCHECK"
     )
     argv = exec_form(value[value.index("CMD") + 3 :].strip())
-    assert argv[0] == "python" and "/healthz" in argv[-1]
+    assert argv[0] == "python" and "/readyz" in argv[-1]
     assert f"127.0.0.1:{SERVE_PORT}/" in argv[-1]
     port = server.server_address[1]
     argv = [sys.executable, *argv[1:-1], argv[-1].replace(f":{SERVE_PORT}/", f":{port}/")]
@@ -276,9 +347,12 @@ def test_compose_has_postgres_migration_two_serve_two_jobs_and_a_proxy() -> None
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["serve"]["command"][0] == "serve"
     assert services["serve"]["deploy"]["replicas"] == 2
-    assert services["jobs"]["command"] == ["jobs"]
+    assert services["jobs"]["command"][0] == "jobs"
     assert services["jobs"]["deploy"]["replicas"] == 2
-    assert services["jobs"]["healthcheck"] == {"disable": True}, "jobs serves no /healthz"
+    assert services["jobs"]["healthcheck"] == {"disable": True}, "jobs serves no /readyz"
+    # The proxy waits for serve to be ready: the process and its database answer.
+    serve_check = services["serve"]["healthcheck"]["test"]
+    assert serve_check[0] == "CMD" and f"127.0.0.1:{SERVE_PORT}/readyz" in serve_check[-1]
     for name in ("serve", "jobs"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     proxy = services["proxy"]
@@ -394,16 +468,18 @@ def _check_pod_hardening(doc: dict[str, Any]) -> None:
     k8s_object("Secret", "passiton")
 
 
-def test_serve_deployment_probes_healthz_on_its_port() -> None:
+def test_serve_deployment_probes_livez_and_readyz_on_its_port() -> None:
     serve = k8s_object("Deployment", "passiton-serve")
     _check_pod_hardening(serve)
     container = _container(serve)
     assert container["args"][0] == "serve"
     port = option_value(container["args"], "--port")
     ports = {p["name"]: str(p["containerPort"]) for p in container["ports"]}
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    # A database outage must take pods out of the Service (readiness), not restart them all (liveness).
+    paths = {"readinessProbe": "/readyz", "livenessProbe": "/livez", "startupProbe": "/livez"}
+    for probe, path in paths.items():
         get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz", probe
+        assert get["path"] == path, probe
         assert ports.get(get["port"], str(get["port"])) == port, probe
     assert "cpu" in container["resources"]["requests"], "the HPA scales on CPU utilisation of requests"
     assert _labels_match(
@@ -443,7 +519,7 @@ def test_jobs_deployment_runs_two_replicas_relying_on_leader_election() -> None:
     jobs = k8s_object("Deployment", "passiton-jobs")
     _check_pod_hardening(jobs)
     assert jobs["spec"]["replicas"] == 2
-    assert _container(jobs)["args"] == ["jobs"]
+    assert _container(jobs)["args"][0] == "jobs"
     assert _labels_match(
         jobs["spec"]["selector"]["matchLabels"], jobs["spec"]["template"]["metadata"]["labels"]
     )

@@ -118,3 +118,66 @@ def _nudges_about(db: Database, kind: str) -> int:
 def _bot_posts(slack: Slack, channel: str) -> list[object]:
     cid = slack.emu.channel(channel).id
     return [c for c in slack.emu.calls("chat.postMessage", ok=True) if c.args.get("channel") == cid]
+
+
+@pytest.mark.parametrize("who_leaves", ["helper", "bot"])
+def test_private_help_nudge_is_dropped_when_membership_ends_before_sending(
+    served: tuple[Slack, object], who_leaves: str
+) -> None:
+    """Alice, in private #leads, is picked to help with a question asked there. Before the outbox sends
+    it, either alice leaves #leads (member_left_channel) or the bot is removed from it (group_left: its
+    member list can no longer be kept and is dropped). Either way the question must not reach her."""
+    from bot.store.models import Channel, ChannelMember
+    from tests.support import signing
+
+    slack, ctx = served
+    emu = slack.emu
+    slack.command("expertise add postgres", "alice")
+    with slack.db.session() as s:
+        for m in s.scalars(select(Member)):
+            m.weekends_off = False
+    slack.message("leads", "dana", PRIVATE_QUESTION)
+    slack.wait(lambda: _nudges_to(slack, "alice"), timeout=20, what="a help nudge to alice")
+    slack.quiesce()
+    leads = emu.channel("leads").id
+    if who_leaves == "helper":
+        slack.event({"type": "member_left_channel", "user": emu.user("alice").id, "channel": leads,
+                     "channel_type": "G", "team": slack.team_id, "event_ts": signing.new_ts()})  # fmt: skip
+    else:
+        slack.event({"type": "group_left", "channel": leads, "actor_id": emu.user("dana").id,
+                     "event_ts": signing.new_ts()})  # fmt: skip
+
+    def left() -> bool:
+        with slack.db.session() as s:
+            channel = s.scalars(select(Channel).where(Channel.slack_channel_id == leads)).one()
+            members = set(
+                s.scalars(select(ChannelMember.member_id).where(ChannelMember.channel_id == channel.id))
+            )
+            alice = s.scalars(select(Member.id).where(Member.slack_user_id == emu.user("alice").id)).one()
+            if who_leaves == "bot":
+                return not members and channel.members_synced_at is None
+            return alice not in members and bool(members)
+
+    slack.wait(left, what=f"{who_leaves} left #leads")
+    from bot.runtime import build_drainer
+
+    settings = ctx.settings  # type: ignore[attr-defined]
+    build_drainer(slack.db, settings).drain(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert emu.dms_to(emu.user("alice").id) == []
+    with slack.db.session() as s:
+        [nudge] = _nudges_to(slack, "alice")
+        assert s.get(Nudge, nudge).status == "expired"  # type: ignore[union-attr]
+        statuses = {o.status for o in s.scalars(select(OutboxMessage).where(OutboxMessage.nudge_id == nudge))}
+        assert statuses == {"cancelled"}
+
+
+def _nudges_to(slack: Slack, name: str) -> list[int]:
+    with slack.db.session() as s:
+        uid = slack.emu.user(name).id
+        return list(
+            s.scalars(
+                select(Nudge.id)
+                .join(Member, Member.id == Nudge.recipient_id)
+                .where(Member.slack_user_id == uid)
+            )
+        )

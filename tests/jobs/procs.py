@@ -13,18 +13,23 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-PASSITON = [sys.executable, "-m", "bot.cli"]
 
 
 class Proc:
-    def __init__(self, args: list[str], env: dict[str, str], workdir: Path, name: str) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], workdir: Path, name: str, module: str = "bot.cli"
+    ) -> None:
         self.name = name
         self.log_path = workdir / f"{name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         full_env = {**os.environ, **env, "PYTHONPATH": str(REPO)}
         full_env.pop("CI_PASSITON_DOTENV", None)
         self.popen = subprocess.Popen(
-            [*PASSITON, *args], cwd=workdir, env=full_env, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", module, *args],
+            cwd=workdir,
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     @property
@@ -42,6 +47,9 @@ class Proc:
 
     def logged(self, msg: str) -> bool:
         return any(line.get("msg") == msg for line in self.lines())
+
+    def signal(self, sig: int) -> None:
+        self.popen.send_signal(sig)
 
     def kill9(self) -> None:
         self.popen.send_signal(signal.SIGKILL)

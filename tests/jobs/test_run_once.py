@@ -79,7 +79,14 @@ def test_retention_drops_old_text_and_prunes(db: Database, db_url: str) -> None:
     ids = _seed_retention(db)
     with db.session() as session:
         counts = apply_retention(session, load_settings(database_url=db_url, passiton_retention_days=90), NOW)
-    assert counts == {"items_purged": 2, "vectors_pruned": 0, "events_pruned": 1, "outbox_pruned": 1}
+    assert counts == {
+        "items_purged": 2,
+        "vectors_pruned": 0,
+        "events_pruned": 1,
+        "outbox_pruned": 1,
+        "workspaces_purged": 0,
+        "oauth_states_pruned": 0,
+    }
     _check_retention(db, ids)
 
 
@@ -103,6 +110,8 @@ def test_jobs_run_with_now_from_the_command_line(
             "vectors_pruned": 0,
             "events_pruned": 1,
             "outbox_pruned": 1,
+            "workspaces_purged": 0,
+            "oauth_states_pruned": 0,
         }
         _check_retention(sqlite_db, ids)
 

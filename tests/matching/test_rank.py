@@ -15,6 +15,7 @@ from bot.matching.rank import (
     MemberProfile,
     RankConfig,
     build_member_index,
+    match_score,
     named_topics,
     rank,
     rank_items,
@@ -232,5 +233,7 @@ def explain_one(
             driver = "named" if named[best] > 0 else "similar"
             if topic_score[best] < config.threshold / 2:
                 driver = "helped"
-        matches.append(Match(index.member_ids[member], round(float(score), 4), topic, driver))
+        matches.append(
+            Match(index.member_ids[member], round(match_score(float(score), config), 4), topic, driver)
+        )
     return ItemMatches(item_id, tuple(matches))

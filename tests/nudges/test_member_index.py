@@ -51,6 +51,9 @@ def assert_same_index(a: MemberIndex, b: MemberIndex) -> None:
     for name in ("log_activity", "log_helped_count", "no_evidence", "topic_member_ptr", "topic_members"):
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype and np.array_equal(x, y), name
+    for name in ("terms", "ptr", "rows", "weights", "owners", "slot", "dense"):
+        x, y = getattr(a.lexical, name), getattr(b.lexical, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), f"lexical {name}"
     assert a.topic_lookup == b.topic_lookup and a.muted_lookup == b.muted_lookup
     assert a.max_topic_words == b.max_topic_words
 
@@ -58,7 +61,11 @@ def assert_same_index(a: MemberIndex, b: MemberIndex) -> None:
 def _check(s: object, ws: Workspace, now: dt.datetime) -> MemberIndex:
     emb = embedder()
     kept = member_index(s, ws.id, "expertise", emb, now)  # type: ignore[arg-type]
-    cold = build_member_index(profiles(s, ws.id, "expertise", now), emb)  # type: ignore[arg-type]
+    cold = build_member_index(
+        profiles(s, ws.id, "expertise", now),  # type: ignore[arg-type]
+        emb,
+        now=ranking.reference_time(now),
+    )
     assert_same_index(kept, cold)
     texts = [t for _, t in QUESTIONS] + ["postgres vacuum", "kubernetes eviction"]
     vectors = emb.embed(texts)

@@ -80,7 +80,19 @@ def test_url_verification_echoes_the_challenge(slack: Slack) -> None:
 def test_healthz_and_metrics(slack: Slack) -> None:
     health = slack.http.get(slack.url + "/healthz")
     assert health.status_code == 200 and health.json() == {"ok": True}
+    from tests.jobs.test_metrics import _sample
+
+    def acks(kind: str) -> float:
+        return (
+            _sample(
+                slack.http.get(slack.url + "/metrics").text, "passiton_slack_ack_seconds_count", kind=kind
+            )
+            or 0
+        )
+
+    commands_before = acks("command")
     slack.command("help", "alice")
+    assert acks("command") == commands_before + 1  # every acknowledged command is timed
     slack.post("{not json", content_type="application/json")
     metrics = slack.http.get(slack.url + "/metrics").text
     assert 'passiton_slack_commands_total{subcommand="help"}' in metrics

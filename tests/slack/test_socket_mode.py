@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -28,6 +29,7 @@ from sqlalchemy import func, select
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import Item, Member, MemberTopic, Topic
+from tests.jobs.test_metrics import _free_port, _sample
 from tests.support import signing
 from tests.support.seeds import small
 from tests.support.slack_emulator import SlackEmulator
@@ -39,8 +41,11 @@ ARTICLE = "https://example.com/blog/postgres-vacuum-tuning"
 
 
 class Running:
-    def __init__(self, emu: SlackEmulator, db: Database, proc: subprocess.Popen[bytes], log: Path) -> None:
+    def __init__(
+        self, emu: SlackEmulator, db: Database, proc: subprocess.Popen[bytes], log: Path, metrics_port: int
+    ) -> None:
         self.emu, self.db, self.proc, self.log = emu, db, proc, log
+        self.metrics_port = metrics_port
         self.hub = emu.socket_mode
 
     def output(self) -> str:
@@ -113,10 +118,11 @@ def running(tmp_path: Path) -> Iterator[Running]:
             "SLACK_CLIENT_SECRET": "",
             "PASSITON_EMBEDDER": "local",
         }
+        metrics_port = _free_port()
         log = tmp_path / "run.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"],
+                [sys.executable, "-m", "bot.cli", "run", "--metrics-port", str(metrics_port)],
                 env=env,
                 cwd=tmp_path,
                 stdout=out,
@@ -124,7 +130,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
             )
         db = Database(url)
         try:
-            yield Running(emu, db, proc, log)
+            yield Running(emu, db, proc, log, metrics_port)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -140,6 +146,10 @@ def test_passiton_run_over_socket_mode_acks_stores_reconnects_and_stops(running:
     ack = running.command("interests add postgres")
     assert ack["payload"]["response_type"] == "ephemeral" and "Postgres" in ack["payload"]["text"], ack
     assert running.topics("alice", "interest") == ["postgres"]
+    # `passiton run --metrics-port`: the ack was timed; the in-process jobs report the outbox.
+    metrics = httpx.get(f"http://127.0.0.1:{running.metrics_port}/metrics", timeout=5).text
+    assert (_sample(metrics, "passiton_slack_ack_seconds_count", kind="command") or 0) >= 1
+    assert "passiton_outbox_backlog" in metrics and "passiton_jobs_leader 1.0" in metrics
 
     # A channel message with a link: one item; Slack redelivering the same event id changes nothing.
     unfurl = signing.link_unfurl(ARTICLE, "Tuning autovacuum", "How to tune it")

@@ -139,7 +139,8 @@ def test_rows_from_before_the_migration_are_encrypted_by_it_and_restored_by_down
     assert current_heads(fresh_url) == ["0004_per_item_indexes"]
     assert _raw(fresh_url, "slack_bots", "bot_token") == [BOT_TOKEN]
 
-    upgrade(fresh_url, token_keys=KEY_A)
+    # To the encryption's own revision: later migrations (0006, 0007...) are not this test's subject.
+    upgrade(fresh_url, "0005_encrypt_slack_tokens", token_keys=KEY_A)
     assert current_heads(fresh_url) == ["0005_encrypt_slack_tokens"]
     assert all(v.startswith("fernet:") for v in _raw(fresh_url, "slack_installations", "user_token"))
     store = installation_store(_settings(fresh_url, KEY_A), Database(fresh_url))

@@ -72,6 +72,14 @@ def _element(el: Any, ptr: str, action_ids: set[str]) -> None:
             raise _Invalid("must be less than 2001 characters", f"{ptr}/value")
         if "style" in el and el["style"] not in ("primary", "danger"):
             raise _Invalid("must be one of [primary, danger]", f"{ptr}/style")
+    if kind in INTERACTIVE and "confirm" in el:  # Slack's confirmation dialog object
+        confirm = el["confirm"]
+        if not isinstance(confirm, dict):
+            raise _Invalid("expected an object", f"{ptr}/confirm")
+        _text_obj(confirm.get("title"), f"{ptr}/confirm/title", plain_only=True, max_len=100)
+        _text_obj(confirm.get("text"), f"{ptr}/confirm/text", plain_only=False, max_len=300)
+        _text_obj(confirm.get("confirm"), f"{ptr}/confirm/confirm", plain_only=True, max_len=30)
+        _text_obj(confirm.get("deny"), f"{ptr}/confirm/deny", plain_only=True, max_len=30)
 
 
 def validate_blocks(blocks: Any, *, max_blocks: int = 50, field: str = "blocks") -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ METHOD_TIER = {
     "oauth.v2.access": 4,
     "reactions.add": 3,
     "team.info": 3,
+    "users.conversations": 3,
     "users.info": 4,
     "users.list": 2,
     "users.lookupByEmail": 3,

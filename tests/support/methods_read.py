@@ -96,7 +96,36 @@ def _ts_arg(args: Args, name: str) -> str | None:
     return v
 
 
+def _ts_page(
+    items: list[tuple[str, JSON]], args: Args, *, default_limit: int, max_limit: int, newest_first: bool
+) -> tuple[list[JSON], str]:
+    """Slack's message paging: the cursor is `next_ts:<ts>`, the ts of the first message of the next page
+    (so a message posted meanwhile never shifts a page, as offsets would), given back with the same range
+    arguments. `items` are (ts, message) in the order pages run: newest first for history, oldest first
+    for a thread."""
+    limit = args.integer("limit", default_limit)
+    if limit <= 0:
+        limit = default_limit
+    limit = min(limit, max_limit)
+    cursor = args.string("cursor")
+    if cursor:
+        value = decode_cursor(cursor, "next_ts")
+        try:
+            boundary = float(value)
+        except ValueError:
+            raise SlackError("invalid_cursor") from None
+        if newest_first:
+            items = [(ts, m) for ts, m in items if float(ts) <= boundary]
+        else:
+            items = [(ts, m) for ts, m in items if float(ts) >= boundary]
+    page = items[:limit]
+    nxt = encode_cursor("next_ts", items[limit][0]) if len(items) > limit else ""
+    return [m for _, m in page], nxt
+
+
 def conversations_history(ctx: Ctx, args: Args) -> JSON:
+    """Top-level messages (and broadcast replies) newest first within [oldest, latest] (bounds excluded
+    unless `inclusive`); `limit` defaults to 100, at most 999."""
     ch = channel_for(ctx, args.string("channel"), member=True)
     oldest, latest = _ts_arg(args, "oldest"), _ts_arg(args, "latest")
     inclusive = args.flag("inclusive")
@@ -106,8 +135,8 @@ def conversations_history(ctx: Ctx, args: Args) -> JSON:
             m for m in reversed(ch.messages)
             if (not m.is_reply or m.reply_broadcast) and _in_range(m.ts, oldest, latest, inclusive)
         ]  # fmt: skip
-        items = [message_json(ctx, ch, m, include_metadata=meta) for m in top]
-    page, nxt = _page(items, args, default_limit=100, max_limit=999, kind="next_ts")
+        items = [(m.ts, message_json(ctx, ch, m, include_metadata=meta)) for m in top]
+    page, nxt = _ts_page(items, args, default_limit=100, max_limit=999, newest_first=True)
     out: JSON = {
         "messages": page,
         "has_more": bool(nxt),
@@ -121,6 +150,8 @@ def conversations_history(ctx: Ctx, args: Args) -> JSON:
 
 
 def conversations_replies(ctx: Ctx, args: Args) -> JSON:
+    """A thread oldest first: the parent, then its replies within [oldest, latest]. Only the first page
+    carries the parent; later pages (with a cursor) hold replies only, as Slack's do."""
     ch = channel_for(ctx, args.string("channel"), member=True)
     ts = args.string("ts")
     parent = ctx.ws.find_message(ch, ts) if ts else None
@@ -132,14 +163,43 @@ def conversations_replies(ctx: Ctx, args: Args) -> JSON:
     inclusive = args.flag("inclusive")
     meta = args.flag("include_all_metadata")
     with ctx.ws.lock:
-        thread = [parent] + [m for m in ch.messages if m.ts in parent.reply_ts]
-        thread = [m for m in thread if m is parent or _in_range(m.ts, oldest, latest, inclusive)]
-        items = [message_json(ctx, ch, m, include_metadata=meta) for m in thread]
-    page, nxt = _page(items, args, default_limit=1000, max_limit=1000, kind="next_ts")
+        replies = [
+            m for m in ch.messages if m.ts in parent.reply_ts and _in_range(m.ts, oldest, latest, inclusive)
+        ]
+        thread = replies if args.string("cursor") else [parent, *replies]
+        items = [(m.ts, message_json(ctx, ch, m, include_metadata=meta)) for m in thread]
+    page, nxt = _ts_page(items, args, default_limit=1000, max_limit=1000, newest_first=False)
     out: JSON = {"messages": page, "has_more": bool(nxt)}
     if nxt:
         out["response_metadata"] = {"next_cursor": nxt}
     return out
+
+
+def users_conversations(ctx: Ctx, args: Args) -> JSON:
+    """The conversations the caller (or `user`) is a member of, of the given `types` (default
+    public_channel), cursor-paginated."""
+    wanted = {t.strip() for t in (args.string("types") or "public_channel").split(",") if t.strip()}
+    known = {"public_channel", "private_channel", "mpim", "im"}
+    if not wanted or not wanted <= known:
+        raise SlackError("invalid_types")
+    uid = args.string("user") or ctx.actor
+    exclude_archived = args.flag("exclude_archived")
+    with ctx.ws.lock:
+        found = []
+        for ch in ctx.team.channels.values():
+            kind = (
+                "im"
+                if ch.is_im
+                else "mpim"
+                if ch.is_mpim
+                else "private_channel"
+                if ch.is_private
+                else "public_channel"
+            )
+            if kind in wanted and uid in ch.members and not (exclude_archived and ch.is_archived):
+                found.append(ch.to_api(ctx.actor))
+    page, nxt = _page(found, args, default_limit=100, max_limit=1000, kind="channel")
+    return {"channels": page, "response_metadata": {"next_cursor": nxt}}
 
 
 def users_info(ctx: Ctx, args: Args) -> JSON:

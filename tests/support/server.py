@@ -38,6 +38,7 @@ METHODS: dict[str, Handler] = {
     "conversations.members": read.conversations_members,
     "conversations.history": read.conversations_history,
     "conversations.replies": read.conversations_replies,
+    "users.conversations": read.users_conversations,
     "users.info": read.users_info,
     "users.list": read.users_list,
     "users.lookupByEmail": read.users_lookup_by_email,

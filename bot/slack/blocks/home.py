@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from bot.matching.topics import topic_label
-from bot.messages import Block, actions, button, context, divider, header, section
+from bot.messages import Block, actions, button, context, divider, header, plain, section
 from bot.messages.mrkdwn import escape
 from bot.slack.commands_parse import format_clock
 from bot.slack.member_settings import MemberState
@@ -18,7 +18,8 @@ EDIT_MUTED = "home_edit_muted"
 EDIT_SETTINGS = "home_edit_settings"
 PAUSE_WEEK = "home_pause_week"
 RESUME = "home_resume"
-HOME_ACTIONS = (EDIT_INTERESTS, EDIT_EXPERTISE, EDIT_MUTED, EDIT_SETTINGS, PAUSE_WEEK, RESUME)
+CLEAR_LEARNED = "home_clear_learned"
+HOME_ACTIONS = (EDIT_INTERESTS, EDIT_EXPERTISE, EDIT_MUTED, EDIT_SETTINGS, PAUSE_WEEK, RESUME, CLEAR_LEARNED)
 
 DELIVERY_TEXT = {
     "slack": "as Slack messages",
@@ -59,6 +60,28 @@ def rhythm_text(state: MemberState, now: dt.datetime) -> str:
     return "\n".join(lines)
 
 
+def learned_text(state: MemberState) -> str | None:
+    """ "You've answered questions about X, Y" from observed help; None when nothing was learned."""
+    if state.learned_topics:
+        about = ", ".join(escape(topic_label(t)) for t in state.learned_topics)
+        return f"*What I've learned*\nYou've answered questions about {about}."
+    if state.learned_channels:
+        where = ", ".join("#" + escape(c) for c in state.learned_channels[:5])
+        return f"*What I've learned*\nYou've answered questions in {where}."
+    return None
+
+
+def clear_learned_button() -> Block:
+    el = button("Clear this", CLEAR_LEARNED)
+    el["confirm"] = {
+        "title": plain("Clear what I learned?"),
+        "text": plain("I'll forget which questions you answered. Your topics and settings stay."),
+        "confirm": plain("Clear"),
+        "deny": plain("Keep"),
+    }
+    return el
+
+
 def home_view(state: MemberState, now: dt.datetime) -> dict[str, Any]:
     pause_button = (
         button("Resume now", RESUME, style="primary")
@@ -85,6 +108,16 @@ def home_view(state: MemberState, now: dt.datetime) -> dict[str, Any]:
             "*Topics never to suggest*\n" + _topic_list(state.muted, "None muted."),
             button("Edit muted topics", EDIT_MUTED),
         ),
+    ]
+    learned = learned_text(state)
+    if learned is not None:
+        blocks += [
+            section(learned, clear_learned_button()),
+            context(
+                "From your replies in threads, here and in the channels' recent history. Only you see this."
+            ),
+        ]
+    blocks += [
         divider(),
         section(rhythm_text(state, now), button("Change", EDIT_SETTINGS)),
         actions(pause_button),

@@ -75,6 +75,15 @@ def register(app: App, ctx: AppContext, *, installation_store: Any | None = None
         _durably(ctx, "member_left_channel", ingest.handle_member_left,
                  ctx, team_id_of(body, context), event, body.get("event_id"))  # fmt: skip
 
+    def on_bot_left(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        _count(body)
+        _durably(ctx, str(event.get("type")), ingest.handle_bot_left_channel,
+                 ctx, team_id_of(body, context), event)  # fmt: skip
+
+    # The bot was removed from a public (channel_left) or private (group_left) channel.
+    app.event("channel_left")(on_bot_left)
+    app.event("group_left")(on_bot_left)
+
     @app.event("team_join")
     def on_team_join(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         _count(body)

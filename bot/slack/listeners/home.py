@@ -12,12 +12,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.ingest import slack_sync
+from bot.matching.learned import answered_topics
 from bot.metrics import ACTIONS, ERRORS, EVENTS
 from bot.slack.blocks import home as home_blocks
 from bot.slack.blocks.modals import settings_modal, topics_modal
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.member_settings import MemberState, load_state, pause, resume
 from bot.store.models import utcnow
+from bot.store.queries.learned import clear_observed_help, observed_help
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace
 
@@ -27,7 +29,13 @@ log = logging.getLogger(__name__)
 def member_state(ctx: AppContext, team_id: str, user_id: str) -> MemberState:
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
-        return load_state(session, ensure_member(session, workspace, user_id))
+        member = ensure_member(session, workspace, user_id)
+        state = load_state(session, member)
+        helped = observed_help(session, member)
+    if helped.any:
+        state.learned_topics = answered_topics(helped.texts, helped.vocabulary)
+        state.learned_channels = helped.channels
+    return state
 
 
 def publish_home(
@@ -80,6 +88,15 @@ def register(app: App, ctx: AppContext) -> None:
             publish_home(ctx, client, team_id, user_id, now)
 
         return handler
+
+    @app.action(home_blocks.CLEAR_LEARNED)
+    def on_clear_learned(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
+        ack()
+        ACTIONS.labels("home_clear_learned").inc()
+        team_id, user_id = team_id_of(body, context), user_id_of(body)
+        with ctx.db.session() as session:
+            clear_observed_help(session, ensure_member(session, ensure_workspace(session, team_id), user_id))
+        publish_home(ctx, client, team_id, user_id)
 
     app.action(home_blocks.PAUSE_WEEK)(_pause_or_resume(7))
     app.action(home_blocks.RESUME)(_pause_or_resume(None))

@@ -39,8 +39,11 @@ def reactivate(workspace: Workspace) -> None:
 
 
 def deactivate(workspace: Workspace) -> None:
+    """Mark the workspace uninstalled. The first stamp counts: app_uninstalled and tokens_revoked both
+    arrive, and Slack retries them, which must not push the retention job's purge date back."""
+    if workspace.active or workspace.deactivated_at is None:
+        workspace.deactivated_at = utcnow()
     workspace.active = False
-    workspace.deactivated_at = utcnow()
 
 
 def claim_event(session: Session, event_id: str, workspace_id: int | None) -> bool:
