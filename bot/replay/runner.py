@@ -7,7 +7,10 @@ membership and the export's reactions to ties, then the in-channel expertise ans
 (`bot.answers.service.answer_in_channel`). The jobs tick
 (`plan_share_nudges`) runs on a simulated clock at each member time zone's morning, and the outbox is drained by
 the live `Drainer` at each message's due time with a sender that records instead of sending. Every call
-gets `now` = the simulated instant; members keep their own time zones from users.json.
+gets `now` = the simulated instant; members keep their own time zones from users.json. The clock is
+event-driven: a morning whose tick would only mark members planned for the day (nothing to lapse, nobody to
+ask, no article in the window for anyone due and ready; `bot.nudges.share_tick`) is skipped and its marks
+are written later, so a replay costs what happens in the export, not how many days it spans.
 
 What differs from live, and why:
 - DMs and group DMs are not read: a bot is never in people's private conversations.
