@@ -58,9 +58,17 @@ class Settings(BaseSettings):
     # Policy defaults (each member may tighten them for themselves)
     passiton_share_per_day: int = Field(default=1, ge=0, le=20)
     passiton_nudges_per_week: int = Field(default=5, ge=0, le=100)
+    passiton_share_per_week: int = Field(default=3, ge=0, le=100)
+    passiton_help_per_week: int = Field(default=3, ge=0, le=100)
     passiton_helpers_per_question: int = Field(default=3, ge=1, le=10)
+    # How long a question is left to its channel before any help DM goes out.
+    passiton_help_grace_minutes: int = Field(default=45, ge=0, le=24 * 60)
+    # Channels this small are read by all their members: they count as having seen what is posted there.
+    passiton_small_channel_members: int = Field(default=12, ge=0, le=10_000)
     passiton_morning_hour: int = Field(default=9, ge=0, le=23)
+    passiton_help_until_hour: int = Field(default=18, ge=9, le=24)
     passiton_welcome_dm: bool = True
+    passiton_channel_intro: bool = True
     passiton_retention_days: int = Field(default=90, ge=1)
     passiton_event_workers: int = Field(default=2, ge=1, le=32)
     passiton_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

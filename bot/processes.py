@@ -55,12 +55,10 @@ def run(
     """One process for one team: Socket Mode (SLACK_APP_TOKEN) with the scheduler in-process.
 
     Runs until SIGTERM or SIGINT, then closes the WebSocket and stops the scheduler (exit status 0)."""
-    from slack_sdk.errors import SlackApiError
-
     from bot.config import SettingsError, settings_or_exit
     from bot.logs import setup_logging
     from bot.runtime import build_context
-    from bot.slack.app import create_app
+    from bot.slack.app import check_slack_answer, create_app, web_client
 
     settings = settings_or_exit()
     setup_logging(settings.passiton_log_level)
@@ -74,6 +72,15 @@ def run(
     except SettingsError as exc:
         typer.echo(f"passiton: {exc}", err=True)
         raise typer.Exit(2) from None
+    try:  # before anything starts: a wrong app token or no Slack is one line, not a scheduler's logs
+        check_slack_answer(
+            lambda: web_client(settings.slack_api_url).apps_connections_open(app_token=app_token),
+            token_setting="SLACK_APP_TOKEN",
+            api_url=settings.slack_api_url,
+        )
+    except SettingsError as exc:
+        typer.echo(f"passiton: {exc}", err=True)
+        raise typer.Exit(2) from None
     if metrics_port:
         from prometheus_client import start_http_server
 
@@ -84,10 +91,12 @@ def run(
     scheduler = start_scheduler(ctx)
     handler = socket_mode_handler(app, app_token)
     try:
-        try:
-            handler.connect()
-        except SlackApiError as exc:  # a wrong or revoked app token: say so in one line, not a traceback
-            typer.echo(f"passiton: Socket Mode: apps.connections.open: {exc.response.get('error')}", err=True)
+        try:  # a wrong or revoked app token, or no Slack there: one line naming the setting, no traceback
+            check_slack_answer(
+                handler.connect, token_setting="SLACK_APP_TOKEN", api_url=settings.slack_api_url
+            )
+        except SettingsError as exc:
+            typer.echo(f"passiton: {exc}", err=True)
             raise typer.Exit(2) from None
         log.info("socket mode connected")
         # With a timeout: a signal the kernel hands to another thread only runs its Python handler once the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from typing import Any
 
 from bot.backfill.runner import BackfillRunner
@@ -83,5 +84,8 @@ def build_registry(db: Database, settings: Settings, *, slack: SlackSender | Non
 def build_drainer(db: Database, settings: Settings, **kwargs: Any) -> Drainer:
     """A drainer over the configured senders that drops nudges whose moment has passed before sending."""
     registry = kwargs.pop("registry", None) or build_registry(db, settings)
-    kwargs.setdefault("nudge_check", cancel_reason)
+    # The relevance check with this deployment's idea of a small channel (bot/policy/share.py: "seen").
+    kwargs.setdefault(
+        "nudge_check", partial(cancel_reason, small_channel=settings.passiton_small_channel_members)
+    )
     return Drainer.from_settings(db, settings, registry, **kwargs)

@@ -31,6 +31,7 @@ Block = dict[str, Any]
 class Expert:
     member_id: int
     name: str
+    slack_user_id: str | None = None  # with the team id: a link to their profile, which pings nobody
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class RelatedCandidate:
     channel_id: int | None
     is_private: bool  # the item itself came from a private place (DM, private channel)
     score: float = 0.0
+    answered: bool = False  # a question someone answered: linked to its thread, where the answer is
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,33 @@ def render_summary(summary: str, related: Sequence[RelatedCandidate]) -> str:
     return "".join(out).strip()
 
 
-def _names(experts: Sequence[Expert]) -> str:
-    shown = [plain(e.name) for e in experts[:MAX_NAMES]]
+_PERMALINK_RE = re.compile(r"^(https://[^/\s<>|]+/archives/([CGD][A-Z0-9]+)/p(\d{10})(\d{6}))(\?[^\s<>|]*)?$")
+
+
+def thread_permalink(permalink: str) -> str:
+    """A message's permalink opened on its thread (where the answers to a question are)."""
+    match = _PERMALINK_RE.match(permalink)
+    if match is None or "thread_ts=" in (match.group(5) or ""):
+        return permalink
+    base, channel, secs, micros = match.group(1), match.group(2), match.group(3), match.group(4)
+    return f"{base}?thread_ts={secs}.{micros}&cid={channel}"
+
+
+def profile_link(team_id: str | None, expert: Expert) -> str:
+    """The name, linking to the member's profile (Slack's `slack://user` deep link): a link, not a
+    mention, so nobody is notified; the asker chooses whom to contact."""
+    name = plain(expert.name.replace("|", "¦"))
+    if not team_id or not expert.slack_user_id:
+        return name
+    if not re.fullmatch(r"[TE][A-Z0-9]+", team_id) or not re.fullmatch(
+        r"[UW][A-Z0-9]+", expert.slack_user_id
+    ):
+        return name
+    return f"<slack://user?team={team_id}&id={expert.slack_user_id}|{name}>"
+
+
+def _names(experts: Sequence[Expert], team_id: str | None = None) -> str:
+    shown = [profile_link(team_id, e) for e in experts[:MAX_NAMES]]
     more = len(experts) - len(shown)
     if more > 0:
         shown.append(f"{more} more")
@@ -172,6 +199,7 @@ def compose_answer(
     *,
     summary: str | None = None,
     private: bool = False,
+    team_id: str | None = None,
 ) -> Reply | None:
     """The reply, or None when there is nobody to name and nothing to point to (then the bot stays quiet).
 
@@ -185,7 +213,7 @@ def compose_answer(
     lines: list[str] = []
     if experts:
         verb = "is" if len(experts) == 1 else "are"
-        line = f"{_names(experts)} {verb} happy to be asked about {about}."
+        line = f"{_names(experts, team_id)} {verb} happy to be asked about {about}."
         lines.append(line)
         blocks.append(_section(line))
     if related:
@@ -194,7 +222,12 @@ def compose_answer(
             assert cand.permalink is not None
             where = channel_names.get(cand.channel_id or 0)
             suffix = f" in #{plain(where)}" if where else ""
-            items.append(f"• {link(cand.permalink, item_label(cand))}{suffix}")
+            if cand.answered:
+                items.append(
+                    f"• {link(thread_permalink(cand.permalink), item_label(cand))}{suffix} (answered)"
+                )
+            else:
+                items.append(f"• {link(cand.permalink, item_label(cand))}{suffix}")
         heading = "Shared before:" if experts else f"Shared before about {about}:"
         text = heading + "\n" + "\n".join(items)
         lines.append(text)

@@ -51,6 +51,8 @@ _TRAILING_RE = re.compile(
     re.IGNORECASE,
 )
 # A clause ("how to...", "whether...") is not a topic: the known topics in it are found by resolve_topics.
+_HOW_RE = re.compile(r"^how\b", re.IGNORECASE)
+_SENTENCE_END_RE = re.compile(r"[?!\n]|\.(?:\s|$)")
 _CLAUSE_RE = re.compile(
     r"^(?:how|what|why|when|where|which|whether|if|who|that|is|are|can|should)\b", re.IGNORECASE
 )
@@ -64,19 +66,32 @@ class Detected:
     phrase: str | None
     phrase_label: str | None  # the phrase as typed, for display
     via_mention: bool
+    # The asking sentence from the phrase on ("how to tune autovacuum in pg", "a good intro to k8s
+    # networking"), where known topics are looked for when the phrase names none; never other sentences.
+    scope: str | None = None
 
 
-def _phrase(after: str) -> tuple[str | None, str | None]:
+def _phrase(after: str) -> tuple[str | None, str | None, str | None]:
+    """(topic, label, scope): the phrase asked about as a topic, or the words to look for topics in.
+    A clause other than "how …" ("who knows what design wants this week") asks about no skill: all None."""
     end = _PHRASE_END_RE.search(after)
     raw = (after[: end.start()] if end else after).strip()
     raw = _TRAILING_RE.sub("", _LEADING_RE.sub("", raw)).strip(" '\"`*_")
-    if not raw or _CLAUSE_RE.match(raw):
-        return None, None
-    words = raw.split()
-    if len(words) > MAX_PHRASE_WORDS:
-        return None, None
+    if not raw:
+        return None, None, None
+    if _CLAUSE_RE.match(raw):
+        # "how to tune autovacuum in pg": a skill, named inside the clause (up to the end of the sentence).
+        if not _HOW_RE.match(raw):
+            return None, None, None
+        sentence = _SENTENCE_END_RE.split(after, maxsplit=1)[0]
+        return None, None, sentence.strip()
+    # The rest of the asking sentence: "a good intro to Kubernetes networking?" stops the phrase at "to",
+    # yet asks about what follows it.
+    sentence = _SENTENCE_END_RE.split(after, maxsplit=1)[0].strip()
+    if len(raw.split()) > MAX_PHRASE_WORDS:
+        return None, None, sentence
     topic = normalise_topic(raw)
-    return (topic or None), (raw if topic else None)
+    return (topic or None), (raw if topic else None), sentence
 
 
 def mentions_bot(text: str, bot_user_id: str | None) -> bool:
@@ -99,8 +114,9 @@ def detect(text: str, bot_user_id: str | None = None) -> Detected | None:
     probe = clean_slack_text(_MENTION_WHO_RE.sub(r"\1 that", text)) if "<@" in text else plain
     match = _TRIGGER_RE.search(probe)
     if match is not None:
-        phrase, label = _phrase(probe[match.end() :])
-        return Detected(text=plain, phrase=phrase, phrase_label=label, via_mention=mentioned)
+        phrase, label, scope = _phrase(probe[match.end() :])
+        if phrase or scope:
+            return Detected(text=plain, phrase=phrase, phrase_label=label, via_mention=mentioned, scope=scope)
     if mentioned and plain and ("?" in plain or heuristic_kind(plain, False) in ("question", "ask")):
         return Detected(text=plain, phrase=None, phrase_label=None, via_mention=True)
     return None
@@ -147,16 +163,18 @@ def find_topics(text: str, known_topics: Iterable[str]) -> list[str]:
 
 
 def resolve_topics(detected: Detected, known_topics: Iterable[str], limit: int = 2) -> list[str]:
-    """The topics to answer for: the phrase when someone stated it, else known topics in the phrase, else in
-    the whole message. Falls back to the phrase itself (nobody stated it; related items may still match)."""
+    """The topics to answer for: what was asked about, never a word elsewhere in the message ("lol who knows
+    what design wants" names nobody for design). The phrase when someone stated it, else known topics in
+    the phrase, else the phrase itself (nobody stated it; related items may still match); without a phrase,
+    known topics in the words asked about; a question to the bot, known topics anywhere in it."""
     known = set(known_topics)
-    if detected.phrase and detected.phrase in known:
-        return [detected.phrase]
     if detected.phrase:
-        inside = find_topics(detected.phrase, known)
-        if inside:
-            return inside[:limit]
-    elsewhere = find_topics(detected.text, known)
-    if elsewhere:
-        return elsewhere[:limit]
-    return [detected.phrase] if detected.phrase else []
+        if detected.phrase in known:
+            return [detected.phrase]
+        inside = find_topics(detected.phrase, known) or find_topics(detected.scope or "", known)
+        return inside[:limit] or [detected.phrase]
+    if detected.scope:
+        return find_topics(detected.scope, known)[:limit]
+    if detected.via_mention:
+        return find_topics(detected.text, known)[:limit]
+    return []

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.answers.compose import (
@@ -131,7 +131,7 @@ def consenting_experts(
             if member.paused_until is not None and member.paused_until > now:
                 continue
             seen.add(member.id)
-            out.append(Expert(member.id, member.name))
+            out.append(Expert(member.id, member.name, member.slack_user_id))
     return out
 
 
@@ -213,10 +213,12 @@ def _words_of(title: str | None, description: str | None, text: str | None, url:
 
 _RECENT_ITEMS = (
     select(Item.id, Item.title, Item.description, Item.text, Item.url, Item.permalink, Item.channel_id,
-           Item.is_private)
+           Item.is_private, Item.kind)
     .where(
         Item.workspace_id == bindparam("ws", type_=Item.workspace_id.type),
         Item.kind.in_(RELATED_KINDS),
+        # A question nobody answered points nowhere useful: only answered ones, linked to the answer.
+        or_(Item.kind != "question", Item.answered_at.is_not(None)),
         Item.deleted_at.is_(None),
         Item.text_purged_at.is_(None),
         Item.channel_id.is_not(None),
@@ -275,6 +277,7 @@ def related_candidates(
             channel_id=row.channel_id,
             is_private=row.is_private,
             score=n + sim,
+            answered=row.kind == "question",
         )
         for (row, _, n), sim in zip(hits, similarity, strict=True)
     ]
@@ -393,6 +396,8 @@ def answer_in_channel(
             Channel.workspace_id == workspace.id, Channel.slack_channel_id == question.channel
         )
     ).first()
+    if channel is not None and not channel.answers_enabled:
+        return None  # its members turned answers off there (`/passiton answers off`)
     item = session.scalars(
         select(Item).where(
             Item.workspace_id == workspace.id, Item.source_key == f"{question.channel}:{question.ts}"
@@ -427,7 +432,9 @@ def _answer(
     candidates = related_candidates(session, workspace, topics, detected.text, now, embedder, exclude_item)
     related, names = _pick(session, candidates, audience, permalink_for) if candidates else ([], {})
     summary = _summary(session, llm, detected.text, related)
-    return compose_answer(topics, experts, related, names, summary=summary, private=private)
+    return compose_answer(
+        topics, experts, related, names, summary=summary, private=private, team_id=workspace.team_id
+    )
 
 
 def _route_privately(

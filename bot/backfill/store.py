@@ -76,9 +76,11 @@ def _reactions(
     ]  # fmt: skip
     if users:
         author = ensure_member(session, workspace, author_id)
+        ts = raw.get("ts")
         record_reactions(
-            session, workspace, channel, author, (ensure_member(session, workspace, u) for u in users), at
-        )
+            session, workspace, channel, author, (ensure_member(session, workspace, u) for u in users), at,
+            message_ts=ts if isinstance(ts, str) else None,
+        )  # fmt: skip
 
 
 def store_message(

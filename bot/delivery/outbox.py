@@ -24,6 +24,9 @@ from bot.store.models import OutboxMessage, utcnow
 
 KINDS = ("slack_dm", "slack_post", "slack_update", "email")
 METADATA_EVENT_TYPE = "passiton_message"
+# A slack_dm payload may carry {"channel", "ts", "url"} under this key: the sender looks the message's
+# permalink up at send time and puts it in place of `url` in the text and blocks.
+PERMALINK_KEY = "permalink_of"
 
 
 def enqueue(

@@ -12,18 +12,27 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.delivery.outbox import METADATA_EVENT_TYPE
+from bot.delivery.outbox import METADATA_EVENT_TYPE, PERMALINK_KEY
 from bot.delivery.ratelimit import SlackRateLimits
-from bot.delivery.senders import ClaimedMessage, PermanentError, RateLimited, SendResult, TransientError
+from bot.delivery.senders import (
+    ClaimedMessage,
+    DeliveryError,
+    PermanentError,
+    RateLimited,
+    SendResult,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +201,35 @@ class SlackSender:
             found = self._find_posted(client, message, channel, None, state)
             if found is not None:
                 return found
-        return self._post(client, message, channel, state)
+        return self._post(client, self._with_permalink(client, message), channel, state)
+
+    def _with_permalink(self, client: WebClient, message: ClaimedMessage) -> ClaimedMessage:
+        """The message with the linked Slack message's permalink, looked up now, in place of the archive
+        URL it was planned with. Any failure keeps that URL: it points at the same message, and a help DM
+        is not worth holding back for a nicer link."""
+        wanted = message.payload.get(PERMALINK_KEY)
+        if not isinstance(wanted, dict) or not wanted.get("url"):
+            return message
+        planned = str(wanted["url"])
+        try:
+            data = self._call(
+                client,
+                message,
+                "chat.getPermalink",
+                channel=wanted.get("channel"),
+                message_ts=wanted.get("ts"),
+            )
+        except DeliveryError as exc:
+            log.info("permalink lookup failed; keeping the archive link", extra={"reason": str(exc)})
+            return message
+        found = str(data.get("permalink") or "")
+        if found == planned or not _PLAIN_URL.fullmatch(found):
+            return message
+        payload = {k: v for k, v in message.payload.items() if k != PERMALINK_KEY}
+        for name in ("text", "blocks"):
+            if name in payload:
+                payload[name] = _swap_url(payload[name], planned, found)
+        return replace(message, payload=payload)
 
     def _send_post(self, client: WebClient, message: ClaimedMessage) -> SendResult:
         channel = str(message.payload.get("channel") or "")
@@ -363,6 +400,23 @@ class SlackSender:
             )  # fmt: skip
         # An error Slack answered cleanly but that we do not know: nothing was posted; retry, bounded.
         return TransientError(f"{method}:{error}", state=state)
+
+
+_PLAIN_URL = re.compile(r"https?://[^\s<>|]+")
+
+
+def _swap_url(value: Any, old: str, new: str) -> Any:
+    """`value` (text or blocks) with the URL `old` replaced by `new`: as a whole string (a button's url) or
+    inside mrkdwn, where `&` is written `&amp;`."""
+    if isinstance(value, str):
+        if value == old:
+            return new
+        return value.replace(old.replace("&", "&amp;"), new.replace("&", "&amp;"))
+    if isinstance(value, list):
+        return [_swap_url(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: _swap_url(v, old, new) for k, v in value.items()}
+    return value
 
 
 def _form(value: Any) -> str:

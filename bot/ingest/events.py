@@ -18,7 +18,7 @@ from bot.ingest import pages, slack_sync
 from bot.ingest.pipeline import FollowUp, incoming_message, process_message, record_reactions
 from bot.ingest.planning import run_after_commit
 from bot.ingest.profiles import SLACKBOT_ID, apply_profile
-from bot.ingest.welcome import queue_welcome
+from bot.ingest.welcome import queue_channel_intro, queue_welcome
 from bot.metrics import EVENTS_DEDUPED, ITEMS
 from bot.store.models import ProcessedEvent, Workspace, utcnow
 from bot.store.queries.backfill import enqueue_backfill
@@ -114,6 +114,9 @@ def handle_member_joined(
                 enqueue_backfill(
                     session, workspace, channel_id, utcnow(), ctx.settings.passiton_backfill_days, "invited"
                 )
+                channel = slack_sync.get_channel(session, workspace, channel_id)
+                if channel is not None and not channel_id.startswith("D"):  # says hello there, once
+                    queue_channel_intro(session, ctx.settings, workspace, channel, utcnow())
         return
     slack_sync.ensure_channel(ctx.db, client, team_id, channel_id)
     slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
@@ -200,7 +203,16 @@ def handle_reaction(ctx: AppContext, team_id: str, event: dict[str, Any], event_
         channel = slack_sync.get_channel(session, workspace, str(item.get("channel") or ""))
         reactor = ensure_member(session, workspace, user_id)
         author = ensure_member(session, workspace, item_user)
-        record_reactions(session, workspace, channel, author, [reactor], utcnow())
+        ts = item.get("ts")
+        record_reactions(
+            session,
+            workspace,
+            channel,
+            author,
+            [reactor],
+            utcnow(),
+            message_ts=ts if isinstance(ts, str) else None,
+        )
 
 
 def handle_uninstalled(

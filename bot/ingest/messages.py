@@ -24,6 +24,7 @@ from bot.store.models import Base, Channel, Item, Member, Workspace
 from bot.store.queries.conflicts import insert_ignoring_conflict, insert_row_ignoring_conflict
 from bot.store.queries.forgotten import is_forgotten
 from bot.store.queries.members import ensure_member
+from bot.store.queries.reaches import record_reach
 from bot.store.queries.relationships import record_interaction
 from bot.store.queries.remembered import Remembered
 
@@ -171,6 +172,9 @@ class IngestResult:
     created: bool = False
     became_routable: bool = False  # a question/ask to plan help for
     answered: Item | None = None  # a question whose first thread reply just arrived
+    # A question someone other than its asker just replied to (first reply or not): a help nudge its
+    # replier got about it, even a lapsed one, has been acted on (`cancel_answered_help`).
+    replied: Item | None = None
 
 
 def _record_mentions(
@@ -262,6 +266,9 @@ def _ingest_reply(
         record_interaction(
             session, workspace.id, replier.id, parent_author_id, channel.id if channel else None, "reply", at
         )
+    if parent is not None and parent.kind == "article" and parent.author_id != replier.id:
+        # Replying under an article is having seen it ("seen" is an act: bot/policy/share.py).
+        record_reach(session, workspace.id, parent.id, replier.id, "reply", at)
     if parent is None or parent.kind not in ROUTED_KINDS or parent.author_id == replier.id:
         return IngestResult()
     # A member's later replies in the same thread add nothing (the first one stands).
@@ -273,7 +280,7 @@ def _ingest_reply(
     first_answer = parent.answered_at is None
     if first_answer:  # written now rather than by the next flush (see update_row)
         core.update_row(session, parent, answered_at=at)
-    return IngestResult(item=parent, answered=parent if first_answer else None)
+    return IngestResult(item=parent, answered=parent if first_answer else None, replied=parent)
 
 
 def ingest_changed(

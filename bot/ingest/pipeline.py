@@ -35,10 +35,12 @@ from bot.ingest.messages import (
     ingest_changed,
     ingest_deleted,
     ingest_new,
+    item_by_key,
     understand,
 )
 from bot.nudges.planner import anyone_to_ask, cancel_answered_help, help_to_settle, plan_help_nudges
 from bot.store.models import Channel, Item, Member, Nudge, Workspace
+from bot.store.queries.reaches import record_reach
 from bot.store.queries.relationships import record_interaction
 
 T = TypeVar("T")
@@ -127,7 +129,9 @@ def store_message(
     return Outcome(
         stored=stored,
         item_id=stored.item.id if stored.item is not None else None,
-        answered_id=stored.answered.id if stored.answered is not None else None,
+        # Every reply to a question, not only its first answer: a later one may come from someone who was
+        # nudged about it (even a lapsed nudge), which is engagement.
+        answered_id=stored.replied.id if stored.replied is not None else None,
     )
 
 
@@ -167,8 +171,8 @@ def help_nudges(
 
 
 def settle_answered(item_id: int, now: dt.datetime) -> FollowUp:
-    """A question just got its first answer: its unsent help nudges lose their moment, and a helper who
-    replied has acted on theirs."""
+    """A question just got a reply: on its first answer its unsent help nudges lose their moment, and a
+    helper who replied has acted on theirs (also after it lapsed: engagement that ends their back-off)."""
 
     def check(session: Session) -> bool:
         item = session.get(Item, item_id)
@@ -243,13 +247,21 @@ def record_reactions(
     author: Member,
     reactors: Iterable[Member | None],
     at: dt.datetime,
+    *,
+    message_ts: str | None = None,
 ) -> None:
     """Reactions to a member's message: a tie between each reactor and the author, one per reaction (the
     live reaction listener's one event, the replay's export, a backfill's history all come here). Nobody
-    ties with themselves, and bots tie with nobody."""
+    ties with themselves, and bots tie with nobody. When the message (`message_ts` in `channel`) is a
+    stored item, it has reached each reactor: "seen" is an act (bot/policy/share.py)."""
     if author.is_bot:
         return
+    item = None
+    if channel is not None and message_ts:
+        item = item_by_key(session, workspace, f"{channel.slack_channel_id}:{message_ts}")
     for other in reactors:
         if other is not None and other.id != author.id and not other.is_bot:
             record_interaction(session, workspace.id, other.id, author.id, channel.id if channel else None,
                                "reaction", at)  # fmt: skip
+            if item is not None and item.author_id != other.id:
+                record_reach(session, workspace.id, item.id, other.id, "reaction", at)

@@ -250,4 +250,7 @@ def ensure_profile(
     if user is None:
         return
     with db.session() as session:
-        apply_profile(session, ensure_workspace(session, team_id), user)
+        workspace = ensure_workspace(session, team_id)
+        if is_forgotten(session, workspace, slack_user_id):
+            return  # they said forget-me while users.info was on its way (a command's after-ack work)
+        apply_profile(session, workspace, user)

@@ -15,10 +15,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery.outbox import enqueue_dm
+from bot.delivery.outbox import METADATA_EVENT_TYPE, enqueue, enqueue_dm
 from bot.ingest.profiles import SLACKBOT_ID
-from bot.messages.replies import WELCOME_TEXT, welcome_blocks
-from bot.store.models import Member, Workspace
+from bot.messages.replies import INTRO_TEXT, WELCOME_TEXT, channel_intro_blocks, welcome_blocks
+from bot.store.models import Channel, Member, Workspace
 
 
 def should_welcome(settings: Settings, workspace: Workspace, member: Member) -> bool:
@@ -57,5 +57,38 @@ def queue_welcome(
         text=WELCOME_TEXT,
         blocks=welcome_blocks(),
         recipient_id=member.id,
+    )
+    return True
+
+
+def queue_channel_intro(
+    session: Session, settings: Settings, workspace: Workspace, channel: Channel, now: dt.datetime
+) -> bool:
+    """Queue the bot's one introduction in a channel it was just invited to; True when queued now.
+
+    `introduced_at` is claimed with a conditional UPDATE, so a retried or doubled `member_joined_channel`
+    (or being removed and invited again) never posts it twice."""
+    if not settings.passiton_channel_intro or not workspace.active:
+        return False
+    claimed = session.execute(
+        update(Channel)
+        .where(Channel.id == channel.id, Channel.introduced_at.is_(None))
+        .values(introduced_at=now)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    key = f"intro:{workspace.id}:{channel.id}"
+    enqueue(
+        session,
+        workspace_id=workspace.id,
+        key=key,
+        kind="slack_post",
+        payload={
+            "channel": channel.slack_channel_id,
+            "text": INTRO_TEXT,
+            "blocks": channel_intro_blocks(),
+            # The key under the name the sender looks for in the channel's history after a crash.
+            "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"idempotency_key": key}},
+        },
     )
     return True

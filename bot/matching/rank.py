@@ -16,14 +16,15 @@ Two questions, answered separately:
 2. **In which order?** Candidates are ordered by a linear fusion of four signals, each z-scored per item
    across the index's members so that the weights (tuned on the development sites of bench/match_quality.py)
    mean the same whatever each signal's scale:
-     order = w_recent  * z(log1p(recency-weighted count of observed help))     the activity prior
+     order = w_recent  * z(activity prior: all-time and recency-weighted counts of observed help, mixed)
            + w_lexical * z(BM25 of the item against the member's helped questions)   (lexical.py)
            + w_embedded* z(helped)                                             embedding similarity
            + w_topics  * z(topical)                                            stated topics
    divided by the sum of the weights of the signals the index has (so without observed help, e.g. for
    share nudges, stated topics order the candidates alone).
-   The activity prior counts each reply 2^(-age / half_life_days), so who helps *now* outweighs who helped
-   a lot long ago. On real Q&A sites this is what beats "ask the most active members": popularity alone is
+   The activity prior mixes log1p of the all-time count of replies with log1p of a count where each reply
+   weighs 2^(-age / half_life_days) (`prior_all_time` is the all-time share): who helps *now* moves up, and a
+   regular's quiet fortnight does not make them a stranger. On real Q&A sites this is what beats "ask the most active members": popularity alone is
    strong, and the text signals decide among the many members it cannot tell apart (bench/RESULTS.md).
    `Match.score` is `threshold + softplus(order)` (`match_score`): never below the threshold for a candidate,
    in the same order, on a scale where one unit is about one standard deviation of a signal (the policy's load
@@ -93,12 +94,15 @@ class RankConfig:
     threshold: float = 7.0
     # Ordering: weights of the per-item z-scores (see the module docstring).
     w_recent: float = 1.0
-    w_lexical: float = 0.25
-    w_embedded: float = 0.5
+    w_lexical: float = 0.1
+    w_embedded: float = 0.25
     # Tuned to 0 on the bench (stated tags add nothing once observed help is known); kept small but non-zero
     # so that stated topics still order candidates where nothing else does (shares, cold start).
     w_topics: float = 0.05
     half_life_days: float = 7.0
+    # Share of the activity prior that is the all-time count (the rest is the decayed count): who is generally
+    # active still counts on a quiet week or after a long gap, and who helps now still moves up.
+    prior_all_time: float = 0.5
     mute_z: float = 5.0
     max_helped_per_member: int = 50
     chunk_elements: int = 8_000_000
@@ -511,7 +515,7 @@ def build_member_index(
         topics=topic_index,
         helped=_memo_flat_index(helped, embedder, background, memo),
         muted=muted_index,
-        log_activity=activity_prior(members, config.half_life_days, now),
+        log_activity=activity_prior(members, config.half_life_days, now, config.prior_all_time),
         lexical=build_lexical(helped),
         topic_lookup={t: i for i, t in enumerate(topic_index.texts)},
         muted_lookup={t: i for i, t in enumerate(muted_index.texts)},
@@ -522,13 +526,21 @@ def build_member_index(
 
 
 def activity_prior(
-    members: Sequence[MemberProfile], half_life_days: float, now: float | None = None
+    members: Sequence[MemberProfile], half_life_days: float, now: float | None = None, all_time: float = 0.0
 ) -> npt.NDArray[np.float32]:
-    """Per member, log1p of their observed help replies, each counting 2^(-age / half life); `activity` (an
-    undecayed count) for members given without reply times. Replies after `now` count as new."""
+    """Per member, (1 - all_time) * log1p(decayed count) + all_time * log1p(all-time count).
+
+    The decayed count weighs each observed help reply 2^(-age / half life); the all-time count is the number
+    of replies given. On Q&A sites spanning years a short half-life alone forgets who is generally active (a
+    regular's quiet fortnight makes them a stranger), and a plain count alone never notices who is helping
+    now; the mix keeps both (bench/match_quality.py --tune chose the share on the development sites).
+    `activity` (an undecayed count) stands for both for members given without reply times. Replies after
+    `now` count as new.
+    """
     if not members:
         return np.zeros(0, np.float32)
     counts = np.maximum(np.asarray([m.activity for m in members], dtype=np.float64), 0.0)
+    totals = counts.copy()
     timed = [i for i, m in enumerate(members) if m.replied_at]
     if timed:
         times = [np.asarray(members[i].replied_at, dtype=np.float64) for i in timed]
@@ -539,7 +551,12 @@ def activity_prior(
         weights = np.exp2(-ages / max(half_life_days, 1e-9))
         owner = np.repeat(np.arange(len(timed)), lengths)
         counts[timed] = np.bincount(owner, weights=weights, minlength=len(timed))
-    return np.log1p(counts).astype(np.float32)
+        totals[timed] = lengths
+    share = min(max(all_time, 0.0), 1.0)
+    prior = np.log1p(counts)
+    if share:
+        prior = (1.0 - share) * prior + share * np.log1p(totals)
+    return prior.astype(np.float32)
 
 
 def named_topics(text: str, lookup: dict[str, int], max_words: int) -> list[int]:

@@ -32,6 +32,8 @@ FEEDBACK_OF = {
     STOP: "stop",
 }
 ACTIONS_BLOCK = "nudge_actions"
+MORE = "nudge_more"  # the overflow menu; each option's value is "<action id>:<nudge id>"
+MORE_ACTIONS = (NOT_MY_AREA, MUTE_TOPIC, MUTE_PERSON)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class NudgeView:
     topic_label: str | None = None
     target_name: str | None = None
     asker_name: str | None = None
+    # The Slack message a help nudge is about: the sender swaps `url` (an archive link built from these)
+    # for chat.getPermalink's answer at send time.
+    slack_channel: str | None = None
+    slack_ts: str | None = None
 
 
 def _where(view: NudgeView) -> str:
@@ -78,12 +84,40 @@ def _buttons(view: NudgeView) -> Block:
         elements.append(take)
     else:
         elements.append(button("Pass it on", PASS_ON, value, style="primary"))
-    elements += [button("Not now", NOT_NOW, value), button("Not my area", NOT_MY_AREA, value)]
+    elements.append(button("Not now", NOT_NOW, value))
+    # Two buttons, the rest in the "…" menu: five buttons on every DM were a wall to read past.
+    more = [("Not my area", NOT_MY_AREA)]
     if view.topic_label:
-        elements.append(button(f"Don't suggest {view.topic_label}"[:75], MUTE_TOPIC, value))
-    if view.kind == "share" and view.target_name:
-        elements.append(button(f"Don't suggest {view.target_name}"[:75], MUTE_PERSON, value))
+        more.append((f"Don't suggest {view.topic_label}", MUTE_TOPIC))
+    if _person(view):
+        more.append((f"Don't suggest {_person(view)}", MUTE_PERSON))
+    if len(more) >= 2:  # Slack's overflow menu holds 2 to 5 options
+        elements.append(overflow(MORE, [(text, f"{action_id}:{value}") for text, action_id in more]))
+    else:
+        elements += [button(text, action_id, value) for text, action_id in more]
     return actions(*elements, block_id=ACTIONS_BLOCK)
+
+
+def _person(view: NudgeView) -> str | None:
+    """Whom "Don't suggest …" is about: the target of a share, the asker of a help request."""
+    return view.target_name if view.kind == "share" else view.asker_name
+
+
+def overflow(action_id: str, options: list[tuple[str, str]]) -> Block:
+    """Slack's "…" menu: (label, value) options, labels as plain text (at most 75 characters)."""
+    return {
+        "type": "overflow",
+        "action_id": action_id,
+        "options": [{"text": {"type": "plain_text", "text": t[:75]}, "value": v[:150]} for t, v in options],
+    }
+
+
+def overflow_choice(value: str) -> tuple[str, int] | None:
+    """A "…" menu pick ("nudge_not_my_area:42") as (action id, nudge id); None for anything else."""
+    action_id, _, nudge = value.partition(":")
+    if action_id not in MORE_ACTIONS or not nudge.isdigit():
+        return None
+    return action_id, int(nudge)
 
 
 def _body(view: NudgeView) -> list[Block]:
@@ -113,13 +147,25 @@ def outcome_text(feedback: str, view: NudgeView) -> str:
     if feedback == "mute_topic":
         return f"Done: no more suggestions about {escape(view.topic_label or 'this topic')}."
     if feedback == "mute_person":
-        return f"Done: I won't suggest {escape(view.target_name or 'this person')} again."
+        return f"Done: I won't suggest {escape(_person(view) or 'this person')} again."
     return _OUTCOMES.get(feedback, "Noted.")
 
 
 def resolved_blocks(view: NudgeView, feedback: str) -> list[Block]:
     """The DM after a button press: the same item and reason, the buttons replaced by what happened."""
     return [*_body(view), context(escape(view.reason)), context(outcome_text(feedback, view))]
+
+
+def passed_on_text(names: list[str]) -> str:
+    """ "Passed on to Ben ✓" (names escaped: they are Slack display names, member text)."""
+    shown = [escape(n) for n in names if n] or ["them"]
+    who = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return f"Passed on to {who} ✓"
+
+
+def passed_on_blocks(view: NudgeView, names: list[str]) -> list[Block]:
+    """The share nudge once the member passed it on: the item and reason stay, the buttons go."""
+    return [*_body(view), context(escape(view.reason)), context(passed_on_text(names))]
 
 
 def continue_blocks(question: str) -> list[Block]:

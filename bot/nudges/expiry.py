@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, select
+from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from bot.policy.share import SMALL_CHANNEL
 from bot.store import core
 from bot.store.models import (
     OPEN_NUDGE_STATUSES,
@@ -43,6 +44,7 @@ _ANSWERED_BY_OTHERS = (
 _IN_CHANNEL = select(ChannelMember.id).where(
     ChannelMember.channel_id == bindparam("channel"), ChannelMember.member_id == _MEMBER
 )
+_CHANNEL_SIZE = select(func.count(ChannelMember.id)).where(ChannelMember.channel_id == bindparam("channel"))
 _REACHED = [
     select(table.id).where(table.item_id == _ITEM, table.member_id == _MEMBER)
     for table in (ItemReach, ThreadReply)
@@ -103,7 +105,9 @@ def _private(session: Session, item: Item) -> bool:
     return channel is not None and channel.is_private
 
 
-def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) -> str | None:
+def _share_reason(
+    session: Session, nudge: Nudge, item: Item, now: dt.datetime, small_channel: int
+) -> str | None:
     if nudge.target_id is None:
         return "target_gone"
     target = session.get(Member, nudge.target_id)
@@ -112,10 +116,13 @@ def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) 
         return reason
     if item.author_id == nudge.target_id:
         return "target_is_author"
+    # Membership is "seen" only in a small channel (bot/policy/share.py), as when it was planned.
     if item.channel_id is not None and _found(
         session, _IN_CHANNEL, {"channel": item.channel_id, "member": nudge.target_id}
     ):
-        return "target_in_channel"
+        size = core.execute(session, _CHANNEL_SIZE, {"channel": item.channel_id}).scalar() or 0
+        if size <= small_channel:
+            return "target_in_channel"
     for reached in _REACHED:
         if _found(session, reached, {"item": item.id, "member": nudge.target_id}):
             return "already_reached"
@@ -123,8 +130,11 @@ def _share_reason(session: Session, nudge: Nudge, item: Item, now: dt.datetime) 
     return "muted_person" if muted else None
 
 
-def why_stale(session: Session, nudge: Nudge, now: dt.datetime) -> str | None:
-    """A short reason this nudge should not be sent now, or None if it still should."""
+def why_stale(
+    session: Session, nudge: Nudge, now: dt.datetime, *, small_channel: int = SMALL_CHANNEL
+) -> str | None:
+    """A short reason this nudge should not be sent now, or None if it still should. `small_channel`: the
+    PASSITON_SMALL_CHANNEL_MEMBERS setting (channels this small count as read by all their members)."""
     if nudge.status not in OPEN_NUDGE_STATUSES:
         return f"nudge_{nudge.status}"
     item = session.get(Item, nudge.item_id)
@@ -146,19 +156,23 @@ def why_stale(session: Session, nudge: Nudge, now: dt.datetime) -> str | None:
         return "muted_topic"
     if nudge.kind == "help":
         return _help_reason(session, nudge, item)
-    return _share_reason(session, nudge, item, now)
+    return _share_reason(session, nudge, item, now, small_channel)
 
 
-def cancel_reason(session: Session, nudge_id: int, now: dt.datetime) -> str | None:
+def cancel_reason(
+    session: Session, nudge_id: int, now: dt.datetime, *, small_channel: int = SMALL_CHANNEL
+) -> str | None:
     """For the sender, right before sending: why not to send this nudge (and it is marked expired), or None."""
     nudge = session.get(Nudge, nudge_id)
     if nudge is None:
         return "nudge_gone"
-    reason = why_stale(session, nudge, now)
+    reason = why_stale(session, nudge, now, small_channel=small_channel)
     if reason and nudge.status in OPEN_NUDGE_STATUSES:
         nudge.status = "expired"
     return reason
 
 
-def still_relevant(session: Session, nudge: Nudge, now: dt.datetime) -> bool:
-    return why_stale(session, nudge, now) is None
+def still_relevant(
+    session: Session, nudge: Nudge, now: dt.datetime, *, small_channel: int = SMALL_CHANNEL
+) -> bool:
+    return why_stale(session, nudge, now, small_channel=small_channel) is None

@@ -1,7 +1,7 @@
 """Recording what a member answered to a nudge, so the next plan listens.
 
 The policy reads Feedback rows back (bot/policy/feedback.py): "not my area" lowers that topic for them,
-"not now" snoozes for a few days, mutes are hard rules. Any answer at all resets the back-off counter.
+"not now" snoozes for a few days, mutes are hard rules. Any answer at all ends the back-off (engagement).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.store.models import Feedback, Item, Member, Nudge, NudgeStatus, Topic, Workspace
+from bot.store.queries.engagement import record_engagement
 from bot.store.queries.members import add_member_topics
+from bot.store.queries.reaches import record_reach
 
 KINDS = ("shared", "helped", "not_now", "not_my_area", "mute_topic", "mute_person", "continue", "stop")
 NUDGE_KINDS = ("shared", "helped", "not_now", "not_my_area", "mute_topic", "mute_person")
@@ -72,14 +74,18 @@ def apply_feedback(
         if nudge.status in ANSWERABLE:
             nudge.status = "acted" if kind in ACTED else "dismissed"
         nudge.acted_at = nudge.acted_at or now
+        if kind in ACTED:
+            # "I'll take a look" opens the question, "passed it on" follows reading the article: either
+            # way the item has reached them (bot/policy/share.py: "seen" is an act).
+            record_reach(session, workspace.id, nudge.item_id, member.id, "clicked", now)
         if kind == "mute_topic" and nudge.topic_id is not None:
             topic = session.get(Topic, nudge.topic_id)
             if topic is not None:
                 add_member_topics(session, workspace, member, "muted", [topic.name])
-    member.unanswered = 0
-    if kind in ("continue", "stop"):
-        member.asked_to_continue_at = None
-        if kind == "stop":
-            member.delivery = "off"
+    # Any button is engagement: whatever back-off there was ends. "Stop" is final all the same: delivery
+    # off keeps the member out of every plan and question until they turn it back on themselves.
+    record_engagement(session, member, now)
+    if kind == "stop":
+        member.delivery = "off"
     session.flush()
     return feedback

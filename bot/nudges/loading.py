@@ -45,6 +45,8 @@ MEMBER_COLUMNS = (
     Member.delivery,
     Member.unanswered,
     Member.asked_to_continue_at,
+    Member.holds,
+    Member.held_until,
     Member.is_bot,
     Member.is_deleted,
     Member.display_name,
@@ -62,7 +64,10 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 def caps_from_settings(settings: Settings) -> CapConfig:
     return CapConfig(
-        share_per_day=settings.passiton_share_per_day, nudges_per_week=settings.passiton_nudges_per_week
+        share_per_day=settings.passiton_share_per_day,
+        nudges_per_week=settings.passiton_nudges_per_week,
+        share_per_week=settings.passiton_share_per_week,
+        help_per_week=settings.passiton_help_per_week,
     )
 
 
@@ -101,6 +106,8 @@ def _prefs(row: Any) -> MemberPrefs:
         delivery=row.delivery or "slack",
         unanswered=int(row.unanswered or 0),
         asked_to_continue_at=row.asked_to_continue_at,
+        holds=int(row.holds or 0),
+        held_until=row.held_until,
         reachable=not (row.is_bot or row.is_deleted) and bool(row.slack_user_id or row.email),
         name=display_name(row),
     )
@@ -205,25 +212,31 @@ def member_rows(session: Session, workspace_id: int, ids: Collection[int] | None
     return list(_each(session, _MEMBERS, {"ws": workspace_id}, ids))
 
 
-# Opted-in people who are not held back: the policy's back-off (`backoff_state`) asks for fewer unanswered
-# nudges than `backoff_after`; the policy itself decides about every row read (tests pin the two together).
+# Opted-in people who are not held back: what the policy's back-off (`backoff_state`) says "ok" to, in SQL.
+# Not stopped (delivery off), not inside a hold, and either below the count of unanswered nudges or already
+# asked (then a worn-off hold means a try). The policy itself still decides about every row read (tests pin
+# the two together).
 _NOT_HELD_BACK = select(*MEMBER_COLUMNS).where(
     Member.workspace_id == _WS,
     Member.opted_in.is_(True),
     Member.is_bot.is_(False),
     Member.is_deleted.is_(False),
-    Member.unanswered < bindparam("backoff", type_=Member.unanswered.type),
+    Member.delivery != "off",
+    or_(Member.held_until.is_(None), Member.held_until <= bindparam("now", type_=Member.held_until.type)),
+    or_(
+        Member.unanswered < bindparam("backoff", type_=Member.unanswered.type),
+        Member.asked_to_continue_at.is_not(None),
+    ),
 )
 _NOT_HELD_BACK_LIMITED = _NOT_HELD_BACK.order_by(Member.id).limit(bindparam("limit"))
 
 
 def not_held_back(
-    session: Session, workspace_id: int, caps: CapConfig, limit: int | None = None
+    session: Session, workspace_id: int, caps: CapConfig, now: dt.datetime, limit: int | None = None
 ) -> list[Any]:
-    """Rows of the opted-in people whose nudges are not on hold after going unanswered: the only ones any
-    nudge could go to (once the replay or a quiet workspace is a few weeks in, few people). With `limit`, at
-    most that many (by id): enough to tell "more than this many" from the rows themselves."""
-    params = {"ws": workspace_id, "backoff": caps.backoff_after}
+    """Rows of the opted-in people whose nudges are not on hold at `now`: the only ones any nudge could go
+    to. With `limit`, at most that many (by id): enough to tell "more than this many" from the rows."""
+    params = {"ws": workspace_id, "backoff": caps.backoff_after, "now": now}
     if limit is None:
         return plain_rows(session, _NOT_HELD_BACK, params)
     return plain_rows(session, _NOT_HELD_BACK_LIMITED, {**params, "limit": limit})
@@ -292,6 +305,15 @@ _REACHES = _both(
     lambda c: _where(select(ItemReach.item_id, ItemReach.member_id).where(ItemReach.workspace_id == _WS), c),
     ItemReach.item_id,
 )
+_ENGAGED = _both(
+    lambda c: _where(
+        select(ItemReach.item_id, ItemReach.member_id).where(
+            ItemReach.workspace_id == _WS, ItemReach.how.in_(("reaction", "reply"))
+        ),
+        c,
+    ),
+    ItemReach.item_id,
+)
 _REPLIERS = _both(
     lambda c: _where(
         select(ThreadReply.item_id, ThreadReply.member_id).where(ThreadReply.workspace_id == _WS), c
@@ -315,6 +337,7 @@ _TIES = select(
     Relationship.channel_id,
     Relationship.weight,
     type_coerce(Relationship.updated_at, _UPDATED.type.impl),
+    Relationship.talked_at.is_not(None),
 ).where(
     Relationship.workspace_id == _WS,
     or_(Relationship.member_a_id.in_(_IDS), Relationship.member_b_id.in_(_IDS)),
@@ -349,6 +372,16 @@ def reached(session: Session, workspace_id: int, item_ids: Collection[int]) -> d
     return dict(out)
 
 
+def engaged(session: Session, workspace_id: int, item_ids: Collection[int]) -> dict[int, set[int]]:
+    """Per item, the members who engaged with it themselves (reacted, replied in its thread): seeing an
+    article is an act, and they are the givers to prefer over everyone who merely is in its channel."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for statements in (_ENGAGED, _REPLIERS):
+        for item_id, member_id in _each(session, statements, {"ws": workspace_id}, item_ids):
+            out[item_id].add(member_id)
+    return dict(out)
+
+
 def nudged_pairs(session: Session, workspace_id: int, item_ids: Collection[int]) -> set[tuple[int, int]]:
     """(item, target) pairs that already have a share nudge, whatever became of it."""
     return {
@@ -376,10 +409,14 @@ def ties_for(
     keep = None if others is None else set(others)
     weight: dict[tuple[int, int], float] = defaultdict(float)
     best: dict[tuple[int, int], tuple[float, int | None]] = {}
+    best_talk: dict[tuple[int, int], tuple[float, int | None]] = {}  # only rows where they talked
+    talks: set[tuple[int, int]] = set()
     to_utc = _UPDATED.type.process_result_value  # the column is read raw: only kept rows are converted
     dialect = session.get_bind().dialect
     for part in chunks(sorted(targets)):
-        for a, b, channel_id, w, raw in plain_rows(session, _TIES, {"ws": workspace_id, "ids": list(part)}):
+        for a, b, channel_id, w, raw, talked in plain_rows(
+            session, _TIES, {"ws": workspace_id, "ids": list(part)}
+        ):
             forward = a in wanted and (keep is None or b in keep)
             backward = b in wanted and (keep is None or a in keep)
             if not (forward or backward):
@@ -393,12 +430,19 @@ def ties_for(
             named = channel_id in channel_names
             for key in keys:
                 weight[key] += value
+                if talked:
+                    talks.add(key)
                 if named and value > best.get(key, (0.0, None))[0]:
                     best[key] = (value, channel_id)
+                if talked and named and value > best_talk.get(key, (0.0, None))[0]:
+                    best_talk[key] = (value, channel_id)
     out: dict[int, list[Tie]] = defaultdict(list)
     for (target, other), w in weight.items():
-        channel_id = best.get((target, other), (0.0, None))[1]
-        out[target].append(Tie(other, w, channel_names.get(channel_id) if channel_id is not None else None))
+        talk = (target, other) in talks
+        # Where they talk when they do; else a channel they share (what the reason may honestly say).
+        channel_id = (best_talk if talk else best).get((target, other), (0.0, None))[1]
+        name = channel_names.get(channel_id) if channel_id is not None else None
+        out[target].append(Tie(other, w, name, talks=talk))
     for ties in out.values():
         ties.sort(key=lambda t: (-t.weight, t.other_id))
     return dict(out)

@@ -27,23 +27,25 @@ from bot.matching.rank import RankConfig, named_topics, rank_items
 from bot.matching.topics import topic_label
 from bot.messages.nudges import NudgeView
 from bot.nudges import loading as ld
+from bot.nudges.links import archives_url
 from bot.nudges.ranking import member_index, profiles_of, small_index, with_store_cache
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
-from bot.policy.caps import backoff_state
+from bot.policy.backoff import Backoff, after_ask, after_lapse, backoff_of, backoff_state
 from bot.policy.eligibility import ready_for_nudges, ready_to_help
-from bot.policy.help import HelpItem, plan_help
+from bot.policy.help import HelpItem, help_window, plan_help
 from bot.policy.model import Candidate, CapConfig, MemberPrefs, PolicyState
 from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, ShareProposal, plan_shares
 from bot.policy.time import local_date, morning_has_come, next_send_time
 from bot.store.locks import lock_workspace
 from bot.store.models import OPEN_NUDGE_STATUSES, Channel, Item, Member, Nudge, ThreadReply, Workspace
+from bot.store.queries.engagement import record_engagement
 
 log = logging.getLogger(__name__)
 
 ARTICLE_WINDOW = dt.timedelta(days=3)
 HELP_CANDIDATES = 30
-SHARE_TARGETS_PER_ITEM = 10
+SHARE_TARGETS_PER_ITEM = 30
 # A sent nudge with no answer after this long counts towards the back-off.
 UNANSWERED_AFTER = dt.timedelta(days=3)
 # The planners' bulk updates name their rows by id: the session learns which of its objects changed from
@@ -136,7 +138,7 @@ def anyone_to_ask(
     if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
         return False
     caps = ld.caps_from_settings(settings)
-    few = ld.not_held_back(session, workspace.id, caps, limit=FEW_READY + 1)
+    few = ld.not_held_back(session, workspace.id, caps, now, limit=FEW_READY + 1)
     if len(few) > FEW_READY:
         return True
     ready = {r.id for r in few if ready_to_help(ld.prefs_of(r), caps, now)} - set(exclude) - {item.author_id}
@@ -217,10 +219,20 @@ def plan_help_nudges(
     ]
     asker = rows.get(item.author_id) if item.author_id is not None else None
     asker_name = ld.display_name(asker) if asker is not None else "Someone"
+    window, horizon = help_window(settings.passiton_help_until_hour)
     proposals = plan_help(
         help_item, candidates, state, now, k=k, asker_name=asker_name,
-        min_score=RankConfig().threshold,
+        min_score=RankConfig().threshold, window=window, horizon=horizon,
+        grace=dt.timedelta(minutes=settings.passiton_help_grace_minutes),
     )  # fmt: skip
+    # One click to the question: its permalink when known, else the archive link built from channel and ts
+    # (the sender swaps in chat.getPermalink's answer when it sends).
+    slack_channel = channel.slack_channel_id if channel is not None and item.slack_ts else None
+    question_url = item.permalink or (
+        archives_url(workspace.domain, slack_channel, item.slack_ts)
+        if slack_channel and item.slack_ts
+        else None
+    )
     specs: list[NudgeSpec] = []
     for p in proposals:
         topic_id, label = _label(labels, p.topic)
@@ -229,11 +241,13 @@ def plan_help_nudges(
             kind="help",
             reason=p.reason,
             title=item.title,
-            url=item.permalink,
+            url=question_url,
             channel_name=help_item.channel_name,
             text=item.text,
             topic_label=label,
             asker_name=asker_name,
+            slack_channel=slack_channel,
+            slack_ts=item.slack_ts if slack_channel else None,
         )
         specs.append(
             NudgeSpec("help", rows[p.helper_id], item, None, topic_id, p.reason, p.score, p.send_at, view)
@@ -242,8 +256,10 @@ def plan_help_nudges(
     return write_nudges(session, workspace, specs, now)
 
 
-# The help nudges an answer settles: unsent ones are cancelled, sent ones may have been acted on.
-_SETTLED_BY_ANSWER = frozenset({*OPEN_NUDGE_STATUSES, "sent"})
+# The help nudges an answer settles: unsent ones are cancelled, sent ones may have been acted on, and so may
+# lapsed ones: answering the question one was nudged about is engagement however late it comes.
+_ANSWERABLE = frozenset({"sent", "lapsed"})
+_SETTLED_BY_ANSWER = frozenset({*OPEN_NUDGE_STATUSES, *_ANSWERABLE})
 
 
 def _help_statuses(session: Session, item: Item) -> set[str]:
@@ -263,8 +279,8 @@ def help_to_settle(session: Session, item: Item) -> bool:
 def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     """Once someone other than the asker replied in the thread, unsent help nudges lose their moment.
 
-    Call after storing the ThreadReply. A recipient who replied has acted on their nudge. Returns the
-    number of nudges cancelled.
+    Call after storing the ThreadReply. A recipient who replied has acted on their nudge, also when it had
+    lapsed, and that ends their back-off (engagement). Returns the number of nudges cancelled.
     """
     params = {"ws": item.workspace_id, "item": item.id}
 
@@ -283,7 +299,7 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     statuses = _help_statuses(session, item)
     if not statuses & _SETTLED_BY_ANSWER:
         return 0
-    if repliers is None and "sent" in statuses:
+    if repliers is None and statuses & _ANSWERABLE:
         repliers = repliers_of()
     cancelled = 0
     nudges = session.scalars(_HELP_NUDGES_OF, params).all()
@@ -291,19 +307,20 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
         if nudge.status in OPEN_NUDGE_STATUSES:
             nudge.status = "cancelled"
             cancelled += 1
-        elif nudge.status == "sent" and repliers is not None and nudge.recipient_id in repliers:
+        elif nudge.status in _ANSWERABLE and repliers is not None and nudge.recipient_id in repliers:
             nudge.status, nudge.acted_at = "acted", now
             member = session.get(Member, nudge.recipient_id)
             if member is not None:
-                member.unanswered = 0
+                record_engagement(session, member, now)
     return cancelled
 
 
 # -- shares -----------------------------------------------------------------------------------------
 
 
-def _lapse_unanswered(session: Session, workspace_id: int, now: dt.datetime) -> None:
-    """Sent Slack nudges nobody answered for a few days count towards that member's back-off."""
+def _lapse_unanswered(session: Session, workspace_id: int, caps: CapConfig, now: dt.datetime) -> None:
+    """Sent Slack nudges nobody answered for a few days count towards that member's back-off, and may start
+    their next hold (`after_lapse`)."""
     stale = session.execute(
         select(Nudge.id, Nudge.recipient_id).where(
             Nudge.workspace_id == workspace_id,
@@ -322,14 +339,18 @@ def _lapse_unanswered(session: Session, workspace_id: int, now: dt.datetime) -> 
         session.execute(
             update(Nudge).where(Nudge.id.in_(part)).values(status="lapsed"), execution_options=_BY_ID
         )
-    # One statement per distinct count, not per member: each ORM update also walks the session's objects.
-    by_count: dict[int, list[int]] = defaultdict(list)
-    for member_id, count in per_member.items():
-        by_count[count].append(member_id)
-    for count, members in sorted(by_count.items()):
+    # One statement per distinct outcome, not per member: each ORM update also walks the session's objects,
+    # and with one `now` the outcomes are few.
+    by_outcome: dict[Backoff, list[int]] = defaultdict(list)
+    for row in ld.member_rows(session, workspace_id, sorted(per_member)):
+        was = backoff_of(ld.prefs_of(row))
+        by_outcome[after_lapse(was, per_member[row.id], caps, now)].append(row.id)
+    for b, members in sorted(by_outcome.items(), key=lambda kv: kv[1][0]):
         for part in ld.chunks(sorted(members)):
             session.execute(
-                update(Member).where(Member.id.in_(part)).values(unanswered=Member.unanswered + count),
+                update(Member)
+                .where(Member.id.in_(part))
+                .values(unanswered=b.unanswered, holds=b.holds, held_until=b.held_until),
                 execution_options=_BY_ID,
             )
 
@@ -369,11 +390,14 @@ def _ask_to_continue(
 ) -> None:  # fmt: skip
     for row in due:
         prefs = state_prefs[row.id]
-        if backoff_state(prefs, caps) == "ask":
+        if backoff_state(prefs, caps, now) == "ask":
             at = next_send_time(prefs, now, settings.passiton_morning_hour) or now
             if enqueue_continue_question(session, workspace, row, continue_question(), now, at):
+                b = after_ask(backoff_of(prefs), caps, now)
                 session.execute(
-                    update(Member).where(Member.id == row.id).values(asked_to_continue_at=now),
+                    update(Member)
+                    .where(Member.id == row.id)
+                    .values(asked_to_continue_at=b.asked_at, holds=b.holds, held_until=b.held_until),
                     execution_options=_BY_ID,
                 )
 
@@ -383,7 +407,7 @@ def plan_share_nudges(
 ) -> list[Nudge]:
     """One tick: plan today's share nudges for every member whose local morning has come."""
     ws = workspace.id
-    _lapse_unanswered(session, ws, now)
+    _lapse_unanswered(session, ws, ld.caps_from_settings(settings), now)
     rows = ld.member_rows(session, ws)
     due, mark = _due(rows, now, settings.passiton_morning_hour)
     out: list[Nudge] = []
@@ -416,7 +440,8 @@ def _plan_for(
     if articles is None:
         return []
     state = ld.load_state(session, ws, rows, now, caps)
-    labels, matches = _rank_targets(session, ws, articles, embedder, now)
+    small = settings.passiton_small_channel_members
+    labels, matches = _rank_targets(session, ws, articles, embedder, now, small)
     proposals = _decide_shares(session, ws, articles, matches, state, due_ids, settings, now)
     out = write_nudges(session, workspace, _share_specs(articles, proposals, rows, labels), now)
     log.info(
@@ -439,9 +464,10 @@ class _Articles:
     texts: list[str]
     channels: dict[int, Any]  # channel rows by id
     in_channel: dict[int, set[int]]  # channel id -> member ids
-    saw: dict[int, set[int]]  # item id -> its channel's members and its author
+    saw: dict[int, set[int]]  # item id -> its channel's members and its author: who could pass it on
     reached: dict[int, set[int]]  # item id -> members it already reached
     already: set[tuple[int, int]]  # (item, target) pairs with a share nudge already
+    engaged: dict[int, set[int]]  # item id -> members who reacted to it or replied in its thread
 
 
 def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.datetime) -> _Articles | None:
@@ -477,25 +503,32 @@ def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.d
     if not items:
         return None
     reached = ld.reached(session, ws, [i.id for i in items])
+    engaged = ld.engaged(session, ws, [i.id for i in items])
     already = ld.nudged_pairs(session, ws, [i.id for i in items])
     texts = [ld.item_text(i) for i in items]
-    return _Articles(items, texts, channel_rows, in_channel, saw, reached, already)
+    return _Articles(items, texts, channel_rows, in_channel, saw, reached, already, engaged)
 
 
 def _rank_targets(
-    session: Session, ws: int, articles: _Articles, embedder: Embedder, now: dt.datetime
+    session: Session, ws: int, articles: _Articles, embedder: Embedder, now: dt.datetime, small: int
 ) -> tuple[dict[str, tuple[int, str]], dict[int, list[Candidate]]]:
     """The topic labels, and per article the members whose interests match it (targets), best first;
-    nobody who saw it, was reached by it or was already nudged about it."""
+    nobody who has seen it (an act, or membership of a channel of at most `small` members) or was already
+    nudged about it."""
     items = articles.items
     emb = with_store_cache(embedder, session, ws)
     index = member_index(session, ws, "interest", emb, now)
     nudged: dict[int, set[int]] = defaultdict(set)
     for item_id, target_id in articles.already:
         nudged[item_id].add(target_id)
-    exclude = [
-        [str(m) for m in articles.saw[i.id] | articles.reached.get(i.id, set()) | nudged[i.id]] for i in items
-    ]
+
+    def seen(item: Item) -> set[int]:
+        """Who has seen it ("seen" is an act, or a small channel's membership; bot/policy/share.py)."""
+        in_it = articles.in_channel.get(item.channel_id, set()) if item.channel_id is not None else set()
+        out = articles.reached.get(item.id, set()) | (set(in_it) if len(in_it) <= small else set())
+        return out | ({item.author_id} if item.author_id is not None else set())
+
+    exclude = [[str(m) for m in seen(i) | nudged[i.id]] for i in items]
     ranked = rank_items(
         index, [str(i.id) for i in items], articles.texts, emb.embed(articles.texts),
         authors=[str(i.author_id) if i.author_id else None for i in items], k=SHARE_TARGETS_PER_ITEM, exclude=exclude,
@@ -535,12 +568,13 @@ def _decide_shares(
             else frozenset(),
             seen_by=frozenset(articles.reached.get(i.id, set())),
             topics_named=named(text),
+            engaged=frozenset(articles.engaged.get(i.id, set())),
         )
         for i, text in zip(articles.items, articles.texts, strict=True)
     ]
     return plan_shares(
         share_items, matches, ties, state, now, morning_hour=settings.passiton_morning_hour, givers=due_ids,
-        already=frozenset(articles.already), min_score=RankConfig().threshold,
+        already=frozenset(articles.already), small_channel=settings.passiton_small_channel_members,
     )  # fmt: skip
 
 

@@ -46,20 +46,12 @@ FEW = 16
 _WS: Any = bindparam("ws", type_=Member.workspace_id.type)
 _BACKOFF: Any = bindparam("backoff", type_=Member.unanswered.type)
 _UNANSWERED = func.coalesce(Member.unanswered, 0)
-# Everyone a tick could nudge (`not_held_back`: the back-off asks for fewer unanswered nudges; the policy
-# decides about each row), and everyone it could ask whether to continue (back-off's "ask": held back, not
-# asked yet). A few of each at most: more, and the tick runs.
-_READY = (
-    select(*ld.MEMBER_COLUMNS)
-    .where(
-        Member.workspace_id == _WS,
-        Member.opted_in.is_(True),
-        Member.is_bot.is_(False),
-        Member.is_deleted.is_(False),
-        _UNANSWERED < _BACKOFF,
-    )
-    .order_by(Member.id)
-    .limit(FEW + 1)
+# Everyone a tick could nudge (`not_held_back`, read at the tick) and everyone it could ask whether to continue
+# (back-off's "ask": enough unanswered, not asked yet; the policy decides about each row). A few of each at
+# most: more, and the tick runs.
+# When the next hold wears off: the ready (`not_held_back`) read before then holds until then.
+_NEXT_RELEASE = select(func.min(Member.held_until)).where(
+    Member.workspace_id == _WS, Member.held_until > bindparam("now", type_=Member.held_until.type)
 )
 _TO_ASK = (
     select(*ld.MEMBER_COLUMNS)
@@ -95,17 +87,20 @@ class ShareOutlook:
     last_article: dt.datetime | None  # the latest article share planning could consider
     ready: tuple[Any, ...] | None  # who could get a share nudge (not held back)
     to_ask: tuple[Any, ...] | None = ()  # who would be asked whether to continue
+    valid_until: dt.datetime | None = None  # a hold wears off then: read again from that instant on
 
 
-def read_outlook(session: Session, workspace_id: int, settings: Settings) -> ShareOutlook:
-    params = {"ws": workspace_id, "backoff": ld.caps_from_settings(settings).backoff_after}
-    ready = ld.plain_rows(session, _READY, params)
-    to_ask = ld.plain_rows(session, _TO_ASK, params)
+def read_outlook(session: Session, workspace_id: int, settings: Settings, now: dt.datetime) -> ShareOutlook:
+    """The outlook at `now`, for ticks from `now` until `valid_until` (or until anything is written)."""
+    caps = ld.caps_from_settings(settings)
+    ready = ld.not_held_back(session, workspace_id, caps, now, limit=FEW + 1)
+    to_ask = ld.plain_rows(session, _TO_ASK, {"ws": workspace_id, "backoff": caps.backoff_after})
     return ShareOutlook(
         first_unanswered=core.execute(session, _FIRST_UNANSWERED, {"ws": workspace_id}).scalar(),
         last_article=core.execute(session, _LAST_ARTICLE, {"ws": workspace_id}).scalar(),
         ready=tuple(ready) if len(ready) <= FEW else None,
         to_ask=tuple(to_ask) if len(to_ask) <= FEW else None,
+        valid_until=core.execute(session, _NEXT_RELEASE, {"ws": workspace_id, "now": now}).scalar(),
     )
 
 
@@ -139,7 +134,7 @@ def has_work(
     due, _mark = _due([_as_of(row, skipped, morning) for row in rows], now, morning)
     for row in due:
         prefs = ld.prefs_of(row)
-        if backoff_state(prefs, caps) == "ask":
+        if backoff_state(prefs, caps, now) == "ask":
             return True
         if articles and ready_for_nudges(prefs, caps, now):
             return True

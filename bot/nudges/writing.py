@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.delivery.outbox import dm_payload, enqueue_dm
+from bot.delivery.outbox import PERMALINK_KEY, dm_payload, enqueue_dm
 from bot.messages.nudges import NudgeView, continue_blocks, nudge_blocks, nudge_text
 from bot.store.models import Item, Nudge, OutboxMessage, Workspace
 
@@ -42,7 +42,12 @@ def outbox_key(workspace: Workspace, dedupe_key: str) -> str:
 
 def nudge_dm(slack_user_id: str, key: str, nudge_id: int, view: NudgeView) -> dict[str, Any]:
     """The DM payload of a nudge (see `bot.delivery.outbox.dm_payload`)."""
-    return dm_payload(slack_user_id, key, nudge_text(view), nudge_blocks(view), nudge_id=nudge_id)
+    payload = dm_payload(slack_user_id, key, nudge_text(view), nudge_blocks(view), nudge_id=nudge_id)
+    if view.url and view.slack_channel and view.slack_ts:
+        # The Slack sender asks chat.getPermalink for this message when it sends, and puts the answer in
+        # place of `url` (kept when the lookup fails: it links to the same message).
+        payload[PERMALINK_KEY] = {"channel": view.slack_channel, "ts": view.slack_ts, "url": view.url}
+    return payload
 
 
 @dataclass(frozen=True)

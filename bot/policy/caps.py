@@ -1,6 +1,7 @@
 """Budgets: how often one member may be asked, and when to leave someone alone.
 
-Days and weeks are the member's own: a share "per day" is per local calendar day of the send time, and
+Each member has one overall weekly budget, and inside it shares and help have their own, so neither kind can
+use up the other's. Days and weeks are the member's own: a share "per day" is per local calendar day of the send time, and
 the weekly cap is per local ISO week (Monday to Sunday), so the caps mean what the member would expect.
 """
 
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Literal
 
+from bot.policy.backoff import BackoffState, backoff_state
 from bot.policy.model import CapConfig, MemberPrefs, PastNudge
 from bot.policy.time import local_date
 
 __all__ = [
+    "BackoffState",
     "Budget",
     "CapConfig",
     "backoff_state",
@@ -22,7 +24,14 @@ __all__ = [
     "within_caps",
 ]
 
-BackoffState = Literal["ok", "ask", "hold"]
+
+def _per_week(caps: CapConfig, kind: str) -> int:
+    """A kind's own weekly budget (inside the overall one); kinds without one only have the overall."""
+    if kind == "share":
+        return caps.share_per_week
+    if kind == "help":
+        return caps.help_per_week
+    return caps.nudges_per_week
 
 
 def _week(day: dt.date) -> tuple[int, int]:
@@ -38,6 +47,7 @@ class Budget:
         self.caps = caps
         self._shares_by_day: dict[dt.date, int] = {}
         self._all_by_week: dict[tuple[int, int], int] = {}
+        self._kind_by_week: dict[tuple[str, int, int], int] = {}
         for past in history:
             if past.counts:
                 self.add(past.kind, past.at)
@@ -48,10 +58,15 @@ class Budget:
             self._shares_by_day[day] = self._shares_by_day.get(day, 0) + 1
         week = _week(day)
         self._all_by_week[week] = self._all_by_week.get(week, 0) + 1
+        key = (kind, *week)
+        self._kind_by_week[key] = self._kind_by_week.get(key, 0) + 1
 
     def allows(self, kind: str, at: dt.datetime) -> bool:
         day = local_date(self.prefs.tz, at)
-        if self._all_by_week.get(_week(day), 0) >= self.caps.nudges_per_week:
+        week = _week(day)
+        if self._all_by_week.get(week, 0) >= self.caps.nudges_per_week:
+            return False
+        if self._kind_by_week.get((kind, *week), 0) >= _per_week(self.caps, kind):
             return False
         return not (kind == "share" and self._shares_by_day.get(day, 0) >= self.caps.share_per_day)
 
@@ -76,14 +91,3 @@ def pair_cooled_down(
 def recently_nudged(history: Iterable[PastNudge], at: dt.datetime, recency: dt.timedelta) -> bool:
     """Whether any nudge was (or will be) sent to this member within `recency` of `at`."""
     return any(p.counts and abs(p.at - at) < recency for p in history)
-
-
-def backoff_state(prefs: MemberPrefs, caps: CapConfig) -> BackoffState:
-    """After several nudges in a row went unanswered: ask once whether to continue, then hold.
-
-    "ok": nudge as usual. "ask": send the one "keep these coming?" question now. "hold": we asked and
-    heard nothing, so nothing more until the member answers (which resets `unanswered`).
-    """
-    if prefs.unanswered < caps.backoff_after:
-        return "ok"
-    return "ask" if prefs.asked_to_continue_at is None else "hold"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.policy.caps import backoff_state
+from bot.policy.backoff import backoff_state
 from bot.policy.model import CapConfig, MemberPrefs
 from bot.policy.time import is_paused
 
@@ -28,7 +28,7 @@ def may_be_target(prefs: MemberPrefs | None, at: dt.datetime) -> bool:
 def ready_for_nudges(prefs: MemberPrefs | None, caps: CapConfig, at: dt.datetime) -> bool:
     """What every nudge asks of its recipient, whatever the item: may receive one now and is not held back
     after nudges went unanswered. When nobody a planner could nudge is ready, it has nothing to plan."""
-    return prefs is not None and may_receive(prefs, at) and backoff_state(prefs, caps) == "ok"
+    return prefs is not None and may_receive(prefs, at) and backoff_state(prefs, caps, at) == "ok"
 
 
 def ready_to_help(prefs: MemberPrefs | None, caps: CapConfig, at: dt.datetime) -> bool:

@@ -26,6 +26,9 @@ TOPIC_EFFECT: dict[str, tuple[float, float]] = {
 UNTOPICAL_SHARE = 0.25
 SNOOZE = dt.timedelta(days=3)
 MAX_BONUS = 0.6
+# A topic penalty this high is a recent "not my area" (it takes about three months to fade below): that
+# member is not asked about that topic. A rule about what they said, not a second score threshold.
+DECLINED = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class FeedbackView:
         if topic is not None:
             value += self.topic_penalty.get(topic, 0.0)
         return max(value, -MAX_BONUS)
+
+    def declined(self, topic: str | None) -> bool:
+        """Did the member recently say "not my area" to a nudge about this topic?"""
+        return topic is not None and self.topic_penalty.get(topic, 0.0) >= DECLINED
 
     def is_snoozed(self, kind: str, at: dt.datetime) -> bool:
         until = self.snoozed.get(kind)

@@ -5,6 +5,11 @@ reached (awake in their own time zone, not paused, not in quiet hours or a weeke
 not nudged recently) and orders them by fit minus a load penalty: every help nudge a member received in the
 last weeks lowers them a little, so the load rotates among everyone who knows the topic. Ties break on the
 member id, so the same inputs always give the same helpers.
+
+A help nudge waits a grace period (`grace`, 45 minutes by default) before it may go: the channel gets the
+first chance to answer, and an answer in that time cancels the nudge. The ranker's threshold is the only
+one: every candidate it returns is a match, feedback only orders them (and a recent "not my area" on the
+topic takes a member out).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from bot.policy.eligibility import ready_to_help
 from bot.policy.feedback import EMPTY, summarise
 from bot.policy.model import Candidate, PastNudge, PolicyState
 from bot.policy.reasons import help_reason
-from bot.policy.time import WAKING, next_send_time
+from bot.policy.time import WAKING, Window, next_send_time
 
 LOAD_WEIGHT = 1.0
 LOAD_HALF_LIFE_DAYS = 7.0
@@ -27,6 +32,7 @@ LOAD_WINDOW = dt.timedelta(days=28)
 # A helper who can only be reached later is worth a little less than one who is awake now.
 DELAY_WEIGHT_PER_HOUR = 0.1
 DEFAULT_HORIZON = dt.timedelta(hours=12)
+DEFAULT_GRACE = dt.timedelta(minutes=45)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,15 @@ class HelpProposal:
     score: float
 
 
+def help_window(until_hour: int) -> tuple[Window, dt.timedelta]:
+    """Help DMs from waking (08:00) until `until_hour` local (18:00 by default: a request for help is not
+    an evening's work), and the horizon that still reaches a helper the next morning when a question
+    comes after that hour."""
+    end = max(WAKING.start_hour + 1, min(until_hour, 24))
+    night = dt.timedelta(hours=24 - (end - WAKING.start_hour))
+    return Window(WAKING.start_hour, end), max(DEFAULT_HORIZON, night + dt.timedelta(hours=1))
+
+
 def load(history: Sequence[PastNudge], now: dt.datetime) -> float:
     """Recent help nudges, each counting less as it ages (internal; never shown)."""
     total = 0.0
@@ -72,8 +87,12 @@ def plan_help(
     asker_name: str = "Someone",
     horizon: dt.timedelta = DEFAULT_HORIZON,
     min_score: float = 0.0,
+    window: Window = WAKING,
+    grace: dt.timedelta = DEFAULT_GRACE,
 ) -> list[HelpProposal]:
-    """At most `k` helpers for one question or ask."""
+    """At most `k` helpers for one question or ask, each reached within `window` on their own clock and
+    nudged no sooner than `grace` after `now`."""
+    earliest = now + max(grace, dt.timedelta(0))
     scored: list[tuple[float, int, dt.datetime, Candidate, float]] = []
     seen: set[int] = set()
     for cand in candidates:
@@ -94,17 +113,16 @@ def plan_help(
         history = state.past(helper)
         if recently_nudged(history, now, state.caps.help_recency):
             continue
-        at = next_send_time(prefs, now, window=WAKING, horizon=horizon)
+        at = next_send_time(prefs, earliest, window=window, horizon=horizon)
         if at is None or not Budget(prefs, history, state.caps).allows("help", at):
             continue
         events = state.feedback.get(helper)
         view = summarise(events, now) if events else EMPTY
-        if view.is_snoozed("help", at):
+        if view.is_snoozed("help", at) or view.declined(cand.topic):
             continue
         fit = cand.score - view.penalty("help", cand.topic)
-        if fit < min_score:
-            continue
-        delay_hours = (at - now).total_seconds() / 3600.0
+        # The grace period is everyone's: only waiting beyond it makes a helper worth less.
+        delay_hours = (at - earliest).total_seconds() / 3600.0
         adjusted = fit - LOAD_WEIGHT * load(history, now) - DELAY_WEIGHT_PER_HOUR * delay_hours
         scored.append((adjusted, helper, at, cand, fit))
     scored.sort(key=lambda s: (-s[0], s[1]))

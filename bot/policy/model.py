@@ -17,7 +17,14 @@ class CapConfig:
     target_per_day: int = 1
     pair_cooldown: dt.timedelta = dt.timedelta(days=7)
     help_recency: dt.timedelta = dt.timedelta(hours=20)
+    # Shares and help each have a weekly budget of their own inside `nudges_per_week`, so a busy week of
+    # questions cannot crowd out every article (nor the reverse).
+    share_per_week: int = 3
+    help_per_week: int = 3
     backoff_after: int = 3
+    # A member left several nudges unanswered: the successive holds last this many weeks (the last one
+    # repeats). A hold wears off by itself; any sign of engagement ends it at once.
+    hold_weeks: tuple[int, ...] = (2, 4, 8)
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,8 @@ class MemberPrefs:
 
     `quiet_start`/`quiet_end` are minutes after local midnight; start > end wraps past midnight and
     start == end means no quiet hours. `unanswered` is the count of nudges left without any answer in a
-    row; `asked_to_continue_at` is when we last asked whether to keep going.
+    row; `asked_to_continue_at` is when we asked whether to keep going (None: not asked since they last
+    engaged); `holds` counts the holds since they last engaged and `held_until` ends the current one.
     """
 
     id: int
@@ -40,6 +48,8 @@ class MemberPrefs:
     delivery: str = "slack"  # slack | email | both | off
     unanswered: int = 0
     asked_to_continue_at: dt.datetime | None = None
+    holds: int = 0
+    held_until: dt.datetime | None = None
     reachable: bool = True  # False for bots, deactivated users, the app itself
     name: str = ""
 

@@ -17,10 +17,12 @@ def share_reason(
     topic_label: str | None,
     *,
     tie_channel: str | None = None,
+    tie_talks: bool = True,
     giver_is_author: bool = False,
     item_channel: str | None = None,
 ) -> str:
-    """E.g. "Bob listed databases; you two often talk in #infra."""
+    """E.g. "Bob listed databases; you two often talk in #infra." — only when they do (replies, mentions,
+    reactions); a tie that is only a shared channel says so: "you're both in #infra"."""
     interest = (
         f"{target_name} listed {topic_label}" if topic_label else f"{target_name} follows topics like this"
     )
@@ -29,6 +31,8 @@ def share_reason(
         tail = f" and isn't in {where}" if where else ""
         return f"{interest}{tail}; you shared it."
     tie = _channel(tie_channel)
+    if not tie_talks:
+        return f"{interest}; you're both in {tie}." if tie else f"{interest}; you share a channel."
     if tie:
         return f"{interest}; you two often talk in {tie}."
     return f"{interest}; you two often talk."

@@ -10,6 +10,8 @@ HALF_LIFE_DAYS = 30.0
 # How much one observed interaction counts. A thread reply or a mention is a conversation; a
 # reaction is a lighter touch; sharing a channel is counted once when membership is synced.
 INTERACTION_WEIGHTS = {"reply": 1.0, "mention": 1.0, "reaction": 0.4, "shared_channel": 0.1}
+# The kinds that are two people actually talking: only these make a reason say "you two often talk".
+TALK_KINDS = frozenset({"reply", "mention", "reaction"})
 
 
 def decayed(

@@ -4,6 +4,16 @@ knows them best, so that a person (never the bot) passes it on.
 Greedy over the ranker's (item, target) matches, best first: each match goes to the eligible giver with the
 strongest decayed tie to the target, falling back to the sharer, until budgets run out. Quality over
 quantity: a giver gets at most one suggestion per item and per run, within their caps.
+
+"Seen" is an act, not a membership: a target has seen an article when they posted, reacted to or replied to
+it, clicked through a nudge about it, had it passed on, or sit in a channel small enough
+(`small_channel` members or fewer) that everything in it is read. Being one of forty people in #general is
+not having seen what was posted there. Who may pass it on is anyone who can see it (its channel's members
+and its author): the nudge brings the article to them.
+
+The ranker's threshold is the only one: every candidate it returns is a match. Feedback orders the matches
+(a small penalty or bonus) and a recent "not my area" on the topic takes the giver out; nothing re-tests
+the score against a second bar.
 """
 
 from __future__ import annotations
@@ -21,12 +31,14 @@ from bot.policy.reasons import share_reason
 from bot.policy.time import local_date, next_send_time
 
 TIE_BONUS = 0.5
+# Channels this small are read by everyone in them: their members have seen what was posted there.
+SMALL_CHANNEL = 12
 
 
 @dataclass(frozen=True)
 class ShareItem:
-    """An article as the policy sees it. `seen_by` holds everyone it already reached another way (they
-    reacted, replied, received it, were nudged about it or already got it passed on)."""
+    """An article as the policy sees it. `channel_members` can see it; `seen_by` holds everyone it already
+    reached by an act (they reacted, replied, clicked through a nudge about it or got it passed on)."""
 
     id: int
     author_id: int | None
@@ -36,10 +48,26 @@ class ShareItem:
     channel_members: frozenset[int] = frozenset()
     seen_by: frozenset[int] = frozenset()
     topics_named: frozenset[str] = frozenset()  # normalised topics the item names, for mute checks
+    engaged: frozenset[int] = frozenset()  # reacted to it or replied in its thread: preferred givers
 
     @property
     def saw_it(self) -> frozenset[int]:
+        """Who can see it, and so could pass it on."""
         return self.channel_members | ({self.author_id} if self.author_id is not None else frozenset())
+
+    def has_seen(self, member_id: int, small_channel: int = SMALL_CHANNEL) -> bool:
+        """Whether the article already reached `member_id` (see the module's note on "seen")."""
+        return (
+            member_id == self.author_id
+            or member_id in self.seen_by
+            or (len(self.channel_members) <= small_channel and member_id in self.channel_members)
+        )
+
+
+def seen_in(item: ShareItem, small_channel: int = SMALL_CHANNEL) -> frozenset[int]:
+    """Everyone who has seen `item` (`ShareItem.has_seen` as a set), e.g. to leave out of the ranking."""
+    small = item.channel_members if len(item.channel_members) <= small_channel else frozenset()
+    return item.seen_by | small | ({item.author_id} if item.author_id is not None else frozenset())
 
 
 @dataclass(frozen=True)
@@ -48,7 +76,8 @@ class Tie:
 
     other_id: int
     weight: float
-    channel_name: str | None = None
+    channel_name: str | None = None  # where they talk when `talks`, else a channel they share
+    talks: bool = False  # a reply, mention or reaction between them; False: only a shared channel
 
 
 @dataclass(frozen=True)
@@ -126,7 +155,8 @@ class _Planner:
         if self.state.mutes_between(giver_id, target_id) or _topic_muted(self.state, giver_id, item, topic):
             return None
         at = self.send_at(prefs)
-        if at is None or self.view(giver_id).is_snoozed("share", at):
+        view = self.view(giver_id)
+        if at is None or view.is_snoozed("share", at) or view.declined(topic):
             return None
         if not self.budget(giver_id).allows("share", at):
             return None
@@ -145,11 +175,12 @@ def plan_shares(
     morning_hour: int = 9,
     givers: frozenset[int] | None = None,
     already: frozenset[tuple[int, int]] = frozenset(),
-    min_score: float = 0.0,
+    small_channel: int = SMALL_CHANNEL,
 ) -> list[ShareProposal]:
     """Pick share nudges. `matches[item id]` are ranker candidates (targets) for that item; `ties[target]`
     are the target's ties, strongest first; `givers` (if given) are the only members who may be nudged in
-    this run (those whose local morning has come); `already` holds (item, target) pairs nudged before."""
+    this run (those whose local morning has come); `already` holds (item, target) pairs nudged before;
+    channels of at most `small_channel` members count as seen by all their members."""
     planner = _Planner(state, now, morning_hour, givers)
     by_id = {item.id: item for item in items}
     ranked: list[tuple[float, int, int, Candidate]] = []
@@ -159,7 +190,7 @@ def plan_shares(
             continue
         for cand in matches.get(item.id, ()):
             target = cand.member_id
-            if target == item.author_id or target in item.channel_members or target in item.seen_by:
+            if item.has_seen(target, small_channel):
                 continue
             if (item.id, target) in already or not may_be_target(state.prefs.get(target), now):
                 continue
@@ -179,7 +210,9 @@ def plan_shares(
         if saw is None:
             saw = saw_by_item[item.id] = item.saw_it
         choice: tuple[int, dt.datetime, Tie | None] | None = None
-        for tie in ties.get(target, ()):
+        # Those who engaged with the article (reacted, replied) first, strongest tie first within each.
+        known = [t for t in ties.get(target, ()) if t.weight > 0 and t.other_id in saw]
+        for tie in sorted(known, key=lambda t: t.other_id not in item.engaged):
             if tie.weight <= 0 or tie.other_id not in saw:
                 continue
             at = planner.giver_ok(tie.other_id, target, item, cand.topic)
@@ -196,8 +229,6 @@ def plan_shares(
         if not planner.target_free(target, at):
             continue
         score = cand.score - planner.view(giver).penalty("share", cand.topic)
-        if score < min_score:
-            continue
         if chosen_tie is not None:
             score += TIE_BONUS * math.log1p(chosen_tie.weight)
         target_prefs = state.prefs[target]
@@ -205,6 +236,7 @@ def plan_shares(
             target_prefs.name or "Someone",
             cand.topic_label or cand.topic,
             tie_channel=chosen_tie.channel_name if chosen_tie is not None else None,
+            tie_talks=chosen_tie.talks if chosen_tie is not None else False,
             giver_is_author=chosen_tie is None,
             item_channel=item.channel_name,
         )

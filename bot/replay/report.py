@@ -75,6 +75,10 @@ def _dm(blocks: list[dict[str, Any]], fallback: str) -> str:
                     lines.append(str(el["text"]))
         elif kind == "actions":
             for el in block.get("elements") or []:
+                if isinstance(el, dict) and el.get("type") == "overflow":  # the "…" menu and what is in it
+                    options = [str((o.get("text") or {}).get("text") or "") for o in el.get("options") or []]
+                    buttons.append("[… " + " · ".join(o for o in options if o) + "]")
+                    continue
                 label = (el.get("text") or {}).get("text") if isinstance(el, dict) else None
                 if label:
                     buttons.append(f"[{label}]")

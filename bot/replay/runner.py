@@ -57,6 +57,7 @@ from bot.ingest.profiles import apply_profile
 from bot.ingest.slack_sync import ChannelFacts, add_channel_member, remove_channel_member, store_channel
 from bot.matching.embedders import CachedEmbedder
 from bot.nudges.expiry import cancel_reason
+from bot.nudges.links import domain_of
 from bot.nudges.loading import item_text
 from bot.nudges.planner import plan_share_nudges
 from bot.nudges.share_tick import ShareOutlook, has_work, mark_planned, read_outlook
@@ -296,7 +297,13 @@ class Replayer:
         registry = SenderRegistry()
         for kind in ("slack_dm", "slack_post", "slack_update", "email"):
             registry.register(kind, self.sender)
-        self.drainer = Drainer(db, registry, batch_size=200, nudge_check=cancel_reason)
+        # The live relevance check with this run's settings (what counts as a small channel).
+        self.drainer = Drainer(
+            db,
+            registry,
+            batch_size=200,
+            nudge_check=partial(cancel_reason, small_channel=settings.passiton_small_channel_members),
+        )
         self.session: Session = sessionmaker(db.engine, expire_on_commit=False)()
         # Nudge and outbox objects the session holds (weakly, as its identity map does): the drain changes
         # their rows behind the session's back, so they are expired after each drain.
@@ -329,6 +336,8 @@ class Replayer:
         # One session writes every tie of this fresh database, and those it has not seen are new ones.
         assume_new_ties(s)
         workspace = ensure_workspace(s, REPLAY_TEAM, name="replay")
+        # As auth.test tells the live app: help DMs link to their question under the workspace's domain.
+        workspace.domain = domain_of(self.options.slack_url)
         workspace.welcome_dm = False  # the replay previews nudges and answers, not onboarding
         for user in self.export.users.values():
             apply_profile(s, workspace, slack_user(user))
@@ -447,9 +456,10 @@ class Replayer:
         """Whether the jobs tick at `tick` would write anything but members' marks (see share_tick)."""
         if self.options.every_tick:
             return True
-        if self._outlook is None:
-            self._outlook = read_outlook(self.session, workspace.id, self.settings)
-        return has_work(self._outlook, tick, self.settings, self._skipped)
+        outlook = self._outlook
+        if outlook is None or (outlook.valid_until is not None and tick >= outlook.valid_until):
+            outlook = self._outlook = read_outlook(self.session, workspace.id, self.settings, tick)
+        return has_work(outlook, tick, self.settings, self._skipped)
 
     def _mark_skipped(self, workspace: Workspace) -> None:
         """Write the marks of the ticks skipped so far, before anything that could read them or change who
@@ -617,7 +627,7 @@ class Replayer:
         if author is None:
             return
         reactors = (self._member(workspace, u) for r in m.reactions for u in r.users if u != m.user)
-        record_reactions(self.session, workspace, channel, author, reactors, now)
+        record_reactions(self.session, workspace, channel, author, reactors, now, message_ts=m.ts)
 
     def _answer(self, workspace: Workspace, m: ExportMessage, text: str, now: dt.datetime) -> None:
         from bot.answers.detect import detect

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ from slack_bolt import App
 from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.config import SettingsError
 from bot.context import AppContext
@@ -47,8 +48,9 @@ _ENV_LOCK = threading.Lock()
 def _bolt_env_oauth_hidden() -> Iterator[None]:
     """Bolt switches on file-based OAuth by itself when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are in
     the environment, even empty. passiton chooses the mode from its settings (which also read .env),
-    so the two variables are hidden from Bolt while the App is built."""
-    names = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    so the two variables are hidden from Bolt while the App is built; SLACK_BOT_TOKEN too, which Bolt
+    would pick up beside the client passiton gives it (and warn about on every start)."""
+    names = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN")
     with _ENV_LOCK:
         saved = {name: os.environ.pop(name) for name in names if name in os.environ}
         try:
@@ -131,13 +133,36 @@ def create_app(
     return app
 
 
+def check_slack_answer(call: Callable[[], Any], *, token_setting: str, api_url: str) -> Any:
+    """Run a start-up call to Slack; a refusal or an unreachable API becomes one line naming the setting
+    and what Slack said (`invalid_auth`, `token_revoked`…), for the CLI to print before exiting."""
+    # slack_sdk logs each failed attempt itself (with the retry); at start-up that would bury the one
+    # line that matters, so its client logger is quieted for the call (nothing else runs yet).
+    sdk_log = logging.getLogger("slack_sdk.web.base_client")
+    level = sdk_log.level
+    sdk_log.setLevel(logging.CRITICAL)
+    try:
+        return call()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else None
+        raise SettingsError(f"setting {token_setting}: Slack refused it: {error or exc}") from None
+    except (OSError, TimeoutError) as exc:  # URLError, refused, DNS, TLS: Slack is not there
+        reason = getattr(exc, "reason", None) or exc
+        raise SettingsError(f"setting SLACK_API_URL: can't reach Slack at {api_url}: {reason}") from None
+    finally:
+        sdk_log.setLevel(level)
+
+
 def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
     """auth.test tells which team this token belongs to; a valid token means the app is installed."""
+    from bot.nudges.links import domain_of
     from bot.store.models import utcnow
     from bot.store.queries.backfill import DISCOVER, enqueue_backfill
     from bot.store.queries.workspaces import ensure_workspace, get_workspace, reactivate
 
-    auth = client.auth_test()
+    auth = check_slack_answer(
+        client.auth_test, token_setting="SLACK_BOT_TOKEN", api_url=ctx.settings.slack_api_url
+    )
     team_id = str(auth["team_id"])
     with ctx.db.session() as session:
         known = get_workspace(session, team_id)
@@ -145,6 +170,7 @@ def _register_single_workspace(ctx: AppContext, client: WebClient) -> None:
         workspace = ensure_workspace(
             session, team_id, name=auth.get("team") or None, bot_user_id=auth.get("user_id")
         )
+        workspace.domain = domain_of(auth.get("url")) or workspace.domain
         reactivate(workspace)
         if first:  # read the recent history of the channels the bot is already in
             enqueue_backfill(

@@ -49,6 +49,33 @@ class Pause:
 
 
 @dataclass(frozen=True)
+class AskPause:
+    """`pause` or `snooze` without a duration: the reply asks how long, with buttons."""
+
+
+@dataclass(frozen=True)
+class Mute:
+    """`mute …`/`unmute …`: people (mentions, or a name that matches a member when applied) and topics.
+
+    Whether a bare word names a person is only known against the workspace's members, so the split
+    happens when the command is applied; `topics_only`/`people_only` come from `mute topic …` /
+    `mute person …`, which say it outright."""
+
+    undo: bool
+    user_ids: tuple[str, ...]  # from <@U…> mentions
+    words: tuple[str, ...]  # everything else, as typed (trimmed)
+    topics_only: bool = False
+    people_only: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelAnswers:
+    """`answers off|on`, said in a channel: in-channel "who knows" answers there."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class Resume:
     pass
 
@@ -97,6 +124,9 @@ Command = (
     | ChangeTopics
     | ExpertiseVisibility
     | Pause
+    | AskPause
+    | Mute
+    | ChannelAnswers
     | Resume
     | Quiet
     | Via
@@ -117,6 +147,8 @@ _TOPIC_WORDS: dict[str, TopicKind] = {
     "interest": "interest",
     "expertise": "expertise",
 }
+_STOP_WORDS = ("stop", "off", "unsubscribe")
+_MENTION_RE = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
 _DURATION_RE = re.compile(r"^(\d{1,3})\s*(d|day|days|w|wk|wks|week|weeks)$")
 _TIME_RE = re.compile(r"^(\d{1,2})(?::?(\d{2}))?\s*(am|pm)?$")
 
@@ -133,13 +165,25 @@ def parse_command(text: str) -> Command:
     if word in _TOPIC_WORDS:
         return _parse_topics(_TOPIC_WORDS[word], word, rest)
     if word == "mute":
-        return ListTopics("muted") if not rest else ChangeTopics("muted", "add", _topics(rest, "mute"))
+        return ListTopics("muted") if not rest else _mute(rest, undo=False)
     if word == "unmute":
         if not rest:
-            raise ParseError("Say which topics to unmute, e.g. `/passiton unmute crypto`.")
-        return ChangeTopics("muted", "remove", _topics(rest, "unmute"))
-    if word == "pause":
-        return Pause(_duration(rest))
+            raise ParseError("Say what to unmute, e.g. `/passiton unmute crypto` or `/passiton unmute @ben`.")
+        return _mute(rest, undo=True)
+    if word == "answers":
+        choice = rest.lower()
+        if choice not in ("off", "on"):
+            raise ParseError(
+                "In a channel, `/passiton answers off` stops my replies to “who knows …” questions there; "
+                "`/passiton answers on` brings them back."
+            )
+        return ChannelAnswers(choice == "on")
+    if word in _STOP_WORDS:
+        # Members reach for these words to make it stop; "I don't know `stop`" would be the worst answer.
+        _no_args(word, rest)
+        return Via("off")
+    if word in ("pause", "snooze"):
+        return AskPause() if not rest else Pause(_duration(rest, word))
     if word in ("resume", "unpause"):
         _no_args(word, rest)
         return Resume()
@@ -213,8 +257,44 @@ def _topics(text: str, usage: str) -> tuple[str, ...]:
         raise ParseError(f"{escape(str(exc))} (usage: `/passiton {usage} postgres, k8s`)") from None
 
 
-def _duration(text: str) -> int:
-    usage = "Say how long, e.g. `/passiton pause 2w` (weeks) or `/passiton pause 3d` (days)."
+def _mute(rest: str, *, undo: bool) -> Mute:
+    verb = "unmute" if undo else "mute"
+    head, _, tail = rest.partition(" ")
+    topics_only = head.lower() in ("topic", "topics")
+    people_only = head.lower() in ("person", "people", "user")
+    if topics_only or people_only:
+        rest = tail.strip()
+        if not rest:
+            raise ParseError(
+                f"Say which, e.g. `/passiton {verb} {head.lower()} {'crypto' if topics_only else '@ben'}`."
+            )
+    user_ids = tuple(dict.fromkeys(_MENTION_RE.findall(rest)))
+    remaining = _MENTION_RE.sub(",", rest)
+    if "<" in remaining or ">" in remaining:  # a channel, a link or @here: nothing that can be muted
+        raise ParseError(
+            f"Mute a person by mentioning them or a topic by name, e.g. `/passiton {verb} @ben, crypto`."
+        )
+    words = tuple(
+        dict.fromkeys(
+            w.strip().lstrip("@").strip() for w in remaining.split(",") if w.strip().lstrip("@").strip()
+        )
+    )
+    if topics_only and user_ids:
+        raise ParseError(
+            f"`/passiton {verb} topic …` takes topics; mention people with `/passiton {verb} @ben`."
+        )
+    if words and not people_only:
+        _topics(", ".join(words), verb)  # what can't be a topic is refused here, before anything applies
+    for w in words:
+        if len(w) > MAX_TOPIC_CHARS:
+            raise ParseError(f"That is long for a name or topic: keep it under {MAX_TOPIC_CHARS} characters.")
+    if not user_ids and not words:
+        raise ParseError(f"Say what to {verb}, e.g. `/passiton {verb} crypto` or `/passiton {verb} @ben`.")
+    return Mute(undo, user_ids, words, topics_only, people_only)
+
+
+def _duration(text: str, word: str = "pause") -> int:
+    usage = f"Say how long, e.g. `/passiton {word} 2w` (weeks) or `/passiton {word} 3d` (days)."
     match = _DURATION_RE.match(text.lower().strip())
     if not match:
         raise ParseError(usage)

@@ -12,11 +12,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.matching.topics import topic_label
+from bot.matching.topics import parse_topic_list, topic_label
 from bot.messages.mrkdwn import escape
 from bot.slack import commands_parse as cp
 from bot.store.models import Member, MemberTopic, Topic, Workspace
-from bot.store.queries.members import add_member_topics, remove_member_topics, set_public_expertise
+from bot.store.queries.members import (
+    add_member_topics,
+    ensure_member,
+    remove_member_topics,
+    set_public_expertise,
+)
+from bot.store.queries.mutes import members_named, mute_person, muted_people, unmute_person
 
 KIND_NAMES = {"interest": "interests", "expertise": "expertise", "muted": "muted topics"}
 
@@ -32,6 +38,7 @@ class MemberState:
     interests: list[str] = field(default_factory=list)
     expertise: list[tuple[str, bool]] = field(default_factory=list)  # (topic, named in channels)
     muted: list[str] = field(default_factory=list)
+    muted_people: list[tuple[int, str]] = field(default_factory=list)  # (member id, name shown)
     delivery: str = "slack"
     digest: str = "daily"
     paused_until: dt.datetime | None = None
@@ -73,6 +80,10 @@ def load_state(session: Session, member: Member) -> MemberState:
             state.expertise.append((name, bool(public)))
         elif kind == "muted":
             state.muted.append(name)
+    state.muted_people = [
+        (m.id, m.display_name or m.real_name or m.slack_user_id or "someone")
+        for m in muted_people(session, member)
+    ]
     return state
 
 
@@ -94,6 +105,15 @@ def current_topics(session: Session, member: Member, kind: str) -> list[str]:
 
 def list_topics(session: Session, member: Member, kind: str) -> str:
     topics = current_topics(session, member, kind)
+    if kind == "muted":
+        people = ", ".join(f"*{_person_name(m)}*" for m in muted_people(session, member))
+        if not topics and not people:
+            return "Nothing muted. `/passiton mute crypto` mutes a topic, `/passiton mute @ben` a person."
+        lines = [
+            f"Muted topics: {labels(topics) if topics else 'none'}.",
+            f"Muted people: {people or 'none'}.",
+        ]
+        return " ".join(lines) + " `/passiton unmute …` or the Home tab undoes any of them."
     if kind == "expertise":
         public = {name for name, is_public in load_state(session, member).expertise if is_public}
         if not topics:
@@ -125,7 +145,7 @@ def change_topics(
         already = [t for t in topics if t not in added]
         parts = []
         if added:
-            verb = "Muted" if kind == "muted" else f"Added to your {KIND_NAMES[kind]}"
+            verb = "Muted, as topics" if kind == "muted" else f"Added to your {KIND_NAMES[kind]}"
             parts.append(f"{verb}: {labels(added)}.")
         if already:
             parts.append(f"Already there: {labels(already)}.")
@@ -138,7 +158,7 @@ def change_topics(
     missing = [t for t in topics if t not in removed]
     parts = []
     if removed:
-        verb = "Unmuted" if kind == "muted" else f"Removed from your {KIND_NAMES[kind]}"
+        verb = "Unmuted, as topics" if kind == "muted" else f"Removed from your {KIND_NAMES[kind]}"
         parts.append(f"{verb}: {labels(removed)}.")
     if missing:
         parts.append(f"Not in your {KIND_NAMES[kind]}: {labels(missing)}.")
@@ -220,6 +240,66 @@ def set_digest(member: Member, frequency: str) -> str:
     return f"Your digest will be {frequency}{note}."
 
 
+def _person_name(member: Member) -> str:
+    return escape(member.display_name or member.real_name or member.slack_user_id or "someone")
+
+
+def apply_mute(session: Session, workspace: Workspace, me: Member, command: cp.Mute, now: dt.datetime) -> str:
+    """Mute or unmute people and topics, saying which each word was taken as.
+
+    A word names a person when it is a mention, or when it matches exactly one member's display,
+    full or first name; a word matching several people is refused (nothing applied) so the member
+    can mention the one they mean; anything else is a topic. `mute topic …` / `mute person …` decide."""
+    people: list[Member] = []
+    for uid in command.user_ids:
+        if uid == me.slack_user_id:
+            raise SettingsRefused("You can't mute yourself.")
+        people.append(ensure_member(session, workspace, uid))
+    topics: list[str] = []
+    for word in command.words:
+        found = [] if command.topics_only else members_named(session, workspace, word, exclude=me.id)
+        if len(found) > 1:
+            names = ", ".join(_person_name(m) for m in found[:5])
+            raise SettingsRefused(
+                f"Several people match *{escape(word)}*: {names}. Mention the one you mean, "
+                f"e.g. `/passiton {'unmute' if command.undo else 'mute'} @name`; "
+                f"for the topic, `/passiton {'unmute' if command.undo else 'mute'} topic {escape(word)}`."
+            )
+        if found:
+            people.append(found[0])
+        elif command.people_only:
+            raise SettingsRefused(f"I don't know anyone called *{escape(word)}*. Mention them: `@name`.")
+        else:
+            topics.extend(parse_topic_list(word))
+    parts: list[str] = []
+    people = list({m.id: m for m in people}.values())
+    if command.undo:
+        undone = [m for m in people if unmute_person(session, me, m)]
+        not_muted = [m for m in people if m not in undone]
+        if undone:
+            parts.append("Unmuted, as people: " + ", ".join(_person_name(m) for m in undone) + ".")
+        if not_muted:
+            parts.append("Not muted: " + ", ".join(_person_name(m) for m in not_muted) + ".")
+    else:
+        for m in people:
+            mute_person(session, workspace, me, m, now)
+        if people:
+            parts.append(
+                "Muted, as people: "
+                + ", ".join(_person_name(m) for m in people)
+                + ". I won't suggest them to you, or you to them."
+            )
+    if topics:
+        parts.append(
+            change_topics(session, workspace, me, "muted", "remove" if command.undo else "add", topics)
+        )
+        if not command.topics_only and not command.undo:
+            # A bare word that matched nobody became a topic: say how to mean a person instead.
+            parts.append("Meant a person? Mention them: `/passiton mute @name`.")
+    parts.append("`/passiton mute` lists everything muted; the Home tab has an undo for each.")
+    return " ".join(parts)
+
+
 def apply_command(
     session: Session, workspace: Workspace, member: Member, command: cp.Command, now: dt.datetime
 ) -> str:
@@ -231,6 +311,8 @@ def apply_command(
             return change_topics(session, workspace, member, kind, op, topics)
         case cp.ExpertiseVisibility(public=public, topics=topics):
             return set_visibility(session, member, public, topics)
+        case cp.Mute():
+            return apply_mute(session, workspace, member, command, now)
         case cp.Pause(days=days):
             return pause(member, days, now)
         case cp.Resume():

@@ -12,8 +12,10 @@ COMMAND = "/passiton"
 BOT_EVENTS: tuple[str, ...] = (
     "message.channels",
     "message.groups",
+    # Only so that a member's message to passiton itself is read as a command (bot/slack/listeners/dm.py).
+    # No message.mpim: the only group DMs passiton is in are the pass-it-on conversations it opens
+    # between a giver and a recipient, and what they say there is theirs.
     "message.im",
-    "message.mpim",
     "app_mention",
     "app_home_opened",
     "member_joined_channel",
@@ -35,23 +37,22 @@ MESSAGE_SHORTCUTS: dict[str, str] = {
 
 # Bot scopes, each with the code that needs it (kept here so the manifest test can check them).
 BOT_SCOPES: dict[str, str] = {
-    "app_mentions:read": "app_mention events",
-    "channels:history": "message.channels events",
-    "channels:read": "conversations.info / conversations.members on public channels, member_joined_channel",
-    "groups:history": "message.groups events",
+    "app_mentions:read": "app_mention events: a question that mentions the bot gets an in-channel answer",
+    "channels:history": "message.channels events: articles and questions in public channels it is in",
+    "channels:read": "conversations.info / conversations.members on public channels; member_joined_channel",
+    "groups:history": "message.groups events: the same in private channels it is invited to",
     "groups:read": "conversations.info / conversations.members on private channels",
-    "im:history": "message.im events",
+    "im:history": "message.im events (a DM to the bot is read as a command); conversations.history on its "
+    "DMs, to find a nudge an interrupted send already posted",
     "im:read": "conversations.info on DMs",
     "im:write": "conversations.open for DMs (welcome, nudges, export)",
-    "mpim:history": "message.mpim events",
-    "mpim:read": "conversations.info on group DMs",
+    "mpim:read": "conversations.info on group DMs (pass it on from a group DM keeps it among its members)",
     "mpim:write": "conversations.open with giver and recipient (pass it on)",
-    "chat:write": "chat.postMessage / chat.update",
+    "chat:write": "chat.postMessage / chat.update: nudges, answers, the shared message, redrawing a nudge",
     "commands": "the /passiton slash command and message shortcuts",
-    "reactions:read": "reaction_added events",
+    "reactions:read": "reaction_added events: who engaged with an article",
     "users:read": "users.info (time zones, bots, guests, deactivation), team_join, user_change",
     "users:read.email": "users.info email, for the email side",
-    "team:read": "team.info (workspace name)",
 }
 
 # Slack event types as they arrive in payloads (the `message.*` subscriptions all deliver `message`).
@@ -69,10 +70,12 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     # The backfill after an install: which channels is the bot already in?
     "users.conversations": ("channels:read", "groups:read"),
     "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
     # The outbox sender reads DM history to spot a message it already posted before a crash; the
-    # backfill reads the recent history of the channels the bot is in (bot/backfill).
-    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
-    "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    # backfill reads the recent history of the channels the bot is in (bot/backfill: public and
+    # private channels, never group DMs).
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history"),
     "views.publish": (),
     "views.open": (),
     # The pass-it-on modal gets its LLM draft after it opened (issue 7).
@@ -85,7 +88,6 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "message.channels": ("channels:history",),
     "message.groups": ("groups:history",),
     "message.im": ("im:history",),
-    "message.mpim": ("mpim:history",),
     "app_mention": ("app_mentions:read",),
     "app_home_opened": (),
     "member_joined_channel": ("channels:read", "groups:read"),

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -77,6 +78,8 @@ class Workspace(Base):
     enterprise_id: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200), default="")
     bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    # The team's subdomain (acme in acme.slack.com), for archive links when no permalink is at hand.
+    domain: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     welcome_dm: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -115,6 +118,11 @@ class Member(Base):
     # Internal back-off state, never shown: nudges left unanswered in a row.
     unanswered: Mapped[int] = mapped_column(Integer, default=0)
     asked_to_continue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Holds since they last engaged (each longer: bot/policy/backoff.py) and when the current one ends.
+    holds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    held_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The last sign of engagement: a reply to a question they were nudged about, a button, a command, App Home.
+    last_engaged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     welcomed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_planned_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -175,6 +183,10 @@ class Channel(Base):
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
     members_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # In-channel "who knows" answers; the channel's members turn them off (`/passiton answers off`).
+    answers_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The one introduction card posted when the bot was invited; set once, never posted again.
+    introduced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelMember(Base):
@@ -251,7 +263,7 @@ class ItemReach(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    how: Mapped[str] = mapped_column(String(12))  # reaction | passed | reply
+    how: Mapped[str] = mapped_column(String(12))  # reaction | passed | reply | clicked
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -270,6 +282,8 @@ class Relationship(Base):
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     weight: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last reply, mention or reaction between them; None when the tie is only a shared channel.
+    talked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 # What becomes of a nudge: planned -> queued -> sent -> (acted | dismissed | lapsed); or cancelled / expired /

@@ -41,6 +41,9 @@ def test_who_knows_questions(text: str, phrase: str | None, topics: list[str]) -
         "<@UOTHER> how do I tune autovacuum?",
         "Use partial indexes for that. cc <@U07ARJUN> who knows this better than me",
         "ask <@U07ARJUN|arjun> who knows about postgres more than anyone",
+        "lol who knows what design wants this week",
+        "who knows why the build is red again, terraform maybe",
+        "anyone know where the postgres slides went?",
     ],
 )
 def test_other_messages_are_not_questions(text: str) -> None:
@@ -53,6 +56,17 @@ def test_a_question_to_the_bot_finds_known_topics_anywhere() -> None:
     assert detected.text == "how do we size a Kubernetes cluster for Postgres?"
     assert resolve_topics(detected, KNOWN) == ["kubernetes", "postgres"]
     assert resolve_topics(detected, []) == []
+
+
+def test_the_asked_phrase_is_the_topic_not_a_word_elsewhere() -> None:
+    detected = detect("who knows about the new billing flow? it touches postgres", "UBOT")
+    assert detected is not None and detected.phrase == "new billing flow"
+    assert resolve_topics(detected, KNOWN) == ["new billing flow"]  # not postgres, said after the question
+    intro = detect("Anyone know a good intro to Kubernetes networking? Services are magic to me", "UBOT")
+    assert intro is not None and resolve_topics(intro, KNOWN) == ["kubernetes"]  # the rest of the sentence
+    long = detect("who knows about the old postgres replication setup we ran last year?", "UBOT")
+    assert long is not None and long.phrase is None
+    assert resolve_topics(long, KNOWN) == ["postgres"]  # found inside what was asked
 
 
 def test_find_topics_prefers_longer_and_whole_words() -> None:

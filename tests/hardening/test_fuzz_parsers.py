@@ -49,7 +49,7 @@ HOSTILE = [
 member_text = st.lists(st.one_of(st.text(max_size=40), st.sampled_from(HOSTILE)), max_size=12).map("".join)
 COMMAND_WORDS = [
     "", "help", "interests", "expertise", "mute", "unmute", "pause", "resume", "quiet", "via", "digest",
-    "who", "ask", "export", "forget-me", "forget",
+    "who", "ask", "export", "forget-me", "forget", "stop", "off", "unsubscribe", "snooze",
 ]  # fmt: skip
 
 
@@ -76,6 +76,10 @@ def test_command_parser_returns_a_command_or_its_own_error(word: str, rest: str)
         assert 1 <= len(parsed.topics) <= 50
         for topic in parsed.topics:
             assert topic and len(topic) <= 60 and "<" not in topic and ">" not in topic
+    if isinstance(parsed, cp.Mute):
+        assert 1 <= len(parsed.words) + len(parsed.user_ids) <= 100
+        for word in parsed.words:
+            assert word and len(word) <= 60 and "<" not in word and ">" not in word
     if isinstance(parsed, cp.WhoKnows):
         assert parsed.topic and len(parsed.topic) <= 60 and "<" not in parsed.topic
     if isinstance(parsed, cp.Ask):

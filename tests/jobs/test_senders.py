@@ -35,6 +35,19 @@ def _posted_keys(emu: SlackEmulator) -> collections.Counter[str]:
     )
 
 
+def _held_by(db: Database, pid: int) -> int:
+    """Rows a sender process has claimed and not finished."""
+    with db.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.locked_by.like(f"%:{pid}:%"))
+            )
+            or 0
+        )
+
+
 def _status_counts(db: Database) -> dict[str, int]:
     with db.session() as session:
         rows = session.execute(
@@ -68,14 +81,14 @@ def test_two_senders_one_killed_mid_batch_deliver_every_message_once(
         a = Proc(["jobs", "--role", "sender"], env, tmp_path, "sender-a")
         b = Proc(["jobs", "--role", "sender"], env, tmp_path, "sender-b")
         try:
-            wait_until(lambda: sum(_posted_keys(emu).values()) >= 15, 30, "sending to start", a, b)
+            # Kill A while it holds a claim: on a loaded machine B can drain for a while with A between
+            # batches, and a kill then would prove nothing about a takeover.
+            wait_until(
+                lambda: sum(_posted_keys(emu).values()) >= 15 and _held_by(pg_db, a.pid) > 0,
+                30, "sender A to hold a batch mid-send", a, b,
+            )  # fmt: skip
             a.kill9()
-            with pg_db.session() as session:
-                held_by_dead = session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == "sending", OutboxMessage.locked_by.like(f"%:{a.pid}:%"))
-                )
+            held_by_dead = _held_by(pg_db, a.pid)
             assert held_by_dead, "the kill should leave rows claimed by the dead sender"
 
             wait_until(lambda: _status_counts(pg_db) == {"sent": N_MESSAGES}, 45, "every message sent", a, b)

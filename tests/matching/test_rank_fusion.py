@@ -35,6 +35,23 @@ def test_prior_halves_per_half_life_and_counts_every_reply() -> None:
     assert np.allclose(activity_prior(members[:3], 7.0), activity_prior(members[:3], 7.0, now=NOW))
 
 
+def test_all_time_share_mixes_the_plain_count_with_the_decayed_one() -> None:
+    members = [
+        MemberProfile("regular-on-a-quiet-week", replied_at=(NOW - 70 * DAY,) * 15),
+        MemberProfile("newcomer", replied_at=(NOW,) * 2),
+        MemberProfile("untimed", activity=3.0),
+    ]
+    decayed = activity_prior(members, 7.0, now=NOW)
+    plain = activity_prior(members, 7.0, now=NOW, all_time=1.0)
+    mixed = activity_prior(members, 7.0, now=NOW, all_time=0.5)
+    assert np.allclose(np.expm1(plain), [15.0, 2.0, 3.0], atol=1e-4)
+    assert np.allclose(mixed, (decayed + plain) / 2, atol=1e-6)
+    # Decayed alone, ten half-lives make the regular a stranger; with the all-time count they lead again.
+    assert decayed[0] < decayed[1] and plain[0] > plain[1]
+    # Out-of-range shares are clamped rather than extrapolated.
+    assert np.allclose(activity_prior(members, 7.0, now=NOW, all_time=3.0), plain)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(min_value=0, max_value=400), min_size=1, max_size=20), st.floats(1, 100))
 def test_prior_never_grows_with_age(ages: list[float], half_life: float) -> None:
@@ -62,11 +79,27 @@ def test_who_helps_now_outranks_who_helped_long_ago(hashing: HashingEmbedder) ->
         MemberProfile(
             "veteran", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - 200 * DAY,) * 40
         ),
-        MemberProfile("current", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - DAY,) * 3),
+        MemberProfile("current", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - DAY,) * 10),
     ]
     assert _rank(members, text, hashing)[0] == "current"
-    # Without decay the all-time count wins again: recency is what moved them.
+    assert _rank(members, text, hashing, prior_all_time=0.0)[0] == "current"
+    # Without decay, or with the all-time count alone, the veteran's 40 replies win again: recency moved them.
     assert _rank(members, text, hashing, half_life_days=1e9)[0] == "veteran"
+    assert _rank(members, text, hashing, prior_all_time=1.0)[0] == "veteran"
+
+
+def test_a_regular_on_a_quiet_stretch_is_not_a_stranger(hashing: HashingEmbedder) -> None:
+    """The all-time half of the prior: 40 replies two months ago still outweigh 3 from yesterday, which the
+    decayed count alone (a 7-day half-life) would reverse."""
+    text = "postgres autovacuum settings for a busy table"
+    members = [
+        MemberProfile(
+            "regular", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - 60 * DAY,) * 40
+        ),
+        MemberProfile("newcomer", ("postgres",), ("postgres vacuum question",), replied_at=(NOW - DAY,) * 3),
+    ]
+    assert _rank(members, text, hashing)[0] == "regular"
+    assert _rank(members, text, hashing, prior_all_time=0.0)[0] == "newcomer"
 
 
 def test_words_of_past_help_decide_between_equally_active_members(hashing: HashingEmbedder) -> None:

@@ -336,13 +336,23 @@ def test_not_held_back_reads_exactly_the_members_the_back_off_lets_through(db: D
     caps = caps_from_settings(settings())
     with db.session() as s:
         w = small_team(s)
+        held, over = NOON_UTC + dt.timedelta(days=3), NOON_UTC - dt.timedelta(days=3)
         for n in range(6):
             member(s, w, f"u{n}", "UTC", opted_in=True, unanswered=n)
             member(s, w, f"a{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=NOON_UTC)
+            member(
+                s, w, f"h{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=over, held_until=held
+            )
+            member(
+                s, w, f"w{n}", "UTC", opted_in=True, unanswered=n, asked_to_continue_at=over, held_until=over
+            )
+            member(s, w, f"s{n}", "UTC", opted_in=True, unanswered=n, delivery="off")
         s.flush()
-        read = {r.id for r in not_held_back(s, w.ws.id, caps)}
+        read = {r.id for r in not_held_back(s, w.ws.id, caps, NOON_UTC)}
         everyone = s.scalars(select(Member).where(Member.workspace_id == w.ws.id, Member.opted_in.is_(True)))
-        assert read == {m.id for m in everyone if backoff_state(prefs_of(m), caps) == "ok"}
+        assert read == {m.id for m in everyone if backoff_state(prefs_of(m), caps, NOON_UTC) == "ok"}
         assert w.m["u0"].id in read and w.m["a0"].id in read and w.m["u5"].id not in read
+        # A hold that wore off lets them through (a try); one still running, or a stop, does not.
+        assert w.m["w5"].id in read and w.m["h0"].id not in read and w.m["s0"].id not in read
         # With a limit, the first ones by id: enough to tell "more than that many".
-        assert [r.id for r in not_held_back(s, w.ws.id, caps, limit=3)] == sorted(read)[:3]
+        assert [r.id for r in not_held_back(s, w.ws.id, caps, NOON_UTC, limit=3)] == sorted(read)[:3]

@@ -95,15 +95,26 @@ def _plan_and_send(slack: Slack, served: tuple[str, Any]) -> Nudge:
 
 
 def _press(slack: Slack, user: str, action_id: str, dm: dict[str, Any]) -> None:
-    button = next(
-        e
-        for b in dm["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == action_id
-    )
+    """Press a button, or pick the option of the "…" menu that stands for it, as Slack would send it."""
+    elements = [e for b in dm["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    picked = [
+        (e, o) for e in elements if e["type"] == "overflow" for o in e["options"]
+        if o["value"].startswith(action_id + ":")
+    ]  # fmt: skip
+    if picked:
+        menu, option = picked[0]
+        action = {"action_id": menu["action_id"], "block_id": nb.ACTIONS_BLOCK, "type": "overflow",
+                  "selected_option": option}  # fmt: skip
+    else:
+        button = next(e for e in elements if e["action_id"] == action_id)
+        action = {
+            "action_id": action_id,
+            "block_id": nb.ACTIONS_BLOCK,
+            "type": "button",
+            "value": button["value"],
+        }
     payload = signing.block_actions_payload(
-        [{"action_id": action_id, "block_id": nb.ACTIONS_BLOCK, "type": "button", "value": button["value"]}],
+        [action],
         user_id=slack.emu.user(user).id,
         team_id=slack.team_id,
         trigger_id=slack.emu.issue_trigger_id(user),
@@ -142,6 +153,30 @@ def test_not_my_area_records_feedback_and_redraws_the_dm(slack: Slack, served: t
         what="the DM to be redrawn",
     )
     assert all(b["type"] != "actions" for b in updated[0]["blocks"]), "buttons are gone once answered"
+
+
+def test_two_buttons_and_the_rest_in_the_menu(slack: Slack, served: tuple[str, Any]) -> None:
+    nudge = _plan_and_send(slack, served)
+    [dm] = slack.emu.dms_to("carol")[-1:]
+    [row] = [b for b in dm["blocks"] if b["type"] == "actions"]
+    kinds = [e["type"] for e in row["elements"]]
+    assert kinds == ["button", "button", "overflow"]  # Pass it on, Not now, "…"
+    assert [e["text"]["text"] for e in row["elements"][:2]] == ["Pass it on", "Not now"]
+    menu = [o["text"]["text"] for o in row["elements"][2]["options"]]
+    assert menu == ["Not my area", "Don't suggest postgres", "Don't suggest bob"]
+    _press(slack, "carol", nb.MUTE_PERSON, dm)  # "Don't suggest bob", from the menu
+
+    def muted() -> list[str]:
+        with slack.db.session() as s:
+            return [f.kind for f in s.scalars(select(Feedback).where(Feedback.nudge_id == nudge.id))]
+
+    assert slack.wait(muted, what="the person muted") == ["mute_person"]
+    slack.wait(
+        lambda: [
+            m for m in slack.emu.dms_to("carol") if m["ts"] == dm["ts"] and "won't suggest bob" in str(m)
+        ],
+        what="the DM redrawn",
+    )
 
 
 def test_pass_it_on_opens_the_modal_with_the_target_preselected(

@@ -10,6 +10,7 @@ from bot.nudges.planner import plan_share_nudges
 from bot.policy.time import local_time
 from bot.store.db import Database
 from bot.store.models import Member, Nudge, OutboxMessage
+from bot.store.queries.engagement import record_engagement
 from tests.nudges.world import DAY, embedder, item, settings, small_team
 
 
@@ -152,7 +153,8 @@ def test_givers_in_back_off_get_the_continue_question_and_no_share(db: Database)
         assert all(o.idempotency_key.split(":")[1] == "continue" for o in asked)
         cy = s.get(Member, ids["cy"])
         assert cy is not None and cy.asked_to_continue_at is not None
-        cy.unanswered, cy.asked_to_continue_at = 0, None  # cy pressed "keep them coming"
+        assert cy.held_until is not None and cy.held_until > DAY  # the first hold starts with the question
+        record_engagement(s, cy, DAY + dt.timedelta(hours=2))  # cy pressed "keep them coming"
 
     planned = _ticks(db, DAY + dt.timedelta(hours=30), 24)
     assert [(n.recipient_id, n.target_id) for n in planned] == [(ids["cy"], ids["bob"])]

@@ -177,7 +177,7 @@ def test_has_work_foresees_everything_a_tick_writes(db: Database) -> None:
         with db.session() as s:
             ws = s.get(Workspace, ws_id)
             assert ws is not None
-            work = has_work(read_outlook(s, ws.id, conf), at, conf)
+            work = has_work(read_outlook(s, ws.id, conf, at), at, conf)
             before = _state(s, ws)
             plan_share_nudges(s, ws, at, conf, emb)
             s.flush()
@@ -214,7 +214,7 @@ def test_skipping_the_idle_ticks_decides_the_same(db: Database) -> None:
         with db.session() as s:
             ws = s.get(Workspace, driven)
             assert ws is not None
-            if not has_work(read_outlook(s, ws.id, conf), at, conf, skipped):
+            if not has_work(read_outlook(s, ws.id, conf, at), at, conf, skipped):
                 skipped.append(at)
                 continue
             mark_planned(s, ws.id, skipped, conf.passiton_morning_hour)

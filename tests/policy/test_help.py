@@ -6,7 +6,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.policy.help import HelpItem, plan_help
+from bot.policy.help import DEFAULT_GRACE, HelpItem, plan_help
 from bot.policy.model import Candidate, MemberPrefs, PastNudge, PolicyState
 from bot.policy.time import WAKING, is_paused, may_reach_at
 from tests.policy.worlds import World, worlds
@@ -43,7 +43,7 @@ def test_help_invariants(case: tuple[World, HelpItem, int]) -> None:
         assert prefs.opted_in and prefs.available and prefs.delivery != "off"
         assert not is_paused(prefs, world.now)
         assert may_reach_at(prefs, p.send_at, WAKING), "awake, not quiet, not a weekend off"
-        assert p.send_at >= world.now
+        assert p.send_at >= world.now + DEFAULT_GRACE, "the channel gets the first chance to answer"
         assert item.asker_id is None or not state.mutes_between(p.helper_id, item.asker_id)
         assert p.topic not in state.muted_topics.get(p.helper_id, frozenset())
         recent = [
@@ -86,10 +86,35 @@ def test_k_helpers_across_three_time_zones_only_awake_ones_now() -> None:
     state = PolicyState(prefs=people)
     now = dt.datetime(2025, 6, 4, 12, tzinfo=dt.UTC)  # 08:00 New York, 14:00 Berlin, 21:00 Tokyo
     cands = [Candidate(i, 5.0, "databases") for i in people]
-    got = plan_help(HelpItem(id=1, asker_id=None), cands, state, now, k=3)
+    got = plan_help(HelpItem(id=1, asker_id=None), cands, state, now, k=3, grace=dt.timedelta(0))
     assert len(got) == 3
     assert {people[p.helper_id].tz for p in got if p.send_at == now} <= {"America/New_York", "Europe/Berlin"}
     assert all(p.send_at == now for p in got)
+
+
+def test_help_waits_the_grace_period_and_a_helper_asleep_by_then_waits_for_morning() -> None:
+    people = _experts(2, ["Europe/Berlin"])
+    state = PolicyState(prefs=people)
+    cands = [Candidate(i, 5.0, "databases") for i in people]
+    afternoon = dt.datetime(2025, 6, 4, 12, tzinfo=dt.UTC)  # 14:00 in Berlin
+    got = plan_help(HelpItem(id=1, asker_id=None), cands, state, afternoon, k=2)
+    assert [p.send_at for p in got] == [afternoon + DEFAULT_GRACE] * 2
+    got = plan_help(HelpItem(id=1, asker_id=None), cands, state, afternoon, k=2, grace=dt.timedelta(hours=2))
+    assert {p.send_at for p in got} == {afternoon + dt.timedelta(hours=2)}
+    # 20:40 in Berlin: 45 minutes later is past the waking window (until 21:00), so it waits for 08:00.
+    evening = dt.datetime(2025, 6, 4, 18, 40, tzinfo=dt.UTC)
+    got = plan_help(HelpItem(id=1, asker_id=None), cands, state, evening, k=2)
+    assert {p.send_at for p in got} == {dt.datetime(2025, 6, 5, 6, tzinfo=dt.UTC)}
+
+
+def test_a_named_match_below_the_rankers_threshold_is_still_asked() -> None:
+    """One threshold: the ranker's. A candidate it returned is not re-tested against a second bar."""
+    people = _experts(1, ["UTC"])
+    now = dt.datetime(2025, 6, 4, 12, tzinfo=dt.UTC)
+    got = plan_help(
+        HelpItem(id=1, asker_id=None), [Candidate(1, 0.5, "kubernetes")], PolicyState(prefs=people), now
+    )
+    assert [p.helper_id for p in got] == [1]
 
 
 def test_help_reason_quotes_the_stated_expertise() -> None:

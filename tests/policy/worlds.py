@@ -89,7 +89,7 @@ def worlds(draw: st.DrawFn) -> World:
         others = draw(st.lists(st.sampled_from(ids), max_size=4, unique=True))
         ties[i] = sorted(
             (
-                Tie(o, draw(st.floats(0.0, 5.0)), draw(st.sampled_from([None, "infra"])))
+                Tie(o, draw(st.floats(0.0, 5.0)), draw(st.sampled_from([None, "infra"])), draw(st.booleans()))
                 for o in others
                 if o != i
             ),

@@ -3,6 +3,7 @@ message shape, inferred interests, and bad input (exit 2, the file named, no rep
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -75,6 +76,23 @@ def _conversation(name: str) -> dict[str, Any]:
     raise KeyError(name)
 
 
+def _acted_on(folder: str, posted_at: str, before: str) -> set[str]:
+    """Who reacted to (the export has no time for that: any) or replied under (before `before`) the message
+    posted at `posted_at` in the channel's folder."""
+    import datetime as dt
+
+    ts = f"{dt.datetime.fromisoformat(posted_at).timestamp():.6f}"
+    until = dt.datetime.fromisoformat(before).timestamp()
+    out: set[str] = set()
+    for day in sorted((SAMPLE / folder).iterdir()):
+        for m in json.loads(day.read_text()):
+            if m.get("ts") == ts:
+                out |= {u for reaction in m.get("reactions", []) for u in reaction.get("users", [])}
+            if m.get("thread_ts") == ts and m.get("ts") != ts and m.get("user") and float(m["ts"]) < until:
+                out.add(m["user"])
+    return out
+
+
 def _joined_at(folder: str, user_id: str) -> str | None:
     import datetime as dt
 
@@ -124,9 +142,12 @@ def test_shares_target_people_with_the_interest_outside_the_channel(
         assert target in profiles and r["topic"] is not None
         assert normalise_topic(r["topic"]) in profiles[target]["interests"] | profiles[target]["expertise"], r
         channel = _conversation(r["item"]["channel"])
-        # Not in the channel when the nudge went out: not a member, or one who joined only later.
+        # Had not seen it: "seen" is an act (reacted to it, replied under it) or a small channel's membership
+        # (at most 12 members); merely being one of a large channel's members is not having seen it.
         joined = _joined_at(channel["name"], target)
-        assert target not in channel["members"] or (joined and joined > r["send_at"]), r
+        member = target in channel["members"] and not (joined and joined > r["send_at"])
+        assert not member or len(channel["members"]) > 12, r
+        assert target not in _acted_on(channel["name"], r["item"]["posted_at"], r["send_at"]), r
         assert not r["item"]["private"]
 
 
@@ -183,7 +204,12 @@ def test_who_knows_questions_get_answers_naming_only_consenting_experts(
         assert {e["id"] for e in answer["experts_named"]} <= public, answer
     links = re.findall(r"<(https://[^|>]+)\|", " ".join(a["text"] for a in answers))
     assert links and all(
-        re.fullmatch(r"https://your-workspace\.slack\.com/archives/C\w+/p\d{16}", u) for u in links
+        # An answered question is linked on its thread (where the answer is): thread_ts and cid.
+        re.fullmatch(
+            r"https://your-workspace\.slack\.com/archives/(C\w+)/p(\d{16})(\?thread_ts=\d{10}\.\d{6}&amp;cid=\1)?",
+            u,
+        )
+        for u in links
     )
 
 
@@ -409,3 +435,20 @@ def test_collecting_less_restores_the_collector_even_on_failure() -> None:
         assert gc.get_threshold()[0] > before[0] and gc.get_freeze_count() > frozen
         raise RuntimeError("the replay failed")
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0 and kept
+
+
+def test_every_help_dm_links_to_its_question_and_names_asker_and_channel(
+    sample_run: tuple[Any, Path, list[dict[str, Any]]],
+) -> None:
+    _, _, records = sample_run
+    helps = [r for r in records if r["type"] == "nudge" and r["kind"] == "help" and r["delivered"]]
+    assert helps
+    for r in helps:
+        blob = json.dumps(r["dm"]["blocks"], ensure_ascii=False)
+        channel_id = _conversation(r["item"]["channel"])["id"]
+        posted = dt.datetime.fromisoformat(r["item"]["posted_at"])
+        ts = f"{posted.timestamp():.6f}"
+        assert f"https://your-workspace.slack.com/archives/{channel_id}/p{ts.replace('.', '')}" in blob, r
+        assert f"{r['item']['author']['name']} asked in #{r['item']['channel']}" in blob, r
+        # The channel had the grace period to answer first.
+        assert dt.datetime.fromisoformat(r["send_at"]) >= posted + dt.timedelta(minutes=45), r

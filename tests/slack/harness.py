@@ -129,9 +129,14 @@ class Slack:
             trigger_id=self.emu.issue_trigger_id(user),
             response_url=self.emu.issue_response_url(channel, user),
         )
+        answered = len(self.emu.responses())
         resp = self.post(body)
         assert resp.status_code == 200, resp.text
-        return resp.json() if resp.content else {}
+        if resp.content:
+            return dict(resp.json())
+        # An empty ack: the answer follows on the response_url (work that needs Slack runs after the ack).
+        self.wait(lambda: len(self.emu.responses()) > answered, what="reply on the response_url")
+        return dict(self.emu.responses()[-1])
 
     def interact(self, payload: dict[str, Any]) -> httpx.Response:
         return self.post(signing.payload_body(payload))
@@ -154,7 +159,12 @@ class Slack:
         payload = signing.view_submission_payload(
             view, values, user_id=self.emu.user(user).id, team_id=self.team_id
         )
-        return self.interact(payload)
+        resp = self.interact(payload)
+        if resp.status_code == 200 and view.get("id"):  # Slack applies the answer to the modal
+            self.emu.apply_view_response(
+                str(view["id"]), resp.json() if resp.content else {}, submitted_hash=view.get("hash")
+            )
+        return resp
 
     def click(self, action_id: str, user: str, *, value: str = "", channel: str | None = None,
               view: dict[str, Any] | None = None) -> httpx.Response:  # fmt: skip

@@ -83,3 +83,52 @@ class socket_port:
 
     def __exit__(self, *exc: object) -> None:
         self._sock.close()
+
+
+def _start_failure(tmp_path: Path, command: list[str], **env_overrides: str) -> tuple[int, list[str], str]:
+    """Run `passiton <command>` as an operator would; (exit status, stderr lines, everything printed)."""
+    url = f"sqlite:///{tmp_path / 'start.db'}"
+    upgrade(url)
+    env = {
+        **os.environ, "DATABASE_URL": url, "PASSITON_EMBEDDER": "local", "SLACK_CLIENT_ID": "",
+        "SLACK_CLIENT_SECRET": "", "SLACK_SIGNING_SECRET": "s3cret", **env_overrides,
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *command], env=env, cwd=tmp_path, capture_output=True, timeout=90
+    )
+    err = done.stderr.decode(errors="replace")
+    return done.returncode, [line for line in err.splitlines() if line.strip()], err + done.stdout.decode()
+
+
+def test_serve_and_run_with_a_rejected_token_say_so_in_one_line(tmp_path: Path, emu: SlackEmulator) -> None:
+    for command in (["serve", "--port", "0"], ["run"]):
+        status, lines, printed = _start_failure(
+            tmp_path, command, SLACK_BOT_TOKEN="xoxb-not-a-real-token", SLACK_API_URL=emu.url,
+            SLACK_APP_TOKEN="xapp-1-whatever",
+        )  # fmt: skip
+        assert status != 0 and "Traceback" not in printed, printed
+        assert lines == ["passiton: setting SLACK_BOT_TOKEN: Slack refused it: invalid_auth"], printed
+    # Socket Mode: a valid bot token but an app token Slack does not know.
+    status, lines, printed = _start_failure(
+        tmp_path,
+        ["run"],
+        SLACK_BOT_TOKEN=emu.bot_token,
+        SLACK_API_URL=emu.url,
+        SLACK_APP_TOKEN="xapp-1-unknown",
+    )
+    assert status != 0 and "Traceback" not in printed, printed
+    assert len(lines) == 1 and "setting SLACK_APP_TOKEN: Slack refused it: invalid_auth" in lines[0], printed
+
+
+def test_serve_and_run_with_slack_unreachable_say_so_in_one_line(tmp_path: Path) -> None:
+    with socket_port() as port:
+        pass  # nothing listens there now
+    for command in (["serve", "--port", "0"], ["run"]):
+        status, lines, printed = _start_failure(
+            tmp_path, command, SLACK_BOT_TOKEN="xoxb-1-2-3", SLACK_APP_TOKEN="xapp-1-whatever",
+            SLACK_API_URL=f"http://127.0.0.1:{port}/api/",
+        )  # fmt: skip
+        assert status != 0 and "Traceback" not in printed, printed
+        assert len(lines) == 1 and lines[0].startswith(
+            "passiton: setting SLACK_API_URL: can't reach Slack"
+        ), printed

@@ -93,3 +93,25 @@ def test_every_web_api_method_the_code_calls_has_its_scope_requested() -> None:
     assert "commands" in requested
     assert MANIFEST["settings"]["interactivity"]["request_url"].endswith("/slack/events")
     assert MANIFEST["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+
+
+def test_no_scope_is_requested_that_nothing_uses() -> None:
+    """An admin reads the scope list before installing; each one must be needed by an event the app
+    subscribes to or a method the code calls (`team:read` for an unused team.info was refused)."""
+    requested = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    called = _methods_called_in(ROOT / "bot") | _methods_called_in(ROOT / "jobs")
+    used = {"commands"} | {s for e in BOT_EVENTS for s in EVENT_SCOPES[e]}
+    used |= {s for m in called for s in METHOD_SCOPES.get(m, ())}
+    assert requested - used == set(), "requested but unused"
+    # The pass-it-on group DMs are the bot's own creation: it does not listen in on them.
+    assert "message.mpim" not in MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    assert "mpim:history" not in requested
+
+
+def test_readme_names_every_scope_and_agrees_on_socket_mode() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Slack scopes", 1)[1].split("\n## ", 1)[0]
+    for scope in BOT_SCOPES:
+        assert f"`{scope}`" in table, f"README's scopes table does not say what {scope} is for"
+    socket = MANIFEST["settings"]["socket_mode_enabled"]
+    assert f"`socket_mode_enabled: {'true' if socket else 'false'}`" in table

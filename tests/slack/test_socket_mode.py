@@ -222,7 +222,10 @@ def test_passiton_run_with_an_unknown_app_token_exits_with_one_line(tmp_path: Pa
             [sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path, capture_output=True, timeout=60
         )
     assert done.returncode == 2, done.stderr
-    assert b"apps.connections.open: invalid_auth" in done.stderr and b"Traceback" not in done.stderr
+    assert (
+        b"setting SLACK_APP_TOKEN: Slack refused it: invalid_auth" in done.stderr
+        and b"Traceback" not in done.stderr
+    )
 
 
 def _handshake(url: str) -> tuple[socket.socket, bytes]:

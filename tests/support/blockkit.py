@@ -66,6 +66,25 @@ def _element(el: Any, ptr: str, action_ids: set[str]) -> None:
             if aid in action_ids:
                 raise _Invalid("action_id already exists", f"{ptr}/action_id")
             action_ids.add(aid)
+    if kind == "plain_text_input":
+        # Slack: max_length at most 3000, and an initial_value longer than max_length is refused.
+        max_length = el.get("max_length", 3000)
+        if not isinstance(max_length, int) or not 1 <= max_length <= 3000:
+            raise _Invalid("must be between 1 and 3000", f"{ptr}/max_length")
+        initial = el.get("initial_value")
+        if initial is not None and (not isinstance(initial, str) or len(initial) > max_length):
+            raise _Invalid(f"must be less than {max_length + 1} characters", f"{ptr}/initial_value")
+    if kind == "overflow":
+        options = el.get("options")
+        if not isinstance(options, list) or not 2 <= len(options) <= 5:
+            raise _Invalid("must provide between 2 and 5 items", f"{ptr}/options")
+        for j, option in enumerate(options):
+            if not isinstance(option, dict):
+                raise _Invalid("expected an object", f"{ptr}/options/{j}")
+            _text_obj(option.get("text"), f"{ptr}/options/{j}/text", plain_only=True, max_len=75)
+            value = option.get("value")
+            if value is not None and (not isinstance(value, str) or len(value) > 150):
+                raise _Invalid("must be less than 151 characters", f"{ptr}/options/{j}/value")
     if kind == "button":
         _text_obj(el.get("text"), f"{ptr}/text", plain_only=True, max_len=75)
         if "value" in el and len(str(el["value"])) > 2000:

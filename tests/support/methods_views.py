@@ -111,7 +111,7 @@ def views_update(ctx: Ctx, args: Args) -> JSON:
                 ),
                 None,
             )
-        if target is None or target.team_id != ctx.team.id:
+        if target is None or target.team_id != ctx.team.id or target.closed:
             raise SlackError("not_found")
         body = _view_arg(args, "home" if target.body.get("type") == "home" else "modal")
         want_hash = args.string("hash")

@@ -275,6 +275,7 @@ class View:
     previous_view_id: str | None
     app_id: str
     bot_id: str | None
+    closed: bool = False  # a modal the member submitted and Slack closed (views.update: not_found)
 
     def to_api(self) -> JSON:
         b = self.body

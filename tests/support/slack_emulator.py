@@ -21,7 +21,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -59,6 +60,7 @@ class SlackEmulator:
         self._calls: list[CallRecord] = []
         self._calls_cv = threading.Condition()
         self._default_team: str | None = None
+        self._holds: list[tuple[str, threading.Event]] = []
         self.socket_mode = SocketModeHub(self.workspace.app_id, lambda: self.root_url)
         if default_team:
             self.add_team(id=team_id, name=team_name, domain=team_domain)
@@ -363,6 +365,46 @@ class SlackEmulator:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    @contextmanager
+    def holding(self, method: str = "*") -> Iterator[threading.Event]:
+        """Hold every call of `method` ("*" = any) until the block ends or the yielded event is set.
+
+        A test asserts that an app answers Slack (its ack) before it calls the Web API: with the
+        calls held, an ack that waited on one would never come within Slack's three seconds. A hold
+        lasts at most 30 s (`wait_if_held`), so a broken test cannot hang the suite."""
+        gate = threading.Event()
+        entry = (method, gate)
+        self._holds.append(entry)
+        try:
+            yield gate
+        finally:
+            gate.set()
+            self._holds.remove(entry)
+
+    def wait_if_held(self, method: str, limit: float = 30.0) -> None:
+        for held, gate in list(self._holds):
+            if held in ("*", method):
+                gate.wait(limit)
+
+    def apply_view_response(self, view_id: str, response: JSON, submitted_hash: str | None = None) -> None:
+        """What Slack does with a view_submission's answer: `update` replaces the view (new hash),
+        `clear` or an empty answer closes the modal; `errors`/`push` leave it open. When the app has
+        already changed the view by views.update since the submission (`submitted_hash` no longer
+        current), the answer is stale and changes nothing."""
+        from tests.support.blockkit import validate_view
+
+        action = response.get("response_action")
+        with self.workspace.lock:
+            view = self.workspace.views.get(view_id)
+            if view is None or (submitted_hash is not None and view.hash != submitted_hash):
+                return
+            if action == "update":
+                view.body = validate_view(response.get("view"), kind="modal")
+                view.hash = f"{time.time():.6f}.{secrets.token_hex(4)}"
+                self.workspace.opened_views.append(view)
+            elif action in (None, "clear"):
+                view.closed = True
 
     def enable_rate_limits(
         self,

@@ -18,6 +18,8 @@ EDIT_MUTED = "home_edit_muted"
 EDIT_SETTINGS = "home_edit_settings"
 PAUSE_WEEK = "home_pause_week"
 RESUME = "home_resume"
+UNMUTE = "home_unmute"  # + "_<n>": one button per muted person or topic; value "person:<id>" / "topic:<name>"
+MAX_UNDO_BUTTONS = 24  # Slack allows 25 elements in an actions block
 CLEAR_LEARNED = "home_clear_learned"
 HOME_ACTIONS = (EDIT_INTERESTS, EDIT_EXPERTISE, EDIT_MUTED, EDIT_SETTINGS, PAUSE_WEEK, RESUME, CLEAR_LEARNED)
 
@@ -58,6 +60,25 @@ def rhythm_text(state: MemberState, now: dt.datetime) -> str:
         lines.append("*Quiet hours* none")
     lines.append("*Weekends* " + ("off — nothing on Saturdays and Sundays" if state.weekends_off else "on"))
     return "\n".join(lines)
+
+
+def _undo_buttons(state: MemberState) -> list[Block]:
+    """An undo for every mute, people first ("Don't suggest Ben" pressed in a DM is undone here)."""
+    entries = [(f"Unmute {name}", f"person:{mid}") for mid, name in state.muted_people]
+    entries += [(f"Unmute topic {topic_label(t)}", f"topic:{t}") for t in state.muted]
+    if not entries:
+        return []
+    shown = entries[:MAX_UNDO_BUTTONS]
+    blocks: list[Block] = [
+        actions(*(button(text, f"{UNMUTE}_{i}", value) for i, (text, value) in enumerate(shown)))
+    ]
+    if len(entries) > len(shown):
+        blocks.append(
+            context(
+                f"{len(entries) - len(shown)} more: `/passiton mute` lists them, `/passiton unmute …` undoes."
+            )
+        )
+    return blocks
 
 
 def learned_text(state: MemberState) -> str | None:
@@ -105,9 +126,13 @@ def home_view(state: MemberState, now: dt.datetime) -> dict[str, Any]:
             button("Edit expertise", EDIT_EXPERTISE),
         ),
         section(
-            "*Topics never to suggest*\n" + _topic_list(state.muted, "None muted."),
+            "*Never suggested*\nTopics: "
+            + _topic_list(state.muted, "none")
+            + "\nPeople: "
+            + (", ".join(escape(name) for _, name in state.muted_people) or "_none_"),
             button("Edit muted topics", EDIT_MUTED),
         ),
+        *_undo_buttons(state),
     ]
     learned = learned_text(state)
     if learned is not None:

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.matching.topics import topic_label
+from bot.matching.topics import MAX_TOPICS, topic_label
 from bot.messages import Block, context, plain, section
 from bot.messages.mrkdwn import escape, link, quote
 from bot.slack.commands_parse import format_clock
@@ -19,6 +20,8 @@ EDIT_TOPICS = "edit_topics"
 EDIT_SETTINGS = "edit_settings"
 PASS_IT_ON = "pass_it_on_submit"
 WHO_COULD_HELP = "who_could_help_view"
+PASS_IT_ON_DONE = "pass_it_on_done"
+RETRY_BLOCK = "pass_it_on_problem"
 VIEW_CALLBACKS = (EDIT_TOPICS, EDIT_SETTINGS, PASS_IT_ON)
 
 PAUSE_CHOICES = {
@@ -76,6 +79,29 @@ def _text_input(
     return el
 
 
+MAX_INPUT = 3000  # Slack's max_length for a plain_text_input
+# The topics modal's boxes: "topics", then "topics_2", … for a list longer than one box holds.
+TOPIC_BLOCKS = ("topics", *(f"topics_{n}" for n in range(2, 41)))
+PUBLIC_BLOCKS = ("public", *(f"public_{n}" for n in range(2, 41)))
+
+
+def topic_chunks(labels: list[str]) -> list[str]:
+    """Comma-joined labels split into boxes of at most MAX_INPUT characters and MAX_TOPICS topics each
+    (never inside a topic); always at least one (possibly empty) box."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for label in labels:
+        extra = len(label) + (2 if current else 0)
+        if current and (size + extra > MAX_INPUT or len(current) >= MAX_TOPICS):
+            chunks.append(", ".join(current))
+            current, size, extra = [], 0, len(label)
+        current.append(label)
+        size += extra
+    chunks.append(", ".join(current))
+    return chunks[: len(TOPIC_BLOCKS)]
+
+
 def topics_modal(kind: str, state: MemberState) -> dict[str, Any]:
     """Edit one list of topics as comma-separated text (expertise also asks which may be named)."""
     if kind == "interest":
@@ -87,31 +113,42 @@ def topics_modal(kind: str, state: MemberState) -> dict[str, Any]:
     else:
         current, title = state.muted, "Muted topics"
         label = "Topics never to suggest to you"
+    chunks = topic_chunks([topic_label(t) for t in current])
     blocks: list[Block] = [
         _input(
-            "topics",
+            TOPIC_BLOCKS[0],
             label,
-            _text_input(
-                "topics",
-                ", ".join(topic_label(t) for t in current),
-                multiline=True,
-                placeholder="postgres, k8s, design",
-            ),
+            _text_input("topics", chunks[0], multiline=True, placeholder="postgres, k8s, design"),
             optional=True,
             hint="Separate topics with commas. Leave empty to clear the list.",
         )
     ]
-    if kind == "expertise":
-        public = [topic_label(t) for t, is_public in state.expertise if is_public]
+    # A long list goes on in more boxes, each within Slack's 3000 characters (and the 50 topics one box
+    # may hold): a pre-filled value over max_length would make Slack refuse to open the modal at all.
+    for n, chunk in enumerate(chunks[1:], start=1):
         blocks.append(
             _input(
-                "public",
+                TOPIC_BLOCKS[n],
+                f"{label} (continued)",
+                _text_input("topics", chunk, multiline=True),
+                optional=True,
+            )
+        )
+    if kind == "expertise":
+        public = topic_chunks([topic_label(t) for t, is_public in state.expertise if is_public])
+        blocks.append(
+            _input(
+                PUBLIC_BLOCKS[0],
                 "Which of these may passiton name you for in channel answers?",
-                _text_input("public", ", ".join(public), placeholder="e.g. terraform"),
+                _text_input("public", public[0], placeholder="e.g. terraform"),
                 optional=True,
                 hint="Off unless you list them here. You are named, never @-mentioned.",
             )
         )
+        for n, chunk in enumerate(public[1:], start=1):
+            blocks.append(
+                _input(PUBLIC_BLOCKS[n], "(continued)", _text_input("public", chunk), optional=True)
+            )
     return {
         "type": "modal",
         "callback_id": EDIT_TOPICS,
@@ -256,6 +293,58 @@ def pass_it_on_modal(
         "submit": plain("Send"),
         "close": plain("Cancel"),
         "blocks": blocks,
+    }
+
+
+def pass_it_on_sending_modal() -> dict[str, Any]:
+    """What the modal turns into the moment it is submitted (`response_action: update`): the checks
+    and the sending need Slack calls, which never run before the ack."""
+    return {
+        "type": "modal",
+        "callback_id": PASS_IT_ON_DONE,
+        "title": plain("Pass it on"),
+        "close": plain("Close"),
+        "blocks": [section("Passing it on…"), context("You can close this; it goes on without you.")],
+    }
+
+
+def pass_it_on_done_modal(text: str) -> dict[str, Any]:
+    """The outcome, in place of "Passing it on…": `text` is mrkdwn, already escaped."""
+    return {
+        "type": "modal",
+        "callback_id": PASS_IT_ON_DONE,
+        "title": plain("Pass it on"),
+        "close": plain("Close"),
+        "blocks": [section(text)],
+    }
+
+
+def pass_it_on_retry_modal(
+    submitted: dict[str, Any], problem: str, recipients: list[str], note: str
+) -> dict[str, Any]:
+    """The form again, as submitted (same block and action ids, the choices kept), with what was
+    wrong at the top: a check that needed Slack ran after the modal had already closed into
+    "Passing it on…", so Slack's inline `errors` are no longer available. `problem` is escaped mrkdwn."""
+    blocks: list[Block] = [
+        copy.deepcopy(b) for b in submitted.get("blocks") or [] if b.get("block_id") != RETRY_BLOCK
+    ]
+    for block in blocks:
+        element = block.get("element") or {}
+        if block.get("block_id") == "recipients" and element.get("type") == "multi_users_select":
+            element["initial_users"] = recipients[:MAX_RECIPIENTS]
+        elif block.get("block_id") == "note" and element.get("type") == "plain_text_input":
+            element.pop("initial_value", None)
+            if note:
+                element["initial_value"] = note[:MAX_NOTE]
+    warning = section(f":warning: {problem}", block_id=RETRY_BLOCK)
+    return {
+        "type": "modal",
+        "callback_id": PASS_IT_ON,
+        "private_metadata": str(submitted.get("private_metadata") or ""),
+        "title": plain("Pass it on"),
+        "submit": plain("Send"),
+        "close": plain("Cancel"),
+        "blocks": [warning, *blocks],
     }
 
 

@@ -39,6 +39,7 @@ from bot.delivery.outbox import enqueue
 from bot.ingest.messages import action_for
 from bot.llm.client import llm_from_settings
 from bot.llm.tasks import ItemBrief, LLMTasks
+from bot.messages.replies import ANSWER_REMOVE, remove_button
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.store.models import Item, Member, Workspace, utcnow
 from bot.store.queries.members import ensure_member
@@ -162,7 +163,7 @@ def _post(
         "channel": question.channel,
         "thread_ts": question.reply_thread,
         "text": reply.text,
-        "blocks": reply.blocks,
+        "blocks": [*reply.blocks, remove_button(question.user)] if question.user else reply.blocks,
     }
     try:
         # Permalinks to messages unfurl as previews; the answer already says what they are.
@@ -266,6 +267,21 @@ def _load(session: Any, team_id: str, user_id: str, item_id: int | None) -> tupl
 
 
 def register_answer_listeners(app: App, ctx: AppContext) -> None:
+    @app.action(ANSWER_REMOVE)
+    def on_remove(ack: Ack, body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> None:
+        """The asker takes the bot's reply away (asked by mistake, or it isn't wanted); nobody else can."""
+        ack()
+        asker = str((body.get("actions") or [{}])[0].get("value") or "")
+        if user_id_of(body) != asker:
+            respond(response_type="ephemeral", replace_original=False,
+                    text="Only the person who asked can remove this reply.")  # fmt: skip
+            return
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        if channel and ts:
+            client.chat_delete(channel=str(channel), ts=str(ts))
+
     @app.action(ASK_CLOSE)
     def on_close(ack: Ack, body: dict[str, Any], context: Any, respond: Any) -> None:
         ack()

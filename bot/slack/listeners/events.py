@@ -15,6 +15,7 @@ from bot.ingest import events as ingest
 from bot.metrics import EVENTS
 from bot.slack.listeners import team_id_of
 from bot.slack.listeners.answers import answer_message
+from bot.slack.listeners.dm import answer_dm
 from bot.store.outage import retry_transient
 
 
@@ -51,6 +52,10 @@ def register(app: App, ctx: AppContext, *, installation_store: Any | None = None
     @app.event("message")
     def on_message(body: dict[str, Any], event: dict[str, Any], context: Any, client: WebClient) -> None:
         _count(body)
+        if event.get("channel_type") == "im":  # a member writing to passiton itself
+            ctx.submit(answer_dm, ctx, client, team_id_of(body, context), context.bot_user_id, event,
+                       body.get("event_id"))  # fmt: skip
+            return
         ctx.submit(_ingest_and_answer, ctx, client, team_id_of(body, context), context.bot_user_id, event,
                    body.get("event_id"))  # fmt: skip
 

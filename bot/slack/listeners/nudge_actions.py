@@ -19,7 +19,9 @@ from bot.nudges.feedback import FeedbackError, apply_feedback
 from bot.nudges.render import view_of
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.store.models import Channel, Item, Member, Nudge, utcnow
+from bot.store.queries.engagement import record_engagement
 from bot.store.queries.members import member_by_slack_id
+from bot.store.queries.reaches import record_reach
 from bot.store.queries.workspaces import get_workspace
 
 log = logging.getLogger(__name__)
@@ -79,8 +81,20 @@ def register_nudge_actions(app: App, ctx: AppContext) -> None:
         if view is not None:
             _redraw(client, body, nb.resolved_blocks(view, kind), nb.outcome_text(kind, view))
 
-    for action_id in FEEDBACK_BUTTONS:
+    for action_id in FEEDBACK_BUTTONS:  # DMs sent before the "…" menu still carry these buttons
         app.action(action_id)(on_feedback)
+
+    @app.action(nb.MORE)
+    def on_more(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
+        ack()
+        choice = nb.overflow_choice(str((_action(body).get("selected_option") or {}).get("value") or ""))
+        if choice is None:
+            return
+        action_id, nudge_id = choice
+        kind = nb.FEEDBACK_OF[action_id]
+        view = record(ctx, team_id_of(body, context), user_id_of(body), nudge_id, kind)
+        if view is not None:
+            _redraw(client, body, nb.resolved_blocks(view, kind), nb.outcome_text(kind, view))
 
     @app.action(nb.PASS_ON)
     def on_pass_on(ack: Ack, body: dict[str, Any], context: Any, client: WebClient) -> None:
@@ -98,6 +112,11 @@ def register_nudge_actions(app: App, ctx: AppContext) -> None:
             if nudge.workspace_id != workspace.id:
                 return
             item = session.get(Item, nudge.item_id)
+            if item is not None:
+                # Pressing a nudge's button is engagement, and the giver has now seen the article.
+                now = utcnow()
+                record_engagement(session, member, now)
+                record_reach(session, workspace.id, item.id, member.id, "clicked", now)
             target = session.get(Member, nudge.target_id) if nudge.target_id is not None else None
             channel = session.get(Channel, item.channel_id) if item is not None and item.channel_id else None
             if item is None:

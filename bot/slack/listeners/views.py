@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.matching.topics import parse_topic_list
 from bot.messages.mrkdwn import escape
+from bot.messages.nudges import passed_on_text
 from bot.metrics import ACTIONS
 from bot.slack import commands_parse as cp
-from bot.slack.blocks.modals import EDIT_SETTINGS, EDIT_TOPICS, MAX_NOTE, PASS_IT_ON, PassItOnTarget
+from bot.slack.blocks.modals import (
+    EDIT_SETTINGS,
+    EDIT_TOPICS,
+    MAX_NOTE,
+    PASS_IT_ON,
+    PUBLIC_BLOCKS,
+    TOPIC_BLOCKS,
+    PassItOnTarget,
+    pass_it_on_done_modal,
+    pass_it_on_retry_modal,
+    pass_it_on_sending_modal,
+)
 from bot.slack.listeners import team_id_of, user_id_of
 from bot.slack.listeners.home import publish_home
 from bot.slack.member_settings import (
@@ -24,10 +38,10 @@ from bot.slack.member_settings import (
     resume,
     set_delivery,
 )
-from bot.slack.passing import check_recipients, send_pass_it_on
+from bot.slack.passing import check_recipients, choice_errors, send_pass_it_on
 from bot.store.models import utcnow
 from bot.store.queries.members import ensure_member, set_public_expertise
-from bot.store.queries.workspaces import ensure_workspace
+from bot.store.queries.workspaces import claim_event, ensure_workspace
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +73,23 @@ def register(app: App, ctx: AppContext) -> None:
             )
             return
         errors: dict[str, str] = {}
-        try:
-            topics = _topics(_value(values, "topics").get("value"))
-        except ValueError as exc:
-            errors["topics"] = str(exc)
-            topics = []
-        public: list[str] = []
-        if kind == "expertise" and "public" in values:
+        topics: list[str] = []
+        for block in TOPIC_BLOCKS:  # a long list comes in several boxes (see topics_modal)
+            if block not in values:
+                continue
             try:
-                public = _topics(_value(values, "public").get("value"))
+                topics += [t for t in _topics(_value(values, block).get("value")) if t not in topics]
             except ValueError as exc:
-                errors["public"] = str(exc)
+                errors[block] = str(exc)
+        public: list[str] = []
+        if kind == "expertise":
+            for block in PUBLIC_BLOCKS:
+                if block not in values:
+                    continue
+                try:
+                    public += [t for t in _topics(_value(values, block).get("value")) if t not in public]
+                except ValueError as exc:
+                    errors[block] = str(exc)
             missing = [t for t in public if t not in topics]
             if missing and "public" not in errors:
                 errors["public"] = "Only topics from your expertise above can be named: " + ", ".join(missing)
@@ -149,10 +169,40 @@ def register(app: App, ctx: AppContext) -> None:
         recipients = [str(u) for u in _value(values, "recipients").get("selected_users") or []]
         note = str(_value(values, "note").get("value") or "")[:MAX_NOTE]
         team_id, giver = team_id_of(body, context), user_id_of(body)
+        inline = choice_errors(giver, recipients)
+        if inline:
+            ack(response_action="errors", errors=inline)
+            return
+        # The modal closes into "Passing it on…" at once; who may receive it, the permalink and the
+        # sending all need Slack and run after the ack. A submission Slack sends twice (a retry, a
+        # double click) is claimed once, by the view's id and hash, so the share goes out once.
+        first = _claim_submission(ctx, team_id, view)
+        ack(response_action="update", view=pass_it_on_sending_modal())
+        if not first:
+            return
+        ACTIONS.labels("pass_it_on").inc()
         check = check_recipients(client, giver, target, recipients)
         if check.errors or check.permalink is None:
-            ack(response_action="errors", errors={k: escape(v)[:300] for k, v in check.errors.items()})
+            problem = escape(check.errors.get("recipients") or "I couldn't check that message; try again.")
+            _update_view(client, view, pass_it_on_retry_modal(view, problem[:500], recipients, note))
             return
-        ack()
-        ACTIONS.labels("pass_it_on").inc()
-        send_pass_it_on(ctx, client, team_id, giver, target, recipients, note, check.permalink)
+        send_pass_it_on(ctx, client, team_id, giver, target, recipients, note, check.permalink, check.names)
+        names = [check.names.get(r, r) for r in recipients]
+        _update_view(client, view, pass_it_on_done_modal(passed_on_text(names)))
+
+
+def _claim_submission(ctx: AppContext, team_id: str, view: dict[str, Any]) -> bool:
+    """True the first time this exact submission (view id + hash: each update of a view gets a new
+    hash) is seen; Slack's retries and a second click are then no-ops. Database only: before the ack."""
+    key = hashlib.sha256(f"{view.get('id')}:{view.get('hash')}".encode()).hexdigest()[:40]
+    with ctx.db.session() as session:
+        workspace = ensure_workspace(session, team_id)
+        return claim_event(session, f"view:{key}", workspace.id)
+
+
+def _update_view(client: WebClient, view: dict[str, Any], new: dict[str, Any]) -> None:
+    """The modal may be closed by now (the member pressed Close): that is fine, the work is done."""
+    try:
+        client.views_update(view_id=str(view["id"]), view=new)
+    except SlackApiError as exc:
+        log.info("views.update of the pass-it-on modal failed", extra={"error": exc.response.get("error")})

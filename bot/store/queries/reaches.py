@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.store.models import ItemReach
 
-HOWS = ("reaction", "passed", "reply")
+# "clicked": they pressed a nudge's button that opens the item ("I'll take a look", "Pass it on").
+HOWS = ("reaction", "passed", "reply", "clicked")
 
 
 def record_reach(

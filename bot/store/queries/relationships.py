@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from bot.policy.relationships import bumped, pair
+from bot.policy.relationships import TALK_KINDS, bumped, pair
 from bot.store import core
 from bot.store.models import Base
 from bot.store.queries.conflicts import insert_ignoring_conflict
@@ -40,8 +40,12 @@ _READ = {
 }
 
 
-def _bump(is_null: bool, *seen: Any) -> Any:
-    """The UPDATE of one tie row by id and pair, with `seen` as further conditions."""
+def _bump(is_null: bool, talk: bool, *seen: Any) -> Any:
+    """The UPDATE of one tie row by id and pair, with `seen` as further conditions. A talk (reply, mention,
+    reaction) also stamps `talked_at`; a shared channel leaves it as it was."""
+    values: dict[str, Any] = {"weight": bindparam("new_weight"), "updated_at": bindparam("new_at")}
+    if talk:
+        values["talked_at"] = bindparam("new_at")
     return (
         update(_T)
         .where(
@@ -50,19 +54,20 @@ def _bump(is_null: bool, *seen: Any) -> Any:
             _T.c.channel_id.is_(None) if is_null else _T.c.channel_id == bindparam("ch"),
             *seen,
         )
-        .values(weight=bindparam("new_weight"), updated_at=bindparam("new_at"))
+        .values(**values)
     )
 
 
+_VARIANTS = [(is_null, talk) for is_null in (False, True) for talk in (False, True)]
 # Compare-and-set: only if the row still holds what this session last saw.
 _WRITE = {
-    is_null: _bump(is_null, _T.c.weight == bindparam("seen_weight"), _T.c.updated_at == bindparam("seen_at"))
-    for is_null in (False, True)
+    v: _bump(*v, _T.c.weight == bindparam("seen_weight"), _T.c.updated_at == bindparam("seen_at"))
+    for v in _VARIANTS
 }
 # The last attempt writes whatever is stored, as this function always did before it compared: a row whose
 # stored time does not compare equal to its own value read back (text written in another format on
 # SQLite, say) must still be bumped.
-_FORCE = {is_null: _bump(is_null) for is_null in (False, True)}
+_FORCE = {v: _bump(*v) for v in _VARIANTS}
 # Each attempt loses only to a concurrent write of the same row, so a few always suffice.
 _ATTEMPTS = 4
 
@@ -118,6 +123,7 @@ def record_interaction(
     """Strengthen the tie between two members in a channel. Self-interactions are ignored."""
     if member_id == other_id:
         return
+    talk = kind in TALK_KINDS
     a, b = pair(member_id, other_id)
     key: _Key = (a, b, channel_id)
     rows = _rows(session)
@@ -130,7 +136,8 @@ def record_interaction(
         if row is None:
             weight = bumped(0.0, at, at, kind)  # a new tie: the bump of an empty one
             values = {"workspace_id": workspace_id, "member_a_id": a, "member_b_id": b,
-                      "channel_id": channel_id, "weight": weight, "updated_at": at}  # fmt: skip
+                      "channel_id": channel_id, "weight": weight, "updated_at": at,
+                      "talked_at": at if talk else None}  # fmt: skip
             row_id = core.execute(session, insert_ignoring_conflict(session, _T, _UNIQUE), values).scalar()
             if row_id is not None:
                 rows[key] = (int(row_id), weight, at)
@@ -141,7 +148,7 @@ def record_interaction(
         params = {"row_id": row_id, "a": a, "b": b, "ch": channel_id, "seen_weight": weight,
                   "seen_at": since, "new_weight": new_weight, "new_at": new_at}  # fmt: skip
         write = _WRITE if attempt < _ATTEMPTS - 1 else _FORCE
-        result = core.execute(session, write[channel_id is None], params)
+        result = core.execute(session, write[(channel_id is None, talk)], params)
         if result.rowcount == 1:
             rows[key] = (row_id, new_weight, new_at)
             return
@@ -177,8 +184,9 @@ def record_interactions(
     inserted: set[_Key] = set()
     if new:
         weight = bumped(0.0, at, at, kind)
+        talked = at if kind in TALK_KINDS else None
         values = [{"workspace_id": workspace_id, "member_a_id": a, "member_b_id": b, "channel_id": channel_id,
-                   "weight": weight, "updated_at": at} for a, b, _ in new]  # fmt: skip
+                   "weight": weight, "updated_at": at, "talked_at": talked} for a, b, _ in new]  # fmt: skip
         returned = core.execute(
             session,
             insert_ignoring_conflict(session, _T, _UNIQUE).returning(_T.c.member_a_id, _T.c.member_b_id),
