@@ -196,7 +196,8 @@ def plan_help_nudges(
     channel = session.get(Channel, item.channel_id) if item.channel_id is not None else None
     private = bool(item.is_private or (channel is not None and channel.is_private))
     members: frozenset[int] = frozenset()
-    if private and item.channel_id is not None:
+    guests = any(rows[i].is_guest for i in ids if i in rows)
+    if (private or guests) and item.channel_id is not None:
         members = frozenset(
             ld.channel_members(session, workspace.id, [item.channel_id]).get(item.channel_id, ())
         )

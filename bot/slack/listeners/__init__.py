@@ -11,12 +11,16 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
+from bot.slack.inbound import EventQueue
 from bot.slack.listeners import actions, commands, events, shortcuts, views
+from bot.slack.listeners.events.work import WORK
 from bot.slack.listeners.request import passiton_context
 
 
 def register_listeners(app: App, ctx: AppContext, *, installation_store: Any | None = None) -> None:
-    app.use(passiton_context(ctx, installation_store))
+    queue = EventQueue(ctx, WORK, installation_store)
+    app.use(passiton_context(ctx, queue))
+    queue.attach(app)  # events are stored before the ack (its middleware runs after the one above)
     events.register(app)
     commands.register(app)
     actions.register(app)

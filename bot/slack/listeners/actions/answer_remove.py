@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.slack.listeners.request import user_id_of
+from bot.slack.payloads import user_id_of
 
 
 def on_remove(ack: Ack, body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> None:

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.answers.service import AskError, ask_status, ask_status_blocks, close_ask
 from bot.context import AppContext
 from bot.slack.answers import ask_id_of, load_own_ask, thanks_modal
-from bot.slack.listeners.request import team_id_of, user_id_of
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.models import utcnow
 
 

@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 from bot.context import AppContext
 from bot.metrics import ACTIONS
 from bot.slack.blocks.home import home_view
-from bot.slack.listeners.request import team_id_of, user_id_of
 from bot.slack.member_settings import MemberState
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.models import utcnow
 from bot.store.queries.forget import forget_and_stop_collecting
 from bot.store.queries.members import member_by_slack_id

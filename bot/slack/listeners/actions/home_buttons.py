@@ -11,8 +11,8 @@ from bot.context import AppContext
 from bot.metrics import ACTIONS
 from bot.slack.blocks.modals import settings_modal, topics_modal
 from bot.slack.home import member_state, publish_home
-from bot.slack.listeners.request import team_id_of, user_id_of
 from bot.slack.member_settings import pause, resume
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.models import Member, utcnow
 from bot.store.queries.learned import clear_observed_help
 from bot.store.queries.members import ensure_member, remove_member_topics

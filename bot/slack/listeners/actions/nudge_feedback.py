@@ -16,7 +16,7 @@ from bot.context import AppContext
 from bot.messages import nudges as nb
 from bot.nudges.feedback import FeedbackError, apply_feedback
 from bot.nudges.render import view_of
-from bot.slack.listeners.request import team_id_of, user_id_of
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.models import Nudge, utcnow
 from bot.store.queries.members import member_by_slack_id
 from bot.store.queries.workspaces import get_workspace

@@ -12,7 +12,7 @@ from bot.context import AppContext
 from bot.slack.answers import offer_pass_it_on_draft
 from bot.slack.blocks.modals import open_pass_it_on_modal
 from bot.slack.listeners.actions.nudge_feedback import nudge_id_of
-from bot.slack.listeners.request import team_id_of, user_id_of
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.models import Channel, Item, Member, Nudge, utcnow
 from bot.store.queries.engagement import record_engagement
 from bot.store.queries.members import member_by_slack_id

@@ -11,8 +11,8 @@ from bot.context import AppContext
 from bot.metrics import ACTIONS
 from bot.slack.commands_parse import MAX_PAUSE_DAYS
 from bot.slack.home import publish_home
-from bot.slack.listeners.request import team_id_of, user_id_of
 from bot.slack.member_settings import pause
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.models import utcnow
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace

@@ -11,7 +11,7 @@ from bot.context import AppContext
 from bot.metrics import ACTIONS
 from bot.slack.blocks.modals import topics_modal
 from bot.slack.home import member_state
-from bot.slack.listeners.request import team_id_of, user_id_of
+from bot.slack.payloads import team_id_of, user_id_of
 
 
 def on_welcome(ack: Ack, body: dict[str, Any], context: Any, client: WebClient, passiton: AppContext) -> None:

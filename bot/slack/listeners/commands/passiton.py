@@ -22,8 +22,8 @@ from bot.slack import commands_parse as cp
 from bot.slack.answers import ask_command, who_knows_blocks
 from bot.slack.blocks.help import HELP_TEXT, help_blocks
 from bot.slack.home import note_engagement, publish_home
-from bot.slack.listeners.request import team_id_of
 from bot.slack.member_commands import SETTINGS_COMMANDS, apply_settings, send_export, set_channel_answers
+from bot.slack.payloads import team_id_of
 from bot.store.queries.members import member_by_slack_id
 from bot.store.queries.workspaces import ensure_workspace
 

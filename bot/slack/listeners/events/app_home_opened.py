@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.metrics import EVENTS
 from bot.slack.home import note_engagement, publish_home
-from bot.slack.listeners.request import team_id_of
+from bot.slack.payloads import team_id_of
 
 
 def on_home_opened(

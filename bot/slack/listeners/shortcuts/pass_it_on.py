@@ -14,7 +14,7 @@ from bot.ingest.messages import item_by_key
 from bot.matching.items import understand_message
 from bot.metrics import ACTIONS
 from bot.slack.blocks.modals import ItemPreview, PassItOnTarget, pass_it_on_modal
-from bot.slack.listeners.request import team_id_of
+from bot.slack.payloads import team_id_of
 from bot.store.queries.workspaces import ensure_workspace
 
 

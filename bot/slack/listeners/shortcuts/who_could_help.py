@@ -13,7 +13,7 @@ from bot.matching.items import understand_message
 from bot.matching.rank import named_topics
 from bot.metrics import ACTIONS
 from bot.slack.blocks.modals import who_could_help_modal
-from bot.slack.listeners.request import team_id_of, user_id_of
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.queries.experts import public_experts, workspace_public_topics
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace

@@ -9,7 +9,7 @@ from slack_bolt import Ack
 from bot.answers.service import AskError, send_thanks
 from bot.context import AppContext
 from bot.slack.answers import ask_id_of, load_own_ask
-from bot.slack.listeners.request import team_id_of, user_id_of
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.models import utcnow
 
 

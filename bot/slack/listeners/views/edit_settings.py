@@ -11,9 +11,9 @@ from bot.context import AppContext
 from bot.metrics import ACTIONS
 from bot.slack import commands_parse as cp
 from bot.slack.home import publish_home
-from bot.slack.listeners.request import team_id_of, user_id_of
 from bot.slack.listeners.views.state import state_value
 from bot.slack.member_settings import SettingsRefused, pause, resume, set_delivery
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.models import utcnow
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import ensure_workspace

@@ -12,9 +12,9 @@ from bot.context import AppContext
 from bot.metrics import ACTIONS
 from bot.slack.blocks.modals import PUBLIC_BLOCKS, TOPIC_BLOCKS
 from bot.slack.home import publish_home
-from bot.slack.listeners.request import team_id_of, user_id_of
 from bot.slack.listeners.views.state import state_value, topics_in
 from bot.slack.member_settings import replace_topics
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.queries.members import ensure_member, set_public_expertise
 from bot.store.queries.workspaces import ensure_workspace
 

@@ -21,9 +21,9 @@ from bot.slack.blocks.modals import (
     pass_it_on_retry_modal,
     pass_it_on_sending_modal,
 )
-from bot.slack.listeners.request import team_id_of, user_id_of
 from bot.slack.listeners.views.state import state_value
 from bot.slack.passing import check_recipients, choice_errors, send_pass_it_on
+from bot.slack.payloads import team_id_of, user_id_of
 from bot.store.queries.workspaces import claim_event, ensure_workspace
 
 log = logging.getLogger(__name__)
