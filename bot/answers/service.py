@@ -41,7 +41,7 @@ from bot.ingest.pipeline import help_nudges, in_savepoints
 from bot.llm.tasks import ItemBrief, LLMTasks
 from bot.matching.items import clean_slack_text
 from bot.matching.topics import normalise_topic, topic_label
-from bot.nudges.loading import plain_rows
+from bot.store.fastpath import plain_rows
 from bot.store.models import (
     OPEN_NUDGE_STATUSES,
     Channel,

@@ -26,7 +26,7 @@ from bot.matching.embedders import Embedder
 from bot.matching.rank import RankConfig, named_topics, rank_items
 from bot.matching.topics import topic_label
 from bot.messages.nudges import NudgeView
-from bot.nudges import loading as ld
+from bot.nudges import loading
 from bot.nudges.links import archives_url
 from bot.nudges.ranking import member_index, profiles_of, small_index, with_store_cache
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
@@ -37,6 +37,7 @@ from bot.policy.model import Candidate, CapConfig, MemberPrefs, PolicyState
 from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, ShareProposal, plan_shares
 from bot.policy.time import local_date, morning_has_come, next_send_time
+from bot.store.fastpath import plain_rows
 from bot.store.locks import lock_workspace
 from bot.store.models import OPEN_NUDGE_STATUSES, Channel, Item, Member, Nudge, ThreadReply, Workspace
 from bot.store.queries.engagement import record_engagement
@@ -137,14 +138,16 @@ def anyone_to_ask(
         raise ValueError("item belongs to another workspace")
     if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
         return False
-    caps = ld.caps_from_settings(settings)
-    few = ld.not_held_back(session, workspace.id, caps, now, limit=FEW_READY + 1)
+    caps = loading.caps_from_settings(settings)
+    few = loading.not_held_back(session, workspace.id, caps, now, limit=FEW_READY + 1)
     if len(few) > FEW_READY:
         return True
-    ready = {r.id for r in few if ready_to_help(ld.prefs_of(r), caps, now)} - set(exclude) - {item.author_id}
+    ready = (
+        {r.id for r in few if ready_to_help(loading.prefs_of(r), caps, now)} - set(exclude) - {item.author_id}
+    )
     emb = with_store_cache(embedder, session, workspace.id)
     author = str(item.author_id) if item.author_id is not None else None
-    return _any_could_match(session, workspace.id, ready, ld.item_text(item), author, emb, now)
+    return _any_could_match(session, workspace.id, ready, loading.item_text(item), author, emb, now)
 
 
 def plan_help_nudges(
@@ -166,14 +169,14 @@ def plan_help_nudges(
     """
     if not checked and not anyone_to_ask(session, workspace, item, now, settings, embedder, exclude):
         return []
-    caps = ld.caps_from_settings(settings)
+    caps = loading.caps_from_settings(settings)
     emb = with_store_cache(embedder, session, workspace.id)
-    text = ld.item_text(item)
+    text = loading.item_text(item)
     author = str(item.author_id) if item.author_id is not None else None
     # Helpers' recent nudges are read below and decide who is free: one help planner per workspace at a time.
     lock_workspace(session, workspace.id, "plan-help")
     # Planning again (a retried event, an edit) tops up to K at most; it never asks anyone twice.
-    previous = ld.plain_rows(session, _HELP_NUDGES_ASKED, {"ws": workspace.id, "item": item.id})
+    previous = plain_rows(session, _HELP_NUDGES_ASKED, {"ws": workspace.id, "item": item.id})
     asked = {r.recipient_id for r in previous} | set(exclude)
     k = settings.passiton_helpers_per_question - sum(1 for r in previous if r.status != "cancelled")
     if k <= 0:
@@ -186,22 +189,22 @@ def plan_help_nudges(
     if not ids:
         return []
     everyone = {*ids, *([item.author_id] if item.author_id is not None else [])}
-    rows = {r.id: r for r in ld.member_rows(session, workspace.id, everyone)}
+    rows = {r.id: r for r in loading.member_rows(session, workspace.id, everyone)}
     # The policy turns down every candidate who may not be asked now (most of them, once people are in
     # back-off): when that is all of them, the rest of the planning would be thrown away.
-    if not any(ready_to_help(ld.prefs_of(rows[i]), caps, now) for i in ids if i in rows):
+    if not any(ready_to_help(loading.prefs_of(rows[i]), caps, now) for i in ids if i in rows):
         return []
-    state = ld.load_state(session, workspace.id, list(rows.values()), now, caps, everyone)
-    labels = ld.topic_labels(session, workspace.id)
+    state = loading.load_state(session, workspace.id, list(rows.values()), now, caps, everyone)
+    labels = loading.topic_labels(session, workspace.id)
     channel = session.get(Channel, item.channel_id) if item.channel_id is not None else None
     private = bool(item.is_private or (channel is not None and channel.is_private))
     members: frozenset[int] = frozenset()
     if private and item.channel_id is not None:
         members = frozenset(
-            ld.channel_members(session, workspace.id, [item.channel_id]).get(item.channel_id, ())
+            loading.channel_members(session, workspace.id, [item.channel_id]).get(item.channel_id, ())
         )
     replied = frozenset(
-        r[0] for r in ld.plain_rows(session, _REPLIERS_OF, {"ws": workspace.id, "item": item.id})
+        r[0] for r in plain_rows(session, _REPLIERS_OF, {"ws": workspace.id, "item": item.id})
     )
     muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
     help_item = HelpItem(
@@ -218,7 +221,7 @@ def plan_help_nudges(
         for m in ranked.matches
     ]
     asker = rows.get(item.author_id) if item.author_id is not None else None
-    asker_name = ld.display_name(asker) if asker is not None else "Someone"
+    asker_name = loading.display_name(asker) if asker is not None else "Someone"
     window, horizon = help_window(settings.passiton_help_until_hour)
     proposals = plan_help(
         help_item, candidates, state, now, k=k, asker_name=asker_name,
@@ -264,8 +267,7 @@ _SETTLED_BY_ANSWER = frozenset({*OPEN_NUDGE_STATUSES, *_ANSWERABLE})
 
 def _help_statuses(session: Session, item: Item) -> set[str]:
     return {
-        r.status
-        for r in ld.plain_rows(session, _HELP_NUDGES_ASKED, {"ws": item.workspace_id, "item": item.id})
+        r.status for r in plain_rows(session, _HELP_NUDGES_ASKED, {"ws": item.workspace_id, "item": item.id})
     }
 
 
@@ -285,7 +287,7 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     params = {"ws": item.workspace_id, "item": item.id}
 
     def repliers_of() -> set[int]:
-        found = {r[0] for r in ld.plain_rows(session, _REPLIERS_OF, params)}
+        found = {r[0] for r in plain_rows(session, _REPLIERS_OF, params)}
         return found - {item.author_id} if item.author_id is not None else found
 
     repliers: set[int] | None = None
@@ -335,18 +337,18 @@ def _lapse_unanswered(session: Session, workspace_id: int, caps: CapConfig, now:
     per_member: dict[int, int] = defaultdict(int)
     for _nid, member_id in stale:
         per_member[member_id] += 1
-    for part in ld.chunks([nid for nid, _ in stale]):
+    for part in loading.chunks([nid for nid, _ in stale]):
         session.execute(
             update(Nudge).where(Nudge.id.in_(part)).values(status="lapsed"), execution_options=_BY_ID
         )
     # One statement per distinct outcome, not per member: each ORM update also walks the session's objects,
     # and with one `now` the outcomes are few.
     by_outcome: dict[Backoff, list[int]] = defaultdict(list)
-    for row in ld.member_rows(session, workspace_id, sorted(per_member)):
-        was = backoff_of(ld.prefs_of(row))
+    for row in loading.member_rows(session, workspace_id, sorted(per_member)):
+        was = backoff_of(loading.prefs_of(row))
         by_outcome[after_lapse(was, per_member[row.id], caps, now)].append(row.id)
     for b, members in sorted(by_outcome.items(), key=lambda kv: kv[1][0]):
-        for part in ld.chunks(sorted(members)):
+        for part in loading.chunks(sorted(members)):
             session.execute(
                 update(Member)
                 .where(Member.id.in_(part))
@@ -361,7 +363,7 @@ def _due(rows: list[Any], now: dt.datetime, morning: int) -> tuple[list[Any], di
     due: list[Any] = []
     mark: dict[dt.date, list[int]] = defaultdict(list)
     for row in rows:
-        prefs = ld.prefs_of(row)
+        prefs = loading.prefs_of(row)
         if not (prefs.opted_in and prefs.reachable and prefs.delivery != "off"):
             continue
         today = local_date(prefs.tz, now)
@@ -399,14 +401,14 @@ def plan_share_nudges(
 ) -> list[Nudge]:
     """One tick: plan today's share nudges for every member whose local morning has come."""
     ws = workspace.id
-    _lapse_unanswered(session, ws, ld.caps_from_settings(settings), now)
-    rows = ld.member_rows(session, ws)
+    _lapse_unanswered(session, ws, loading.caps_from_settings(settings), now)
+    rows = loading.member_rows(session, ws)
     due, mark = _due(rows, now, settings.passiton_morning_hour)
     out: list[Nudge] = []
     if due:
         out = _plan_for(session, workspace, rows, due, now, settings, embedder)
     for day, ids in mark.items():
-        for part in ld.chunks(ids):
+        for part in loading.chunks(ids):
             session.execute(
                 update(Member).where(Member.id.in_(part)).values(last_planned_on=day),
                 execution_options=_BY_ID,
@@ -420,8 +422,8 @@ def _plan_for(
 ) -> list[Nudge]:  # fmt: skip
     """Today's share nudges for the members in `due`: load -> rank -> decide -> write."""
     ws = workspace.id
-    caps = ld.caps_from_settings(settings)
-    due_prefs = {r.id: ld.prefs_of(r) for r in due}
+    caps = loading.caps_from_settings(settings)
+    due_prefs = {r.id: loading.prefs_of(r) for r in due}
     _ask_to_continue(session, workspace, due, due_prefs, caps, settings, now)
     # Only this run's givers can be nudged: when none of them may be (most are in back-off after a few
     # unanswered weeks), the matching below would be thrown away.
@@ -431,7 +433,7 @@ def _plan_for(
     articles = _load_articles(session, ws, due_ids, now)
     if articles is None:
         return []
-    state = ld.load_state(session, ws, rows, now, caps)
+    state = loading.load_state(session, ws, rows, now, caps)
     small = settings.passiton_small_channel_members
     labels, matches = _rank_targets(session, ws, articles, embedder, now, small)
     proposals = _decide_shares(session, ws, articles, matches, state, due_ids, settings, now)
@@ -480,12 +482,14 @@ def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.d
             .order_by(Item.id)
         )
     )
-    channel_rows = ld.channels(session, ws, {i.channel_id for i in items if i.channel_id is not None})
+    channel_rows = loading.channels(session, ws, {i.channel_id for i in items if i.channel_id is not None})
     # A channel that is private now keeps its items private, whatever the item row says.
     items = [
         i for i in items if i.channel_id not in channel_rows or not channel_rows[i.channel_id].is_private
     ]
-    in_channel = ld.channel_members(session, ws, {i.channel_id for i in items if i.channel_id is not None})
+    in_channel = loading.channel_members(
+        session, ws, {i.channel_id for i in items if i.channel_id is not None}
+    )
 
     def members_of(item: Item) -> set[int]:
         return set(in_channel.get(item.channel_id, ())) if item.channel_id is not None else set()
@@ -494,10 +498,10 @@ def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.d
     items = [i for i in items if saw[i.id] & due_ids]
     if not items:
         return None
-    reached = ld.reached(session, ws, [i.id for i in items])
-    engaged = ld.engaged(session, ws, [i.id for i in items])
-    already = ld.nudged_pairs(session, ws, [i.id for i in items])
-    texts = [ld.item_text(i) for i in items]
+    reached = loading.reached(session, ws, [i.id for i in items])
+    engaged = loading.engaged(session, ws, [i.id for i in items])
+    already = loading.nudged_pairs(session, ws, [i.id for i in items])
+    texts = [loading.item_text(i) for i in items]
     return _Articles(items, texts, channel_rows, in_channel, saw, reached, already, engaged)
 
 
@@ -525,7 +529,7 @@ def _rank_targets(
         index, [str(i.id) for i in items], articles.texts, emb.embed(articles.texts),
         authors=[str(i.author_id) if i.author_id else None for i in items], k=SHARE_TARGETS_PER_ITEM, exclude=exclude,
     )  # fmt: skip
-    labels = ld.topic_labels(session, ws)
+    labels = loading.topic_labels(session, ws)
     # A few topics label thousands of matches: look each one up once.
     label_of = {t: _label(labels, t)[1] for t in {m.topic for r in ranked for m in r.matches}}
     matches = {
@@ -544,7 +548,9 @@ def _decide_shares(
     """The policy's picks: which giver passes which article to which target, and when."""
     targets = {c.member_id for cands in matches.values() for c in cands}
     # Only this run's givers can pass an item on: their ties are the only ones plan_shares can use.
-    ties = ld.ties_for(session, ws, targets, now, ld.public_channel_names(session, ws), others=due_ids)
+    ties = loading.ties_for(
+        session, ws, targets, now, loading.public_channel_names(session, ws), others=due_ids
+    )
     muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
     named = _namer(muted)
     channel_rows, in_channel = articles.channels, articles.in_channel
@@ -590,7 +596,7 @@ def _share_specs(
             channel_name=channel_rows[item.channel_id].name if item.channel_id in channel_rows else None,
             text=item.text,
             topic_label=label,
-            target_name=ld.display_name(row_of[p.target_id]),
+            target_name=loading.display_name(row_of[p.target_id]),
         )
         specs.append(
             NudgeSpec(

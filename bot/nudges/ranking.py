@@ -25,9 +25,9 @@ from bot.nudges.loading import (
     help_times,
     helped_texts,
     most_recent_help,
-    plain_rows,
     topics_by_member,
 )
+from bot.store.fastpath import plain_rows
 from bot.store.models import Member, MemberTopic, ThreadReply, Workspace
 from bot.store.queries.embeddings import StoreEmbeddingCache
 
