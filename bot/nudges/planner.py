@@ -28,7 +28,7 @@ from bot.matching.topics import topic_label
 from bot.messages.nudges import NudgeView
 from bot.nudges import loading
 from bot.nudges.links import archives_url
-from bot.nudges.ranking import member_index, profiles_of, small_index, with_store_cache
+from bot.nudges.member_index import MemberIndexes, profiles_of, with_store_cache
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
 from bot.policy.backoff import Backoff, after_ask, after_lapse, backoff_of, backoff_state
 from bot.policy.eligibility import ready_for_nudges, ready_to_help
@@ -103,14 +103,14 @@ _LENIENT = replace(RankConfig(), threshold=RankConfig().threshold - 1e-3, mute_z
 
 def _any_could_match(
     session: Session, workspace_id: int, ready: set[int], text: str, author: str | None, emb: Embedder,
-    now: dt.datetime,
+    now: dt.datetime, indexes: MemberIndexes,
 ) -> bool:  # fmt: skip
     """Could any of `ready` be a candidate for the question? Matching is per person (their own topics and
     past help against the question), so ranking them alone tells it."""
     few = profiles_of(session, workspace_id, "expertise", ready, now)
     if not few:
         return False
-    index = small_index(few, emb)
+    index = indexes.small_index(few, emb)
     [ranked] = rank_items(
         index, ["q"], [text], emb.embed([text]), authors=[author], k=len(few), config=_LENIENT
     )
@@ -125,6 +125,8 @@ def anyone_to_ask(
     settings: Settings,
     embedder: Embedder,
     exclude: Collection[int] = (),
+    *,
+    indexes: MemberIndexes | None = None,
 ) -> bool:
     """Whether `plan_help_nudges` could plan anything for the question. It only reads (no lock, no writes),
     so a caller can skip the planner, and the savepoint it would put around it, when the answer is no: after
@@ -147,7 +149,8 @@ def anyone_to_ask(
     )
     emb = with_store_cache(embedder, session, workspace.id)
     author = str(item.author_id) if item.author_id is not None else None
-    return _any_could_match(session, workspace.id, ready, loading.item_text(item), author, emb, now)
+    indexes = indexes if indexes is not None else MemberIndexes()
+    return _any_could_match(session, workspace.id, ready, loading.item_text(item), author, emb, now, indexes)
 
 
 def plan_help_nudges(
@@ -160,14 +163,19 @@ def plan_help_nudges(
     exclude: Collection[int] = (),
     *,
     checked: bool = False,
+    indexes: MemberIndexes | None = None,
 ) -> list[Nudge]:
     """Pick at most K helpers for a question or ask and queue their nudges (idempotent per helper).
 
     `exclude` names members who must not be asked (e.g. experts the in-channel answer already named in
     public); a nudge cancelled for that reason frees its slot for someone else. `checked`: the caller has
-    just had `anyone_to_ask` say yes, in this transaction.
+    just had `anyone_to_ask` say yes, in this transaction. `indexes`: the caller's member index cache (the
+    runtime's, a replay's); without one the index is built afresh.
     """
-    if not checked and not anyone_to_ask(session, workspace, item, now, settings, embedder, exclude):
+    indexes = indexes if indexes is not None else MemberIndexes()
+    if not checked and not anyone_to_ask(
+        session, workspace, item, now, settings, embedder, exclude, indexes=indexes
+    ):
         return []
     caps = loading.caps_from_settings(settings)
     emb = with_store_cache(embedder, session, workspace.id)
@@ -181,7 +189,7 @@ def plan_help_nudges(
     k = settings.passiton_helpers_per_question - sum(1 for r in previous if r.status != "cancelled")
     if k <= 0:
         return []
-    index = member_index(session, workspace.id, "expertise", emb, now)
+    index = indexes.member_index(session, workspace.id, "expertise", emb, now)
     [ranked] = rank_items(
         index, [str(item.id)], [text], emb.embed([text]), authors=[author], k=HELP_CANDIDATES
     )
@@ -397,16 +405,24 @@ def _ask_to_continue(
 
 
 def plan_share_nudges(
-    session: Session, workspace: Workspace, now: dt.datetime, settings: Settings, embedder: Embedder
+    session: Session,
+    workspace: Workspace,
+    now: dt.datetime,
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    indexes: MemberIndexes | None = None,
 ) -> list[Nudge]:
-    """One tick: plan today's share nudges for every member whose local morning has come."""
+    """One tick: plan today's share nudges for every member whose local morning has come (`indexes`: as for
+    `plan_help_nudges`)."""
     ws = workspace.id
     _lapse_unanswered(session, ws, loading.caps_from_settings(settings), now)
     rows = loading.member_rows(session, ws)
     due, mark = _due(rows, now, settings.passiton_morning_hour)
     out: list[Nudge] = []
     if due:
-        out = _plan_for(session, workspace, rows, due, now, settings, embedder)
+        indexes = indexes if indexes is not None else MemberIndexes()
+        out = _plan_for(session, workspace, rows, due, now, settings, embedder, indexes)
     for day, ids in mark.items():
         for part in loading.chunks(ids):
             session.execute(
@@ -418,7 +434,7 @@ def plan_share_nudges(
 
 def _plan_for(
     session: Session, workspace: Workspace, rows: list[Any], due: list[Any], now: dt.datetime, settings: Settings,
-    embedder: Embedder,
+    embedder: Embedder, indexes: MemberIndexes,
 ) -> list[Nudge]:  # fmt: skip
     """Today's share nudges for the members in `due`: load -> rank -> decide -> write."""
     ws = workspace.id
@@ -435,7 +451,7 @@ def _plan_for(
         return []
     state = loading.load_state(session, ws, rows, now, caps)
     small = settings.passiton_small_channel_members
-    labels, matches = _rank_targets(session, ws, articles, embedder, now, small)
+    labels, matches = _rank_targets(session, ws, articles, embedder, now, small, indexes)
     proposals = _decide_shares(session, ws, articles, matches, state, due_ids, settings, now)
     out = write_nudges(session, workspace, _share_specs(articles, proposals, rows, labels), now)
     log.info(
@@ -506,14 +522,20 @@ def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.d
 
 
 def _rank_targets(
-    session: Session, ws: int, articles: _Articles, embedder: Embedder, now: dt.datetime, small: int
+    session: Session,
+    ws: int,
+    articles: _Articles,
+    embedder: Embedder,
+    now: dt.datetime,
+    small: int,
+    indexes: MemberIndexes,
 ) -> tuple[dict[str, tuple[int, str]], dict[int, list[Candidate]]]:
     """The topic labels, and per article the members whose interests match it (targets), best first;
     nobody who has seen it (an act, or membership of a channel of at most `small` members) or was already
     nudged about it."""
     items = articles.items
     emb = with_store_cache(embedder, session, ws)
-    index = member_index(session, ws, "interest", emb, now)
+    index = indexes.member_index(session, ws, "interest", emb, now)
     nudged: dict[int, set[int]] = defaultdict(set)
     for item_id, target_id in articles.already:
         nudged[item_id].add(target_id)
