@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     passiton_channel_intro: bool = True
     passiton_retention_days: int = Field(default=90, ge=1)
     passiton_event_workers: int = Field(default=2, ge=1, le=32)
+    passiton_event_lease_seconds: int = Field(default=300, ge=2, le=3600)
+    passiton_event_max_attempts: int = Field(default=5, ge=1, le=50)
     passiton_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Delivery (outbox senders) and jobs

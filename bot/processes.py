@@ -43,6 +43,7 @@ def serve(
         raise typer.Exit(2) from None
     if workers > 1:
         log.warning("workers > 1 is not supported with an app object; run several replicas instead")
+    start_event_sweep(app.state.bolt)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
@@ -89,6 +90,7 @@ def run(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     scheduler = start_scheduler(ctx)
+    start_event_sweep(app, stop)
     handler = socket_mode_handler(app, app_token)
     try:
         try:  # a wrong or revoked app token, or no Slack there: one line naming the setting, no traceback
@@ -107,6 +109,16 @@ def run(
     finally:
         close_within(handler, seconds=3.0)
         scheduler.shutdown()
+
+
+def start_event_sweep(bolt_app: Any, stop: threading.Event | None = None) -> None:
+    """Run the events a previous run of this (or another) process stored and acked but never finished,
+    now and then every half lease (`bot.slack.inbound`)."""
+    from bot.slack.inbound import queue_of
+
+    queue = queue_of(bolt_app)
+    if queue is not None:
+        queue.start(stop)
 
 
 def close_within(handler: Any, *, seconds: float) -> None:

@@ -6,8 +6,10 @@ Two rules the reply keeps whatever it is given:
   asker chooses whom to contact. Only members who consented to be named for the topic are passed in.
 - A related item is shown only when every member of the audience can already read the channel it came
   from: the same channel; or a public channel, when no guest of the audience is outside it; or any channel
-  whose members include the whole audience. An audience whose membership is unknown sees only items from
-  its own channel.
+  whose members include the whole audience. A Slack Connect channel (shared with another organisation)
+  counts as private here: its items are shown only to audiences wholly inside it. An audience whose
+  membership is unknown sees only items from its own channel. Members of other organisations count as
+  guests here, and are never named (the expert query leaves them out).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class ChannelAccess:
     name: str
     is_private: bool
     member_ids: frozenset[int] | None
+    is_ext_shared: bool = False  # Slack Connect: shown only to audiences wholly inside it
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def readable_by_all(channel: ChannelAccess | None, item: RelatedCandidate, audie
     if audience.member_ids is None or not audience.member_ids:
         return False
     inside = channel.member_ids or frozenset()
-    if not channel.is_private and not item.is_private:
+    if not channel.is_private and not item.is_private and not channel.is_ext_shared:
         # Guests read only the channels they were added to.
         return all(g in inside for g in audience.guest_ids & audience.member_ids)
     return channel.member_ids is not None and audience.member_ids <= channel.member_ids

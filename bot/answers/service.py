@@ -105,7 +105,12 @@ _GUEST_FACTS = select(Member.id, Member.is_guest, Member.real_name, Member.displ
     Member.id.in_(bindparam("ids", expanding=True))
 )
 _CHANNEL_FACTS = select(
-    Channel.id, Channel.slack_channel_id, Channel.name, Channel.is_private, Channel.members_synced_at
+    Channel.id,
+    Channel.slack_channel_id,
+    Channel.name,
+    Channel.is_private,
+    Channel.members_synced_at,
+    Channel.is_ext_shared,
 ).where(Channel.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -168,6 +173,8 @@ class _ChannelFacts(Protocol):
     def is_private(self) -> bool: ...
     @property
     def members_synced_at(self) -> dt.datetime | None: ...
+    @property
+    def is_ext_shared(self) -> bool: ...
 
 
 def _access(channel: _ChannelFacts, members: set[int]) -> ChannelAccess:
@@ -177,6 +184,7 @@ def _access(channel: _ChannelFacts, members: set[int]) -> ChannelAccess:
         name=channel.name,
         is_private=channel.is_private,
         member_ids=frozenset(members) if channel.members_synced_at is not None or members else None,
+        is_ext_shared=bool(channel.is_ext_shared),
     )
 
 

@@ -43,6 +43,7 @@ class ChannelFacts:
     is_private: bool
     is_archived: bool
     members: tuple[str, ...] | None  # None when Slack would not tell us
+    is_ext_shared: bool | None = None  # None when Slack would not tell us
 
 
 def is_private_info(info: dict[str, Any]) -> bool:
@@ -85,6 +86,7 @@ def fetch_channel(client: WebClient, channel_id: str, channel_type: str | None =
         private,
         bool(info.get("is_archived")),
         tuple(members) if members is not None else None,
+        bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared")),
     )
 
 
@@ -113,6 +115,8 @@ def store_channel(session: Session, workspace: Workspace, facts: ChannelFacts, n
     # Once seen private, always private: a channel converted to public keeps its old items private.
     channel.is_private = channel.is_private or facts.is_private
     channel.is_archived = facts.is_archived
+    if facts.is_ext_shared is not None:
+        channel.is_ext_shared = facts.is_ext_shared
     session.flush()
     if facts.members is None:
         return channel

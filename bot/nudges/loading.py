@@ -49,6 +49,7 @@ MEMBER_COLUMNS = (
     Member.held_until,
     Member.is_bot,
     Member.is_deleted,
+    Member.is_guest,
     Member.display_name,
     Member.real_name,
     Member.slack_user_id,
@@ -109,6 +110,7 @@ def _prefs(row: Any) -> MemberPrefs:
         holds=int(row.holds or 0),
         held_until=row.held_until,
         reachable=not (row.is_bot or row.is_deleted) and bool(row.slack_user_id or row.email),
+        guest=bool(row.is_guest),
         name=display_name(row),
     )
 

@@ -207,7 +207,8 @@ def plan_help_nudges(
     channel = session.get(Channel, item.channel_id) if item.channel_id is not None else None
     private = bool(item.is_private or (channel is not None and channel.is_private))
     members: frozenset[int] = frozenset()
-    if private and item.channel_id is not None:
+    guests = any(rows[i].is_guest for i in ids if i in rows)
+    if (private or guests) and item.channel_id is not None:
         members = frozenset(
             loading.channel_members(session, workspace.id, [item.channel_id]).get(item.channel_id, ())
         )
@@ -370,14 +371,22 @@ def _due(rows: list[Any], now: dt.datetime, morning: int) -> tuple[list[Any], di
     (including those who cannot be reached today: a weekend off, a pause, quiet hours all day)."""
     due: list[Any] = []
     mark: dict[dt.date, list[int]] = defaultdict(list)
+    # Every tick reads every member: the clock is read once per zone (the day and whether the morning has come
+    # depend on the zone alone), and who never opted in (prefs.opted_in is the row's flag) costs no prefs.
+    clock: dict[str, tuple[dt.date, bool]] = {}
     for row in rows:
+        if not row.opted_in:
+            continue
         prefs = loading.prefs_of(row)
         if not (prefs.opted_in and prefs.reachable and prefs.delivery != "off"):
             continue
-        today = local_date(prefs.tz, now)
+        seen = clock.get(prefs.tz)
+        if seen is None:
+            seen = clock[prefs.tz] = (local_date(prefs.tz, now), morning_has_come(prefs, now, morning))
+        today, has_come = seen
         if row.last_planned_on is not None and row.last_planned_on >= today:
             continue
-        if not morning_has_come(prefs, now, morning):
+        if not has_come:
             continue
         mark[today].append(row.id)
         at = next_send_time(prefs, now, morning)

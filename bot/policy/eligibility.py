@@ -21,8 +21,16 @@ def may_receive(prefs: MemberPrefs | None, at: dt.datetime) -> bool:
 
 
 def may_be_target(prefs: MemberPrefs | None, at: dt.datetime) -> bool:
-    """Only opted-in people are suggested as someone to pass things to, and not while they pause."""
-    return prefs is not None and prefs.opted_in and prefs.reachable and not is_paused(prefs, at)
+    """Only opted-in people are suggested as someone to pass things to, and not while they pause. Never a
+    guest: a share target is by definition outside the item's channel, and a guest (or a member of another
+    organisation) is never handed an item from a channel they are not in."""
+    return (
+        prefs is not None
+        and prefs.opted_in
+        and prefs.reachable
+        and not prefs.guest
+        and not is_paused(prefs, at)
+    )
 
 
 def ready_for_nudges(prefs: MemberPrefs | None, caps: CapConfig, at: dt.datetime) -> bool:

@@ -41,7 +41,8 @@ class HelpItem:
     asker_id: int | None
     channel_name: str | None = None
     is_private: bool = False
-    # For a private channel: its members, the only people who may see the question.
+    # For a private channel: its members, the only people who may see the question. Also given when a
+    # candidate is a guest, who is asked only about questions in channels they are in.
     channel_members: frozenset[int] = frozenset()
     replied: frozenset[int] = frozenset()  # already answered in the thread
     topics_named: frozenset[str] = frozenset()
@@ -104,6 +105,8 @@ def plan_help(
             continue
         prefs = state.prefs.get(helper)
         if prefs is None or not ready_to_help(prefs, state.caps, now):
+            continue
+        if prefs.guest and helper not in item.channel_members:
             continue
         if item.asker_id is not None and state.mutes_between(helper, item.asker_id):
             continue

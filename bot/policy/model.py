@@ -51,6 +51,9 @@ class MemberPrefs:
     holds: int = 0
     held_until: dt.datetime | None = None
     reachable: bool = True  # False for bots, deactivated users, the app itself
+    # A guest, or a member of another organisation in a Slack Connect channel: reads only the channels they
+    # are in, so is never handed an item from another one.
+    guest: bool = False
     name: str = ""
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -105,6 +106,9 @@ class Member(Base):
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Slack Connect: a member of another organisation (also counted as a guest). Never named to others,
+    # whatever they said about being named.
+    is_external: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Consent: nothing reaches a member, nor names them as a target, until they opt in.
     opted_in: Mapped[bool] = mapped_column(Boolean, default=False)
     delivery: Mapped[str] = mapped_column(String(8), default="slack")  # slack | email | both | off
@@ -182,6 +186,9 @@ class Channel(Base):
     # private covers private channels, DMs and group DMs: content never leaves its members.
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Slack Connect: shared with (or being shared with) another organisation. Its items are shown only to
+    # audiences wholly inside it, like a private channel's.
+    is_ext_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     members_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # In-channel "who knows" answers; the channel's members turn them off (`/passiton answers off`).
     answers_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
@@ -380,6 +387,31 @@ class ProcessedEvent(Base):
     )
     event_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class InboundEvent(Base):
+    """A Slack event written before it is acknowledged, so an ack never outlives the process holding
+    the event: the event pool runs it and marks it done; a restart (or another replica, once the lease
+    has passed) runs what was left pending. `payload` (the envelope, with message text) is dropped when
+    the event is done; done rows are pruned after a day."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("event_id", name="uq_inbound_events_event_id"),
+        Index("ix_inbound_events_due", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class EmbeddingCache(Base):

@@ -147,6 +147,8 @@ def _route(emu: SlackEmulator, verb: str, route: str, q: dict[str, str], body: J
         return {"fault": emu.fail_next(**body).to_json()}
     if route == "drop_after_commit":
         return {"fault": emu.drop_response_after_commit(**body).to_json()}
+    if route == "fail_after_commit":
+        return {"fault": emu.fail_after_commit(**body).to_json()}
     if route == "clear_faults":
         emu.clear_faults()
         return {}

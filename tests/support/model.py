@@ -76,6 +76,13 @@ class User:
     app_id: str | None = None
     locale: str = "en-US"
     updated: int = field(default_factory=lambda: int(time.time()))
+    # Slack Connect: a member of another organisation seen from this workspace. `home_team_id` is their own
+    # workspace (rendered as `team_id`), `enterprise_id` their Enterprise Grid org (rendered in
+    # `enterprise_user`), `is_stranger` set when Slack marks them as someone this workspace shares no
+    # channel with (rendered only when set, as Slack omits it for ordinary members).
+    home_team_id: str | None = None
+    enterprise_id: str | None = None
+    is_stranger: bool | None = None
 
     def to_api(self, include_locale: bool = False) -> JSON:
         profile: JSON = {
@@ -89,7 +96,7 @@ class User:
             "image_24": "",
             "image_48": "",
             "image_72": "",
-            "team": self.team_id,
+            "team": self.home_team_id or self.team_id,
         }
         if self.email is not None and not self.is_bot:
             profile["email"] = self.email
@@ -98,7 +105,7 @@ class User:
             profile["api_app_id"] = self.app_id or ""
         out: JSON = {
             "id": self.id,
-            "team_id": self.team_id,
+            "team_id": self.home_team_id or self.team_id,
             "name": self.name,
             "deleted": self.deleted,
             "color": "9f69e7",
@@ -117,6 +124,17 @@ class User:
             "updated": self.updated,
             "has_2fa": False,
         }
+        if self.enterprise_id is not None:
+            out["enterprise_user"] = {
+                "id": self.id,
+                "enterprise_id": self.enterprise_id,
+                "enterprise_name": "",
+                "is_admin": False,
+                "is_owner": False,
+                "teams": [self.home_team_id or self.team_id],
+            }
+        if self.is_stranger is not None:
+            out["is_stranger"] = self.is_stranger
         if include_locale:
             out["locale"] = self.locale
         return out
@@ -199,6 +217,10 @@ class Channel:
     topic: str = ""
     purpose: str = ""
     im_user: str | None = None  # the other party of a 1:1 IM
+    # Slack Connect: the other organisations' workspaces this channel is shared with (is_ext_shared when
+    # any), and whether an invitation to share it is pending.
+    connected_team_ids: list[str] = field(default_factory=list)
+    is_pending_ext_shared: bool = False
     messages: list[Message] = field(default_factory=list)  # in ts order
 
     def to_api(self, viewer: str | None, include_num_members: bool = False) -> JSON:
@@ -225,10 +247,10 @@ class Channel:
             "is_general": self.is_general,
             "unlinked": 0,
             "name_normalized": self.name,
-            "is_shared": False,
+            "is_shared": bool(self.connected_team_ids),
             "is_org_shared": False,
-            "is_ext_shared": False,
-            "is_pending_ext_shared": False,
+            "is_ext_shared": bool(self.connected_team_ids),
+            "is_pending_ext_shared": self.is_pending_ext_shared,
             "context_team_id": self.team_id,
             "creator": self.creator,
             "is_member": viewer in self.members if viewer else False,
@@ -236,6 +258,9 @@ class Channel:
             "purpose": {"value": self.purpose, "creator": "", "last_set": 0},
             "previous_names": [],
         }
+        if self.connected_team_ids:
+            out["shared_team_ids"] = [self.team_id, *self.connected_team_ids]
+            out["conversation_host_id"] = self.team_id
         if include_num_members:
             out["num_members"] = len(self.members)
         return out

@@ -182,6 +182,9 @@ class RequestHandler(BaseHTTPRequestHandler):
                 raise SlackError(fault.error)
             body, team_id = self._call(method, args, token, auth)
             if fault is not None and fault.after_commit:
+                if fault.error is not None:  # acted on, then answered with an error (a 5xx, a timeout)
+                    fault_name, status = "failed_after_commit", fault.status
+                    raise SlackError(fault.error)
                 emu.record(CallRecord(method, args, token, team_id, started, 0, body, "dropped_after_commit"))
                 raise Dropped()
         except RateLimited as err:

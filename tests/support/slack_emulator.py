@@ -165,8 +165,28 @@ class SlackEmulator:
 
     def add_user(self, name: str, *, team_id: str | None = None, **fields: Any) -> User:
         """fields: id, real_name, display_name, email, tz, tz_label, tz_offset, is_bot, is_app_user,
-        deleted, is_restricted, is_ultra_restricted, is_admin, is_owner, bot_id, locale."""
+        deleted, is_restricted, is_ultra_restricted, is_admin, is_owner, bot_id, locale; Slack Connect:
+        home_team_id, enterprise_id, is_stranger (see `add_external_user`)."""
         return self.workspace.add_user(team_id or self.team.id, name, **fields)
+
+    def add_external_user(
+        self,
+        name: str,
+        *,
+        home_team_id: str = "T0EXT0001",
+        enterprise_id: str | None = None,
+        is_stranger: bool | None = None,
+        team_id: str | None = None,
+        **fields: Any,
+    ) -> User:
+        """A member of another organisation as this workspace sees them through a Slack Connect channel:
+        users.info answers with their own workspace's `team_id` (and `enterprise_user` when their org is on
+        Enterprise Grid); none of the guest flags is set, since they are not this workspace's guests."""
+        fields.setdefault("email", f"{name}@partner.example")
+        return self.add_user(
+            name, team_id=team_id, home_team_id=home_team_id, enterprise_id=enterprise_id,
+            is_stranger=is_stranger, **fields,
+        )  # fmt: skip
 
     def add_channel(
         self,
@@ -179,7 +199,9 @@ class SlackEmulator:
         **fields: Any,
     ) -> Channel:
         """members: user ids or names. The app's bot is a member unless bot_member=False.
-        fields: id, is_archived, is_general, topic, purpose, creator."""
+        fields: id, is_archived, is_general, topic, purpose, creator; Slack Connect: connected_team_ids
+        (the other organisations' workspaces: is_shared/is_ext_shared and shared_team_ids follow),
+        is_pending_ext_shared."""
         return self.workspace.add_channel(
             team_id or self.team.id, name, private=private, members=members, bot_member=bot_member, **fields
         )
@@ -360,6 +382,23 @@ class SlackEmulator:
     ) -> Fault:
         """Run the method (the message IS posted), then close the connection without an answer."""
         fault = Fault(method, error=None, times=times, match=dict(match or {}), after_commit=True)
+        self.faults.add(fault)
+        return fault
+
+    def fail_after_commit(
+        self,
+        method: str,
+        error: str = "internal_error",
+        *,
+        status: int = 503,
+        times: int = 1,
+        match: dict[str, Any] | None = None,
+    ) -> Fault:
+        """Run the method (the message IS posted), then answer `status` with `{"ok": false, "error": error}`:
+        what a gateway timeout or a 5xx after Slack acted looks like to the client."""
+        fault = Fault(
+            method, error=error, status=status, times=times, match=dict(match or {}), after_commit=True
+        )
         self.faults.add(fault)
         return fault
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.answers.compose import Block, Reply
 from bot.answers.service import (
@@ -36,18 +37,24 @@ from bot.answers.service import (
 )
 from bot.context import AppContext
 from bot.delivery.outbox import enqueue
+from bot.delivery.senders import SendResult
 from bot.ingest.messages import action_for
 from bot.llm.client import llm_from_settings
 from bot.llm.tasks import ItemBrief, LLMTasks
 from bot.messages.replies import ANSWER_REMOVE, remove_button
 from bot.slack.listeners import team_id_of, user_id_of
-from bot.store.models import Item, Member, Workspace, utcnow
+from bot.store.models import Item, Member, OutboxMessage, Workspace, utcnow
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import claim_event, ensure_workspace
 
 log = logging.getLogger(__name__)
 
 ASK_THANKS_MODAL = "ask_thanks_modal"
+ANSWER_EVENT_TYPE = "passiton_answer"  # message metadata of an in-channel answer
+ANSWER_TIMEOUT = 10  # seconds for the direct post; then the outbox sender takes over
+# The outbox row waits this long for the direct post (which holds no lock on it) before a sender may take it.
+ANSWER_GRACE = dt.timedelta(seconds=60)
+AFTER_FAILURE = dt.timedelta(seconds=5)  # a post that timed out may still land: look for it a bit later
 PROFILES_PER_ANSWER = 20  # users.info calls at most before one answer (Slack tier 4: ~100 a minute)
 _llms: dict[int, tuple[AppContext, LLMTasks | None]] = {}
 _llms_lock = threading.Lock()
@@ -122,10 +129,44 @@ def _answer_message(
             session, workspace, question, utcnow(), ctx.settings, _embedder(ctx), llm_tasks(ctx),
             permalink_for=permalink_lookup(client), indexes=ctx.member_indexes,
         )  # fmt: skip
-        workspace_id = workspace.id
-    if reply is not None:
-        _post(ctx, client, team_id, workspace_id, question, reply)
+        if reply is None:
+            return None
+        # The outbox row is written with the claim, before anything is posted: if this process dies or
+        # the post's answer is lost, the sender finds the row and (looking for its key in the thread
+        # first) makes sure the answer is there exactly once.
+        key = answer_key(team_id, question)
+        payload = answer_payload(question, reply, key)
+        row = enqueue(
+            session, workspace_id=workspace.id, key=key, kind="slack_post", payload=payload,
+            not_before=utcnow() + ANSWER_GRACE,
+        )  # fmt: skip
+        row.result = {"state": {"maybe_delivered": True}}
+        session.flush()
+        outbox_id = row.id
+    _post(ctx, client, team_id, outbox_id, payload)
     return reply
+
+
+def answer_key(team_id: str, question: ChannelQuestion) -> str:
+    return f"{team_id}:answer:{question.channel}:{question.ts}"
+
+
+def answer_payload(question: ChannelQuestion, reply: Reply, key: str) -> dict[str, Any]:
+    """The thread reply, with metadata naming the question it answers and its idempotency key (what the
+    sender looks for in the thread before posting again)."""
+    return {
+        "channel": question.channel,
+        "thread_ts": question.reply_thread,
+        "text": reply.text,
+        "blocks": [*reply.blocks, remove_button(question.user)] if question.user else reply.blocks,
+        # Permalinks to messages unfurl as previews; the answer already says what they are.
+        "unfurl_links": False,
+        "unfurl_media": False,
+        "metadata": {
+            "event_type": ANSWER_EVENT_TYPE,
+            "event_payload": {"channel": question.channel, "ts": question.ts, "idempotency_key": key},
+        },
+    }
 
 
 def _profile_audience(ctx: AppContext, client: WebClient, team_id: str, channel_id: str) -> None:
@@ -151,33 +192,39 @@ def _profile_audience(ctx: AppContext, client: WebClient, team_id: str, channel_
         slack_sync.ensure_profile(ctx.db, client, team_id, user_id)
 
 
-def _post(
-    ctx: AppContext,
-    client: WebClient,
-    team_id: str,
-    workspace_id: int,
-    question: ChannelQuestion,
-    reply: Reply,
-) -> None:
-    payload: dict[str, Any] = {
-        "channel": question.channel,
-        "thread_ts": question.reply_thread,
-        "text": reply.text,
-        "blocks": [*reply.blocks, remove_button(question.user)] if question.user else reply.blocks,
-    }
+def _post(ctx: AppContext, client: WebClient, team_id: str, outbox_id: int, payload: dict[str, Any]) -> None:
+    """Post the queued answer now, once, and mark its outbox row sent.
+
+    No slack_sdk retry handlers: its connection-error retry re-sends a post whose answer was lost, which
+    is a second answer in the thread. Any failure leaves the row to the outbox sender a few seconds
+    later; the row says the answer may be there already, so the sender looks for it in the thread first.
+    """
+    once = WebClient(token=client.token, base_url=client.base_url, timeout=ANSWER_TIMEOUT, retry_handlers=[])
     try:
-        # Permalinks to messages unfurl as previews; the answer already says what they are.
-        client.chat_postMessage(**payload, unfurl_links=False, unfurl_media=False)
-    except Exception:
-        log.warning("posting the answer failed; queued for the sender", extra={"team_id": team_id})
+        response = once.chat_postMessage(**payload)
+    except Exception as exc:
+        log.warning(
+            "posting the answer failed; left to the sender",
+            extra={"team_id": team_id, "error": type(exc).__name__},
+        )
         with ctx.db.session() as session:
-            enqueue(
-                session,
-                workspace_id=workspace_id,
-                key=f"{team_id}:answer:{question.channel}:{question.ts}",
-                kind="slack_post",
-                payload=payload,
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
+                .values(next_attempt_at=utcnow() + AFTER_FAILURE)
+                .execution_options(synchronize_session=False)
             )
+        return
+    sent = SendResult(channel=str(response.get("channel") or payload["channel"]), ts=str(response.get("ts")))
+    with ctx.db.session() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
+            .values(
+                status="sent", sent_at=utcnow(), result=sent.to_json(), attempts=OutboxMessage.attempts + 1
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 # -- commands ------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ def public_experts(
 ) -> dict[str, list[Member]]:
     """Members who gave consent to be named for each topic (expertise with `public`), by topic name.
 
-    Deactivated members, bots, and members who switched themselves unavailable are left out.
+    Deactivated members, bots, members of other organisations (Slack Connect) and members who switched
+    themselves unavailable are left out.
     """
     names = sorted(set(topic_names))
     if not names:
@@ -32,6 +33,7 @@ def public_experts(
             MemberTopic.public.is_(True),
             Member.is_deleted.is_(False),
             Member.is_bot.is_(False),
+            Member.is_external.is_(False),
             Member.available.is_(True),
         )
         .order_by(Topic.name, Member.display_name, Member.id)
