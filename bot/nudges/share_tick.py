@@ -32,12 +32,13 @@ from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.nudges import loading as ld
+from bot.nudges import loading
 from bot.nudges.planner import ARTICLE_WINDOW, UNANSWERED_AFTER, _due
 from bot.policy.caps import backoff_state
 from bot.policy.eligibility import ready_for_nudges
 from bot.policy.time import local_date, local_time
-from bot.store import core
+from bot.store import fastpath
+from bot.store.fastpath import plain_rows
 from bot.store.models import Item, Member, Nudge
 
 # More people than this who could be nudged or asked: the tick runs rather than check each one.
@@ -54,7 +55,7 @@ _NEXT_RELEASE = select(func.min(Member.held_until)).where(
     Member.workspace_id == _WS, Member.held_until > bindparam("now", type_=Member.held_until.type)
 )
 _TO_ASK = (
-    select(*ld.MEMBER_COLUMNS)
+    select(*loading.MEMBER_COLUMNS)
     .where(Member.workspace_id == _WS, _UNANSWERED >= _BACKOFF, Member.asked_to_continue_at.is_(None))
     .order_by(Member.id)
     .limit(FEW + 1)
@@ -92,15 +93,15 @@ class ShareOutlook:
 
 def read_outlook(session: Session, workspace_id: int, settings: Settings, now: dt.datetime) -> ShareOutlook:
     """The outlook at `now`, for ticks from `now` until `valid_until` (or until anything is written)."""
-    caps = ld.caps_from_settings(settings)
-    ready = ld.not_held_back(session, workspace_id, caps, now, limit=FEW + 1)
-    to_ask = ld.plain_rows(session, _TO_ASK, {"ws": workspace_id, "backoff": caps.backoff_after})
+    caps = loading.caps_from_settings(settings)
+    ready = loading.not_held_back(session, workspace_id, caps, now, limit=FEW + 1)
+    to_ask = plain_rows(session, _TO_ASK, {"ws": workspace_id, "backoff": caps.backoff_after})
     return ShareOutlook(
-        first_unanswered=core.execute(session, _FIRST_UNANSWERED, {"ws": workspace_id}).scalar(),
-        last_article=core.execute(session, _LAST_ARTICLE, {"ws": workspace_id}).scalar(),
+        first_unanswered=fastpath.execute(session, _FIRST_UNANSWERED, {"ws": workspace_id}).scalar(),
+        last_article=fastpath.execute(session, _LAST_ARTICLE, {"ws": workspace_id}).scalar(),
         ready=tuple(ready) if len(ready) <= FEW else None,
         to_ask=tuple(to_ask) if len(to_ask) <= FEW else None,
-        valid_until=core.execute(session, _NEXT_RELEASE, {"ws": workspace_id, "now": now}).scalar(),
+        valid_until=fastpath.execute(session, _NEXT_RELEASE, {"ws": workspace_id, "now": now}).scalar(),
     )
 
 
@@ -130,10 +131,10 @@ def has_work(
     if not rows:
         return False
     morning = settings.passiton_morning_hour
-    caps = ld.caps_from_settings(settings)
+    caps = loading.caps_from_settings(settings)
     due, _mark = _due([_as_of(row, skipped, morning) for row in rows], now, morning)
     for row in due:
-        prefs = ld.prefs_of(row)
+        prefs = loading.prefs_of(row)
         if backoff_state(prefs, caps, now) == "ask":
             return True
         if articles and ready_for_nudges(prefs, caps, now):
@@ -182,9 +183,9 @@ def mark_planned(
     if not skipped:
         return
     by_day: dict[dt.date, list[str]] = defaultdict(list)
-    for tz in core.execute(session, _ZONES, {"ws": workspace_id}).scalars():
+    for tz in fastpath.execute(session, _ZONES, {"ws": workspace_id}).scalars():
         day = planned_on(skipped, tz, morning_hour)
         if day is not None:
             by_day[day].append(tz)
     for day, names in sorted(by_day.items()):
-        core.execute(session, _MARK, {"ws": workspace_id, "zones": names, "day": day})
+        fastpath.execute(session, _MARK, {"ws": workspace_id, "zones": names, "day": day})

@@ -59,6 +59,7 @@ from bot.matching.embedders import CachedEmbedder
 from bot.nudges.expiry import cancel_reason
 from bot.nudges.links import domain_of
 from bot.nudges.loading import item_text
+from bot.nudges.member_index import MemberIndexes
 from bot.nudges.planner import plan_share_nudges
 from bot.nudges.share_tick import ShareOutlook, has_work, mark_planned, read_outlook
 from bot.policy.time import at_local
@@ -287,6 +288,8 @@ class Replayer:
         self.db = db
         self.settings = settings
         self.embedder = embedder
+        # The replay's own member index cache, as a live process has the runtime's.
+        self.member_indexes = MemberIndexes()
         self.profiles = profiles
         self.options = options or ReplayOptions()
         self.llm = llm
@@ -511,7 +514,15 @@ class Replayer:
             self._guarded(
                 "share planning",
                 "",
-                partial(plan_share_nudges, self.session, workspace, tick, self.settings, self.embedder),
+                partial(
+                    plan_share_nudges,
+                    self.session,
+                    workspace,
+                    tick,
+                    self.settings,
+                    self.embedder,
+                    indexes=self.member_indexes,
+                ),
             )
             self.stats.ticks += 1
             self._outlook = None
@@ -602,6 +613,7 @@ class Replayer:
         process_message(
             s, workspace, channel, incoming, now=now, settings=self.settings, embedder=lambda: self.embedder,
             run=run, after_store=after_store, author_known=incoming.message.user in self.known,
+            indexes=self.member_indexes,
         )  # fmt: skip
         if incoming.action == "new" and incoming.message.user:
             self._answer(workspace, m, incoming.message.text, now)
@@ -640,7 +652,7 @@ class Replayer:
         )
         reply = self._guarded("expertise answer", m.file, lambda: answer_in_channel(
             self.session, workspace, question, now, self.settings, self.embedder, self.llm,
-            permalink_for=self._permalink))  # fmt: skip
+            permalink_for=self._permalink, indexes=self.member_indexes))  # fmt: skip
         self._refresh_due()
         if reply is None:
             return

@@ -122,7 +122,7 @@ def _answer_message(
             return None
         reply = answer_in_channel(
             session, workspace, question, utcnow(), ctx.settings, _embedder(ctx), llm_tasks(ctx),
-            permalink_for=permalink_lookup(client),
+            permalink_for=permalink_lookup(client), indexes=ctx.member_indexes,
         )  # fmt: skip
         if reply is None:
             return None
@@ -242,7 +242,16 @@ def ask_command(ctx: AppContext, team_id: str, user_id: str, text: str) -> list[
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         member = ensure_member(session, workspace, user_id)
-        item = open_ask(session, workspace, member, text, utcnow(), ctx.settings, _embedder(ctx))
+        item = open_ask(
+            session,
+            workspace,
+            member,
+            text,
+            utcnow(),
+            ctx.settings,
+            _embedder(ctx),
+            indexes=ctx.member_indexes,
+        )
         status = ask_status(session, workspace, item, member)
     intro: Block = {
         "type": "section",
