@@ -1,11 +1,18 @@
-"""How fast `passiton replay` goes through a large export (default 100,000 messages).
+"""How fast `passiton replay` goes through a large export (default 100,000 messages), and whether its cost
+follows the messages rather than the calendar span of the export.
 
-    .venv/bin/python bench/replay.py [--messages 100000] [--runs 3] [--embedder local|hashing] [--keep DIR]
+    .venv/bin/python bench/replay.py [--messages 100000] [--span-days D] [--runs 3] [--embedder local|hashing] [--keep DIR]
+    .venv/bin/python bench/replay.py --compare 60,1826 --per-day 20 [--runs 3]     # same density, 2 months vs 5 years
+    .venv/bin/python bench/replay.py --compare 60,1096 --messages 100000 [--runs 3]  # same count, 2 months vs 3 years
 
-Writes a synthetic export — 400 people in 8 time zones, 28 channels (3 private), two months of chatter,
-questions on a dozen topics answered in threads, articles with link unfurls, mentions, reactions, rich-text
-blocks, bot messages, joins — and a profiles file for 60% of the people (in a temporary folder, or in DIR with
-`--keep`, reused by the next run with the same size). Then runs, each as its own process, `--runs` times:
+Writes a synthetic export — 400 people in 8 time zones, 28 channels (3 private), chatter, questions on a dozen
+topics answered in threads, articles with link unfurls, mentions, reactions, rich-text blocks, bot messages,
+joins — and a profiles file for 60% of the people (in a temporary folder, or in DIR with `--keep`, reused by
+the next run with the same size and span). By default the messages fall on about 1,700 a day (100,000: two
+months); `--span-days` spreads them over that many days, and a span over 180 days has quiet months (a trickle
+of 3%, about one month in four, and a quiet quarter in the second year), as real workspaces have.
+
+Single export: runs, each as its own process, `--runs` times:
 
 - the baseline: a process that imports passiton and parses the export (`load_export`), the part of a replay
   that cannot be avoided;
@@ -15,20 +22,28 @@ blocks, bot messages, joins — and a profiles file for 60% of the people (in a 
 
 and prints the median wall time and CPU time (user + system of the child, threads included) of each, their
 ratio, the nudges and answers the command produced (from its JSON lines) and its peak memory.
+
+`--compare A,B`: the command on an export spanning A days and one spanning B days, interleaved in one run,
+and the ratio of B's CPU per message to A's. With `--per-day N` both have N messages on an ordinary day (so
+the longer one has more messages), and a one-day export of the same workspace is timed too: its CPU (start-up,
+model load, setup, reports) is subtracted before dividing by the messages, so a short export's start-up does
+not make its messages look dear. Without it, both have `--messages` messages and the ratio is of the totals.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,7 +93,33 @@ def _blocks(text: str) -> list[dict[str, Any]]:
     ]
 
 
-def build(root: Path, messages: int, seed: int = 7) -> tuple[Path, Path]:
+QUIET = 0.03  # a quiet month's activity, relative to an ordinary month's
+START = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def day_weights(span_days: int, seed: int = 7) -> list[float]:
+    """Each day's share of the activity: 1 on an ordinary day; a multi-year export (a span over 180 days)
+    also has quiet months (a trickle, as in a real workspace's summers, reorganisations or slow years),
+    about one month in four, and a quiet quarter in its second year. Months are 30-day blocks from the start.
+    Drawn from their own generator, so the messages' draws do not depend on them."""
+    if span_days <= 180:
+        return [1.0] * span_days
+    rng = random.Random(seed + 1)
+    months = (span_days + 29) // 30
+    quiet = [rng.random() < 0.25 for _ in range(months)]
+    for m in range(15, min(18, months)):  # one long lull
+        quiet[m] = True
+    return [QUIET if quiet[d // 30] else 1.0 for d in range(span_days)]
+
+
+def messages_for(per_day: float, span_days: int) -> int:
+    """How many messages an export of `per_day` messages on an ordinary day has over `span_days` (a
+    question's thread replies count too, as they do in the build)."""
+    return max(1, round(per_day * sum(day_weights(span_days))))
+
+
+def build(root: Path, messages: int, seed: int = 7, span_days: int | None = None) -> tuple[Path, Path]:
+    """A synthetic export of `messages` messages over `span_days` days (default: about 1,700 a day)."""
     rng = random.Random(seed)
     people = 400
     users = [_user(i, rng) for i in range(people)]
@@ -99,8 +140,12 @@ def build(root: Path, messages: int, seed: int = 7) -> tuple[Path, Path]:
         entry = {"id": cid, "name": f"team-{c}", "created": 1, "members": who, "is_private": private}
         (groups if private else channels).append(entry)
     names = {c["id"]: c["name"] for c in channels + groups}
-    days = max(1, round(messages / 1700))
-    start = datetime(2026, 3, 2, tzinfo=UTC).timestamp()
+    days = span_days or max(1, round(messages / 1700))
+    start = START.timestamp()
+    weights = day_weights(days, seed)
+    # Ordinary days only: the same draws as before spans existed, so a default export is unchanged.
+    uniform = all(w == 1.0 for w in weights)
+    cumulative = list(itertools.accumulate(weights))
     per_day: dict[tuple[str, str], list[dict[str, Any]]] = {}
     count = 0
     n = 0
@@ -113,7 +158,11 @@ def build(root: Path, messages: int, seed: int = 7) -> tuple[Path, Path]:
 
     while count < messages:
         n += 1
-        t = start + rng.uniform(0, days * 86400)
+        if uniform:
+            t = start + rng.uniform(0, days * 86400)
+        else:
+            which = rng.choices(range(days), cum_weights=cumulative)[0]
+            t = start + (which + rng.random()) * 86400
         cid = rng.choice(list(members))
         author = rng.choice(members[cid])
         ts = f"{t:.6f}"
@@ -173,16 +222,19 @@ def build(root: Path, messages: int, seed: int = 7) -> tuple[Path, Path]:
 
 
 def run_child(argv: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds and peak RSS (MB) of one child process, which must succeed."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall seconds, CPU seconds and peak RSS (MB) of one child process, which must succeed. The child's own
+    resource use (wait4), so one child's peak is not another's."""
     wall = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - wall
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss // 1024
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - wall
+        if child.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"{' '.join(argv)} failed ({child.returncode}):\n{tail}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
 def produced(jsonl: Path) -> tuple[int, int]:
@@ -194,49 +246,67 @@ def produced(jsonl: Path) -> tuple[int, int]:
     return nudges, answers
 
 
-def prepare(folder: Path, messages: int) -> tuple[Path, Path]:
-    """The export and profiles for `messages`, built once per folder and size."""
+def prepare(folder: Path, messages: int, span_days: int | None = None) -> tuple[Path, Path]:
+    """The export and profiles for `messages` over `span_days`, built once per folder, size and span."""
     export_dir, profiles_path = folder / "export", folder / "profiles.json"
     stamp = folder / "messages.txt"
-    if not (stamp.exists() and stamp.read_text() == str(messages) and profiles_path.exists()):
+    wanted = str(messages) if span_days is None else f"{messages} over {span_days} days"
+    if not (stamp.exists() and stamp.read_text() == wanted and profiles_path.exists()):
         if export_dir.exists():
             shutil.rmtree(export_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        build(export_dir, messages)
-        stamp.write_text(str(messages))
+        build(export_dir, messages, span_days=span_days)
+        stamp.write_text(wanted)
     return export_dir, profiles_path
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--embedder", default="local", choices=("local", "hashing"))
-    parser.add_argument("--keep", type=Path, help="build the export here and reuse it next time")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="passiton-bench-replay-") as tmp:
-        root = Path(tmp)
-        export_dir, profiles_path = prepare(args.keep or root / "data", args.messages)
-        parse = [
-            sys.executable,
-            "-c",
-            f"from bot.replay import load_export; load_export({str(export_dir)!r})",
-        ]
-        command = [
-            str(Path(sys.executable).with_name("passiton")), "replay", str(export_dir), "--profiles", str(profiles_path),
-            "--out", str(root / "report.html"), "--json", str(root / "report.jsonl"), "--embedder", args.embedder,
-        ]  # fmt: skip
-        base: list[tuple[float, float, int]] = []
-        full: list[tuple[float, float, int]] = []
-        for _ in range(args.runs):
-            base.append(run_child(parse))
-            full.append(run_child(command))
-        nudges, answers = produced(root / "report.jsonl")
+@dataclass
+class Case:
+    """One export and the replays of it."""
+
+    label: str
+    messages: int
+    span_days: int | None
+    export: Path
+    profiles: Path
+    runs: list[tuple[float, float, int]] = field(default_factory=list)
+    nudges: int = 0
+    answers: int = 0
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r[0] for r in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r[1] for r in self.runs)
+
+    @property
+    def peak(self) -> int:
+        return max(r[2] for r in self.runs)
+
+
+def replay_argv(case: Case, out: Path, embedder: str) -> list[str]:
+    return [
+        str(Path(sys.executable).with_name("passiton")), "replay", str(case.export), "--profiles", str(case.profiles),
+        "--out", str(out / "report.html"), "--json", str(out / f"{case.label}.jsonl"), "--embedder", embedder,
+    ]  # fmt: skip
+
+
+def single(args: argparse.Namespace, root: Path) -> int:
+    """One export: the replay command beside the import + parse baseline."""
+    export_dir, profiles_path = prepare(args.keep or root / "data", args.messages, args.span_days)
+    case = Case("report", args.messages, args.span_days, export_dir, profiles_path)
+    parse = [sys.executable, "-c", f"from bot.replay import load_export; load_export({str(export_dir)!r})"]
+    base: list[tuple[float, float, int]] = []
+    for _ in range(args.runs):
+        base.append(run_child(parse))
+        case.runs.append(run_child(replay_argv(case, root, args.embedder)))
+    nudges, answers = produced(root / "report.jsonl")
     bw, bc = statistics.median(b[0] for b in base), statistics.median(b[1] for b in base)
-    fw, fc = statistics.median(f[0] for f in full), statistics.median(f[1] for f in full)
-    print(f"export: {args.messages:,} messages, embedder {args.embedder}, {args.runs} runs (medians)")
+    fw, fc = case.wall, case.cpu
+    span = f" over {args.span_days} days" if args.span_days else ""
+    print(f"export: {args.messages:,} messages{span}, embedder {args.embedder}, {args.runs} runs (medians)")
     print(f"baseline (import + parse):  wall {bw:6.1f} s   cpu {bc:6.1f} s")
     print(
         f"passiton replay (command):  wall {fw:6.1f} s   cpu {fc:6.1f} s   ({fw / bw:.1f}x / {fc / bc:.1f}x the baseline)"
@@ -244,8 +314,80 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"per message: {fc / max(args.messages, 1) * 1e6:.0f} µs cpu; produced {nudges:,} nudges, {answers:,} answers"
     )
-    print(f"peak memory of the replay process: {max(f[2] for f in full):.0f} MB")
+    print(f"peak memory of the replay process: {case.peak:.0f} MB")
     return 0
+
+
+def compare(args: argparse.Namespace, root: Path) -> int:
+    """Two spans in one run, each replay in its own process, interleaved so drift in the machine's speed
+    falls on both; the second span's CPU per message as a multiple of the first's."""
+    spans = [int(s) for s in args.compare.split(",")]
+    if len(spans) != 2 or min(spans) < 1:
+        raise SystemExit("--compare takes two spans in days, like 60,1826")
+    data = args.keep or root / "data"
+    cases: list[Case] = []
+    for span in spans:
+        n = messages_for(args.per_day, span) if args.per_day else args.messages
+        cases.append(Case(f"span{span}", n, span, *prepare(data / f"{n}-{span}d", n, span)))
+    fixed: Case | None = None
+    if args.per_day:
+        # What a replay costs whatever the export's length (start-up, model load, the workspace's setup,
+        # the reports): one ordinary day of the same workspace. Subtracted, so a small export's start-up
+        # does not make its messages look dear.
+        n = messages_for(args.per_day, 1)
+        fixed = Case("oneday", n, 1, *prepare(data / f"{n}-1d", n, 1))
+    for _ in range(args.runs):
+        for case in cases + ([fixed] if fixed else []):
+            case.runs.append(run_child(replay_argv(case, root, args.embedder)))
+    for case in cases:
+        case.nudges, case.answers = produced(root / f"{case.label}.jsonl")
+    print(
+        f"embedder {args.embedder}, {args.runs} runs each (medians; CPU = user + system of the replay process)"
+    )
+    if fixed is not None:
+        print(
+            f"one day ({fixed.messages:,} messages, fixed cost): wall {fixed.wall:6.1f} s   cpu {fixed.cpu:6.1f} s"
+        )
+    per: list[float] = []
+    for case in cases:
+        raw = case.cpu / case.messages * 1e3
+        line = (
+            f"{case.messages:>8,} messages over {case.span_days:>5,} days: wall {case.wall:6.1f} s   "
+            f"cpu {case.cpu:6.1f} s   {raw:5.2f} ms cpu per message"
+        )
+        if fixed is not None:
+            net = (case.cpu - fixed.cpu) / max(case.messages - fixed.messages, 1) * 1e3
+            line += f" ({net:5.2f} beyond the fixed cost)"
+            per.append(net)
+        else:
+            per.append(raw)
+        line += f"; {case.nudges:,} nudges, {case.answers:,} answers; peak {case.peak} MB"
+        print(line)
+    what = "ms per message beyond the fixed cost" if fixed is not None else "ms per message"
+    print(f"ratio, {spans[1]:,} days / {spans[0]:,} days, {what}: {per[1] / per[0]:.2f}x")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument(
+        "--span-days", type=int, help="spread the messages over this many days (default: about 1,700 a day)"
+    )
+    parser.add_argument("--compare", help="two spans in days, e.g. 60,1826: both replayed in this run")
+    parser.add_argument(
+        "--per-day",
+        type=float,
+        help="with --compare: messages on an ordinary day, instead of --messages each",
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--embedder", default="local", choices=("local", "hashing"))
+    parser.add_argument("--keep", type=Path, help="build the exports here and reuse them next time")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="passiton-bench-replay-") as tmp:
+        return compare(args, Path(tmp)) if args.compare else single(args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """What every listener and job is handed: the dependencies built once per process by `bot.runtime`.
 
 The type lives below every caller (Slack listeners, ingest, jobs, the email web routes) and imports only
-settings, the store and matching, so handing it in never creates an import loop; building it is the
+settings, the store, matching and the planners' member index cache, so handing it in never creates an import loop; building it is the
 composition root's job (`bot.runtime.build_context`)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.delivery.drain import Drainer
 from bot.matching.fetch import fetch_page
 from bot.matching.items import PageMeta
+from bot.nudges.member_index import MemberIndexes
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class AppContext:
     # The history reader (bot.backfill's runner), built with the workspace token lookup by bot.runtime;
     # given the event that stops it with the process.
     backfill_factory: Callable[[threading.Event], HistoryReader] | None = None
+    # The planners' member index cache: one per process, so every listener, job and thread reuses the indexes.
+    member_indexes: MemberIndexes = field(default_factory=MemberIndexes)
     _embedder: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _workers: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)

@@ -23,6 +23,7 @@ from bot.delivery.slack_sender import CachedTokens, SlackSender, TokenLookup
 from bot.email.smtp import SmtpSender
 from bot.matching.embedders import embedder_from_settings
 from bot.nudges.expiry import cancel_reason
+from bot.nudges.member_index import MemberIndexes
 from bot.slack.tokens import bot_token_for
 from bot.store.db import Database
 
@@ -40,6 +41,7 @@ def build_context(settings: Settings, *, db: Database | None = None) -> AppConte
         embedder_factory=lambda: embedder_from_settings(settings),
         drainer_factory=lambda: build_drainer(database, settings),
         backfill_factory=lambda stop: backfill_runner(database, settings, stop),
+        member_indexes=MemberIndexes(),
     )
 
 

@@ -37,7 +37,11 @@ def plan_shares(ctx: AppContext, now: dt.datetime) -> JobResult:
                 workspace = session.get(Workspace, workspace_id)
                 if workspace is None or not workspace.active:
                     continue
-                planned += len(plan_share_nudges(session, workspace, now, ctx.settings, ctx.embedder))
+                planned += len(
+                    plan_share_nudges(
+                        session, workspace, now, ctx.settings, ctx.embedder, indexes=ctx.member_indexes
+                    )
+                )
         except LostLeadership:
             raise
         except Exception:

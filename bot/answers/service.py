@@ -41,7 +41,8 @@ from bot.ingest.pipeline import help_nudges, in_savepoints
 from bot.llm.tasks import ItemBrief, LLMTasks
 from bot.matching.items import clean_slack_text
 from bot.matching.topics import normalise_topic, topic_label
-from bot.nudges.loading import plain_rows
+from bot.nudges.member_index import MemberIndexes
+from bot.store.fastpath import plain_rows
 from bot.store.models import (
     OPEN_NUDGE_STATUSES,
     Channel,
@@ -386,6 +387,7 @@ def answer_in_channel(
     llm: LLMTasks | None,
     *,
     permalink_for: PermalinkFn | None = None,
+    indexes: MemberIndexes | None = None,
 ) -> Reply | None:
     """The thread reply to a who-knows question, or None (not a question, or nobody and nothing fits).
 
@@ -417,7 +419,8 @@ def answer_in_channel(
         permalink_for=permalink_for, private=False,
     )  # fmt: skip
     if item is not None:
-        _route_privately(session, workspace, item, now, settings, embedder, reply.expert_ids if reply else ())
+        named = reply.expert_ids if reply else ()
+        _route_privately(session, workspace, item, now, settings, embedder, named, indexes)
     return reply
 
 
@@ -453,6 +456,7 @@ def _route_privately(
     settings: Settings,
     embedder: Any | None,
     named: Sequence[int],
+    indexes: MemberIndexes | None = None,
 ) -> None:
     """Help nudges for the question (idempotent: ingest may have planned them already), minus the experts
     this reply already named in public."""
@@ -463,7 +467,9 @@ def _route_privately(
     if named:
         cancel_help_nudges(session, item, recipients=named)
     try:
-        in_savepoints(session)(help_nudges(item.id, now, settings, lambda: embedder, exclude=named))
+        in_savepoints(session)(
+            help_nudges(item.id, now, settings, lambda: embedder, exclude=named, indexes=indexes)
+        )
     except Exception:
         log.exception("planning help nudges for an answered question failed", extra={"item_id": item.id})
 
@@ -551,6 +557,8 @@ def open_ask(
     now: dt.datetime,
     settings: Settings,
     embedder: Any | None,
+    *,
+    indexes: MemberIndexes | None = None,
 ) -> Item:
     """Store the member's need as an ask and route it to helpers like a question."""
     item = Item(
@@ -565,7 +573,7 @@ def open_ask(
     )
     session.add(item)
     session.flush()
-    _route_privately(session, workspace, item, now, settings, embedder, ())
+    _route_privately(session, workspace, item, now, settings, embedder, (), indexes)
     return item
 
 

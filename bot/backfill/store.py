@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.ingest.messages import action_for, slack_time
 from bot.ingest.pipeline import IncomingMessage, process_message, record_reactions
 from bot.ingest.profiles import SLACKBOT_ID
-from bot.store import core
+from bot.store import fastpath
 from bot.store.models import Base, Channel, Workspace, utcnow
 from bot.store.queries.conflicts import insert_ignoring_conflict
 from bot.store.queries.forgotten import is_forgotten
@@ -52,7 +52,7 @@ class PageResult:
 def _claim(session: Session, workspace: Workspace, channel: str, ts: str) -> bool:
     row = {"workspace_id": workspace.id, "event_id": claim_key(channel, ts), "received_at": slack_time(ts)}
     return (
-        core.execute(session, insert_ignoring_conflict(session, _EVENTS, ("event_id",)), row).scalar()
+        fastpath.execute(session, insert_ignoring_conflict(session, _EVENTS, ("event_id",)), row).scalar()
         is not None
     )
 

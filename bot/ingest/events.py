@@ -78,7 +78,7 @@ def handle_message(
         channel = slack_sync.get_channel(session, workspace, message.channel)
         outcome = process_message(
             session, workspace, channel, incoming, now=now, settings=ctx.settings,
-            embedder=lambda: ctx.embedder, run=after_commit.append,
+            embedder=lambda: ctx.embedder, run=after_commit.append, indexes=ctx.member_indexes,
         )  # fmt: skip
         if incoming.action == "deleted":
             return

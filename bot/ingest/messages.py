@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.ingest.profiles import SLACKBOT_ID
 from bot.matching.classify import classify
 from bot.matching.items import understand_message
-from bot.store import core
+from bot.store import fastpath
 from bot.store.models import Base, Channel, Item, Member, Workspace
 from bot.store.queries.conflicts import insert_ignoring_conflict, insert_row_ignoring_conflict
 from bot.store.queries.engagement import record_engagement
@@ -273,7 +273,7 @@ def _ingest_reply(
     if parent is None or parent.kind not in ROUTED_KINDS or parent.author_id == replier.id:
         return IngestResult()
     # A member's later replies in the same thread add nothing (the first one stands).
-    core.execute(
+    fastpath.execute(
         session,
         insert_ignoring_conflict(session, _THREAD_REPLIES, ("item_id", "member_id")),
         {"workspace_id": workspace.id, "item_id": parent.id, "member_id": replier.id, "replied_at": at},
@@ -285,7 +285,7 @@ def _ingest_reply(
     record_engagement(session, replier, at)
     first_answer = parent.answered_at is None
     if first_answer:  # written now rather than by the next flush (see update_row)
-        core.update_row(session, parent, answered_at=at)
+        fastpath.update_row(session, parent, answered_at=at)
     return IngestResult(item=parent, answered=parent if first_answer else None, replied=parent)
 
 

@@ -38,6 +38,7 @@ from bot.ingest.messages import (
     item_by_key,
     understand,
 )
+from bot.nudges.member_index import MemberIndexes
 from bot.nudges.planner import anyone_to_ask, cancel_answered_help, help_to_settle, plan_help_nudges
 from bot.store.models import Channel, Item, Member, Nudge, Workspace
 from bot.store.queries.reaches import record_reach
@@ -142,6 +143,7 @@ def help_nudges(
     embedder: Callable[[], Any],
     *,
     exclude: Collection[int] = (),
+    indexes: MemberIndexes | None = None,
 ) -> FollowUp:
     """Plan help nudges for a stored question or ask (`exclude`: members who must not be asked).
 
@@ -159,13 +161,15 @@ def help_nudges(
     def check(session: Session) -> bool:
         found = load(session)
         return found is not None and anyone_to_ask(
-            session, *found, now, settings, embedder(), exclude=exclude
+            session, *found, now, settings, embedder(), exclude=exclude, indexes=indexes
         )
 
     def write(session: Session) -> list[Nudge]:
         found = load(session)
         assert found is not None
-        return plan_help_nudges(session, *found, now, settings, embedder(), exclude=exclude, checked=True)
+        return plan_help_nudges(
+            session, *found, now, settings, embedder(), exclude=exclude, checked=True, indexes=indexes
+        )
 
     return FollowUp("plan_help", check, write)
 
@@ -187,12 +191,18 @@ def settle_answered(item_id: int, now: dt.datetime) -> FollowUp:
 
 
 def follow_ups(
-    outcome: Outcome, *, now: dt.datetime, settings: Settings, embedder: Callable[[], Any], plan: bool = True
+    outcome: Outcome,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    embedder: Callable[[], Any],
+    plan: bool = True,
+    indexes: MemberIndexes | None = None,
 ) -> list[FollowUp]:
     """What a stored message asks for next, in order."""
     steps: list[FollowUp] = []
     if plan and outcome.stored.became_routable and outcome.item_id is not None:
-        steps.append(help_nudges(outcome.item_id, now, settings, embedder))
+        steps.append(help_nudges(outcome.item_id, now, settings, embedder, indexes=indexes))
     if outcome.answered_id is not None:
         steps.append(settle_answered(outcome.answered_id, now))
     return steps
@@ -224,6 +234,7 @@ def process_message(
     run: Runner | None = None,
     after_store: Callable[[Outcome], None] | None = None,
     author_known: bool = False,
+    indexes: MemberIndexes | None = None,
 ) -> Outcome:
     """Understand, store, match and plan one message (see the module docstring for the arguments).
 
@@ -233,7 +244,9 @@ def process_message(
     if after_store is not None:
         after_store(outcome)
     runner = run if run is not None else in_savepoints(session)
-    for step in follow_ups(outcome, now=now, settings=settings, embedder=embedder, plan=plan):
+    for step in follow_ups(
+        outcome, now=now, settings=settings, embedder=embedder, plan=plan, indexes=indexes
+    ):
         result = runner(step)
         if step.name == "plan_help":
             outcome.planned = result

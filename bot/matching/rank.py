@@ -639,7 +639,7 @@ def _per_member(values: Matrix, index: _FlatIndex, n_members: int, reduce: np.uf
     return out
 
 
-def _z(item_vectors: Matrix, index: _FlatIndex) -> Matrix:
+def _calibrated_similarity(item_vectors: Matrix, index: _FlatIndex) -> Matrix:
     """(unique x items) calibrated similarities."""
     sims = index.vectors @ item_vectors.T
     sims -= index.mean[:, None]
@@ -682,7 +682,7 @@ def rank_items(
         texts = item_texts[lo:hi]
         # Topic evidence per (unique topic, item); the member's best topic is both score and "why you".
         # Arrays are (members or unique vectors) x (items in this chunk).
-        topic_z = _z(vectors, index.topics)
+        topic_z = _calibrated_similarity(vectors, index.topics)
         named = _named_matrix(
             texts,
             index.topic_lookup,
@@ -696,7 +696,7 @@ def rank_items(
         embedded: tuple[npt.NDArray[np.int64], Matrix] | None = None
         if not index.helped.empty and (config.w_helped or config.w_embedded):
             beta = config.help_sharpness
-            help_z = _z(vectors, index.helped)
+            help_z = _calibrated_similarity(vectors, index.helped)
             np.multiply(help_z, beta, out=help_z)
             np.clip(help_z, -60.0, 60.0, out=help_z)
             np.exp(help_z, out=help_z)
@@ -733,7 +733,9 @@ def rank_items(
                 index.max_topic_words,
                 (index.named_seen, "muted"),
             )
-            veto = np.maximum(muted_named * 1e3, _z(vectors, index.muted)) >= config.mute_z
+            veto = (
+                np.maximum(muted_named * 1e3, _calibrated_similarity(vectors, index.muted)) >= config.mute_z
+            )
             vetoed = _per_member(veto.astype(np.float32), index.muted, n_members, np.maximum, 0.0)
             final[vetoed > 0] = _NEG
         final = np.ascontiguousarray(final.T)  # items x members for the per-item top k

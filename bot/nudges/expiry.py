@@ -13,7 +13,7 @@ from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.policy.share import SMALL_CHANNEL
-from bot.store import core
+from bot.store import fastpath
 from bot.store.models import (
     OPEN_NUDGE_STATUSES,
     Channel,
@@ -60,7 +60,7 @@ _MUTED_TOPIC = select(MemberTopic.id).where(
 
 
 def _found(session: Session, statement: Executable, params: dict[str, Any]) -> bool:
-    return core.execute(session, statement, params).first() is not None
+    return fastpath.execute(session, statement, params).first() is not None
 
 
 def _member_reason(member: Member | None, now: dt.datetime, who: str) -> str | None:
@@ -120,7 +120,7 @@ def _share_reason(
     if item.channel_id is not None and _found(
         session, _IN_CHANNEL, {"channel": item.channel_id, "member": nudge.target_id}
     ):
-        size = core.execute(session, _CHANNEL_SIZE, {"channel": item.channel_id}).scalar() or 0
+        size = fastpath.execute(session, _CHANNEL_SIZE, {"channel": item.channel_id}).scalar() or 0
         if size <= small_channel:
             return "target_in_channel"
     for reached in _REACHED:

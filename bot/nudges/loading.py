@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.policy.model import NOT_COUNTED, CapConfig, FeedbackEvent, MemberPrefs, PastNudge, PolicyState
 from bot.policy.relationships import decayed
 from bot.policy.share import Tie
-from bot.store import core
+from bot.store.fastpath import plain_rows
 from bot.store.models import (
     Channel,
     ChannelMember,
@@ -115,15 +115,6 @@ def _prefs(row: Any) -> MemberPrefs:
     )
 
 
-def plain_rows(session: Session, statement: Executable, params: dict[str, Any]) -> list[Any]:
-    """Plain rows of a Core select, run on the session's connection without the ORM's per-row machinery.
-
-    Pending ORM changes are flushed first, as the session's autoflush would have done (and not inside
-    `no_autoflush`). The rows come as one list: fetching them all at once costs less per row than iterating
-    the cursor, which fetches one row per step."""
-    return list(core.execute(session, statement, params).all())
-
-
 def _each(
     session: Session,
     statements: dict[bool, Executable],
@@ -139,7 +130,7 @@ def _each(
         yield from plain_rows(session, statements[True], {**params, "ids": list(part)})
 
 
-def _both(make: Callable[[Any], Any], column: Any) -> dict[bool, Executable]:
+def _with_and_without_ids(make: Callable[[Any], Any], column: Any) -> dict[bool, Executable]:
     """A statement built once with and once without `column IN :ids` (constructing a statement costs more
     than running it on the small reads of one planning)."""
     return {True: make(column.in_(bindparam("ids", expanding=True))), False: make(None)}
@@ -151,8 +142,10 @@ def _where(statement: Any, clause: Any) -> Any:
 
 _WS: Any = bindparam("ws", type_=Member.workspace_id.type)
 _SINCE: Any = bindparam("since", type_=Nudge.send_after.type)
-_MEMBERS = _both(lambda c: _where(select(*MEMBER_COLUMNS).where(Member.workspace_id == _WS), c), Member.id)
-_HISTORY = _both(
+_MEMBERS = _with_and_without_ids(
+    lambda c: _where(select(*MEMBER_COLUMNS).where(Member.workspace_id == _WS), c), Member.id
+)
+_HISTORY = _with_and_without_ids(
     lambda c: _where(
         select(
             Nudge.recipient_id,
@@ -173,7 +166,7 @@ _HISTORY = _both(
     ),
     Nudge.recipient_id,
 )
-_FEEDBACK = _both(
+_FEEDBACK = _with_and_without_ids(
     lambda c: _where(
         select(
             Feedback.member_id,
@@ -190,7 +183,7 @@ _FEEDBACK = _both(
     ),
     Feedback.member_id,
 )
-_MUTED_PEOPLE = _both(
+_MUTED_PEOPLE = _with_and_without_ids(
     lambda c: _where(
         select(Feedback.member_id, Feedback.other_member_id).where(
             Feedback.workspace_id == _WS, Feedback.kind == "mute_person"
@@ -199,7 +192,7 @@ _MUTED_PEOPLE = _both(
     ),
     Feedback.member_id,
 )
-_TOPICS = _both(
+_TOPICS = _with_and_without_ids(
     lambda c: _where(
         select(MemberTopic.member_id, Topic.name)
         .join(Topic, Topic.id == MemberTopic.topic_id)
@@ -288,13 +281,13 @@ def topics_by_member(
 
 
 _LABELS = select(Topic.id, Topic.name, Topic.label).where(Topic.workspace_id == _WS)
-_CHANNEL_MEMBERS = _both(
+_CHANNEL_MEMBERS = _with_and_without_ids(
     lambda c: _where(
         select(ChannelMember.channel_id, ChannelMember.member_id).where(ChannelMember.workspace_id == _WS), c
     ),
     ChannelMember.channel_id,
 )
-_CHANNELS = _both(
+_CHANNELS = _with_and_without_ids(
     lambda c: _where(
         select(Channel.id, Channel.name, Channel.is_private, Channel.slack_channel_id).where(
             Channel.workspace_id == _WS
@@ -303,11 +296,11 @@ _CHANNELS = _both(
     ),
     Channel.id,
 )
-_REACHES = _both(
+_REACHES = _with_and_without_ids(
     lambda c: _where(select(ItemReach.item_id, ItemReach.member_id).where(ItemReach.workspace_id == _WS), c),
     ItemReach.item_id,
 )
-_ENGAGED = _both(
+_ENGAGED = _with_and_without_ids(
     lambda c: _where(
         select(ItemReach.item_id, ItemReach.member_id).where(
             ItemReach.workspace_id == _WS, ItemReach.how.in_(("reaction", "reply"))
@@ -316,13 +309,13 @@ _ENGAGED = _both(
     ),
     ItemReach.item_id,
 )
-_REPLIERS = _both(
+_REPLIERS = _with_and_without_ids(
     lambda c: _where(
         select(ThreadReply.item_id, ThreadReply.member_id).where(ThreadReply.workspace_id == _WS), c
     ),
     ThreadReply.item_id,
 )
-_NUDGED = _both(
+_NUDGED = _with_and_without_ids(
     lambda c: _where(
         select(Nudge.item_id, Nudge.target_id).where(
             Nudge.workspace_id == _WS, Nudge.kind == "share", Nudge.target_id.is_not(None)

@@ -26,9 +26,9 @@ from bot.matching.embedders import Embedder
 from bot.matching.rank import RankConfig, named_topics, rank_items
 from bot.matching.topics import topic_label
 from bot.messages.nudges import NudgeView
-from bot.nudges import loading as ld
+from bot.nudges import loading
 from bot.nudges.links import archives_url
-from bot.nudges.ranking import member_index, profiles_of, small_index, with_store_cache
+from bot.nudges.member_index import MemberIndexes, profiles_of, with_store_cache
 from bot.nudges.writing import NudgeSpec, enqueue_continue_question, write_nudges
 from bot.policy.backoff import Backoff, after_ask, after_lapse, backoff_of, backoff_state
 from bot.policy.eligibility import ready_for_nudges, ready_to_help
@@ -37,6 +37,7 @@ from bot.policy.model import Candidate, CapConfig, MemberPrefs, PolicyState
 from bot.policy.reasons import continue_question
 from bot.policy.share import ShareItem, ShareProposal, plan_shares
 from bot.policy.time import local_date, morning_has_come, next_send_time
+from bot.store.fastpath import plain_rows
 from bot.store.locks import lock_workspace
 from bot.store.models import OPEN_NUDGE_STATUSES, Channel, Item, Member, Nudge, ThreadReply, Workspace
 from bot.store.queries.engagement import record_engagement
@@ -106,14 +107,14 @@ _LENIENT = replace(HELP_RANKING, threshold=HELP_RANKING.threshold - 1e-3, mute_z
 
 def _any_could_match(
     session: Session, workspace_id: int, ready: set[int], text: str, author: str | None, emb: Embedder,
-    now: dt.datetime,
+    now: dt.datetime, indexes: MemberIndexes,
 ) -> bool:  # fmt: skip
     """Could any of `ready` be a candidate for the question? Matching is per person (their own topics and
     past help against the question), so ranking them alone tells it."""
     few = profiles_of(session, workspace_id, "expertise", ready, now)
     if not few:
         return False
-    index = small_index(few, emb)
+    index = indexes.small_index(few, emb)
     [ranked] = rank_items(
         index, ["q"], [text], emb.embed([text]), authors=[author], k=len(few), config=_LENIENT
     )
@@ -128,6 +129,8 @@ def anyone_to_ask(
     settings: Settings,
     embedder: Embedder,
     exclude: Collection[int] = (),
+    *,
+    indexes: MemberIndexes | None = None,
 ) -> bool:
     """Whether `plan_help_nudges` could plan anything for the question. It only reads (no lock, no writes),
     so a caller can skip the planner, and the savepoint it would put around it, when the answer is no: after
@@ -141,14 +144,17 @@ def anyone_to_ask(
         raise ValueError("item belongs to another workspace")
     if item.kind not in ("question", "ask") or item.deleted_at or item.closed_at or item.answered_at:
         return False
-    caps = ld.caps_from_settings(settings)
-    few = ld.not_held_back(session, workspace.id, caps, now, limit=FEW_READY + 1)
+    caps = loading.caps_from_settings(settings)
+    few = loading.not_held_back(session, workspace.id, caps, now, limit=FEW_READY + 1)
     if len(few) > FEW_READY:
         return True
-    ready = {r.id for r in few if ready_to_help(ld.prefs_of(r), caps, now)} - set(exclude) - {item.author_id}
+    ready = (
+        {r.id for r in few if ready_to_help(loading.prefs_of(r), caps, now)} - set(exclude) - {item.author_id}
+    )
     emb = with_store_cache(embedder, session, workspace.id)
     author = str(item.author_id) if item.author_id is not None else None
-    return _any_could_match(session, workspace.id, ready, ld.item_text(item), author, emb, now)
+    indexes = indexes if indexes is not None else MemberIndexes()
+    return _any_could_match(session, workspace.id, ready, loading.item_text(item), author, emb, now, indexes)
 
 
 def plan_help_nudges(
@@ -161,28 +167,33 @@ def plan_help_nudges(
     exclude: Collection[int] = (),
     *,
     checked: bool = False,
+    indexes: MemberIndexes | None = None,
 ) -> list[Nudge]:
     """Pick at most K helpers for a question or ask and queue their nudges (idempotent per helper).
 
     `exclude` names members who must not be asked (e.g. experts the in-channel answer already named in
     public); a nudge cancelled for that reason frees its slot for someone else. `checked`: the caller has
-    just had `anyone_to_ask` say yes, in this transaction.
+    just had `anyone_to_ask` say yes, in this transaction. `indexes`: the caller's member index cache (the
+    runtime's, a replay's); without one the index is built afresh.
     """
-    if not checked and not anyone_to_ask(session, workspace, item, now, settings, embedder, exclude):
+    indexes = indexes if indexes is not None else MemberIndexes()
+    if not checked and not anyone_to_ask(
+        session, workspace, item, now, settings, embedder, exclude, indexes=indexes
+    ):
         return []
-    caps = ld.caps_from_settings(settings)
+    caps = loading.caps_from_settings(settings)
     emb = with_store_cache(embedder, session, workspace.id)
-    text = ld.item_text(item)
+    text = loading.item_text(item)
     author = str(item.author_id) if item.author_id is not None else None
     # Helpers' recent nudges are read below and decide who is free: one help planner per workspace at a time.
     lock_workspace(session, workspace.id, "plan-help")
     # Planning again (a retried event, an edit) tops up to K at most; it never asks anyone twice.
-    previous = ld.plain_rows(session, _HELP_NUDGES_ASKED, {"ws": workspace.id, "item": item.id})
+    previous = plain_rows(session, _HELP_NUDGES_ASKED, {"ws": workspace.id, "item": item.id})
     asked = {r.recipient_id for r in previous} | set(exclude)
     k = settings.passiton_helpers_per_question - sum(1 for r in previous if r.status != "cancelled")
     if k <= 0:
         return []
-    index = member_index(session, workspace.id, "expertise", emb, now)
+    index = indexes.member_index(session, workspace.id, "expertise", emb, now)
     [ranked] = rank_items(
         index,
         [str(item.id)],
@@ -196,23 +207,23 @@ def plan_help_nudges(
     if not ids:
         return []
     everyone = {*ids, *([item.author_id] if item.author_id is not None else [])}
-    rows = {r.id: r for r in ld.member_rows(session, workspace.id, everyone)}
+    rows = {r.id: r for r in loading.member_rows(session, workspace.id, everyone)}
     # The policy turns down every candidate who may not be asked now (most of them, once people are in
     # back-off): when that is all of them, the rest of the planning would be thrown away.
-    if not any(ready_to_help(ld.prefs_of(rows[i]), caps, now) for i in ids if i in rows):
+    if not any(ready_to_help(loading.prefs_of(rows[i]), caps, now) for i in ids if i in rows):
         return []
-    state = ld.load_state(session, workspace.id, list(rows.values()), now, caps, everyone)
-    labels = ld.topic_labels(session, workspace.id)
+    state = loading.load_state(session, workspace.id, list(rows.values()), now, caps, everyone)
+    labels = loading.topic_labels(session, workspace.id)
     channel = session.get(Channel, item.channel_id) if item.channel_id is not None else None
     private = bool(item.is_private or (channel is not None and channel.is_private))
     members: frozenset[int] = frozenset()
     guests = any(rows[i].is_guest for i in ids if i in rows)
     if (private or guests) and item.channel_id is not None:
         members = frozenset(
-            ld.channel_members(session, workspace.id, [item.channel_id]).get(item.channel_id, ())
+            loading.channel_members(session, workspace.id, [item.channel_id]).get(item.channel_id, ())
         )
     replied = frozenset(
-        r[0] for r in ld.plain_rows(session, _REPLIERS_OF, {"ws": workspace.id, "item": item.id})
+        r[0] for r in plain_rows(session, _REPLIERS_OF, {"ws": workspace.id, "item": item.id})
     )
     muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
     help_item = HelpItem(
@@ -229,7 +240,7 @@ def plan_help_nudges(
         for m in ranked.matches
     ]
     asker = rows.get(item.author_id) if item.author_id is not None else None
-    asker_name = ld.display_name(asker) if asker is not None else "Someone"
+    asker_name = loading.display_name(asker) if asker is not None else "Someone"
     window, horizon = help_window(settings.passiton_help_until_hour)
     proposals = plan_help(
         help_item, candidates, state, now, k=k, asker_name=asker_name,
@@ -275,8 +286,7 @@ _SETTLED_BY_ANSWER = frozenset({*OPEN_NUDGE_STATUSES, *_ANSWERABLE})
 
 def _help_statuses(session: Session, item: Item) -> set[str]:
     return {
-        r.status
-        for r in ld.plain_rows(session, _HELP_NUDGES_ASKED, {"ws": item.workspace_id, "item": item.id})
+        r.status for r in plain_rows(session, _HELP_NUDGES_ASKED, {"ws": item.workspace_id, "item": item.id})
     }
 
 
@@ -296,7 +306,7 @@ def cancel_answered_help(session: Session, item: Item, now: dt.datetime) -> int:
     params = {"ws": item.workspace_id, "item": item.id}
 
     def repliers_of() -> set[int]:
-        found = {r[0] for r in ld.plain_rows(session, _REPLIERS_OF, params)}
+        found = {r[0] for r in plain_rows(session, _REPLIERS_OF, params)}
         return found - {item.author_id} if item.author_id is not None else found
 
     repliers: set[int] | None = None
@@ -346,18 +356,18 @@ def _lapse_unanswered(session: Session, workspace_id: int, caps: CapConfig, now:
     per_member: dict[int, int] = defaultdict(int)
     for _nid, member_id in stale:
         per_member[member_id] += 1
-    for part in ld.chunks([nid for nid, _ in stale]):
+    for part in loading.chunks([nid for nid, _ in stale]):
         session.execute(
             update(Nudge).where(Nudge.id.in_(part)).values(status="lapsed"), execution_options=_BY_ID
         )
     # One statement per distinct outcome, not per member: each ORM update also walks the session's objects,
     # and with one `now` the outcomes are few.
     by_outcome: dict[Backoff, list[int]] = defaultdict(list)
-    for row in ld.member_rows(session, workspace_id, sorted(per_member)):
-        was = backoff_of(ld.prefs_of(row))
+    for row in loading.member_rows(session, workspace_id, sorted(per_member)):
+        was = backoff_of(loading.prefs_of(row))
         by_outcome[after_lapse(was, per_member[row.id], caps, now)].append(row.id)
     for b, members in sorted(by_outcome.items(), key=lambda kv: kv[1][0]):
-        for part in ld.chunks(sorted(members)):
+        for part in loading.chunks(sorted(members)):
             session.execute(
                 update(Member)
                 .where(Member.id.in_(part))
@@ -371,14 +381,22 @@ def _due(rows: list[Any], now: dt.datetime, morning: int) -> tuple[list[Any], di
     (including those who cannot be reached today: a weekend off, a pause, quiet hours all day)."""
     due: list[Any] = []
     mark: dict[dt.date, list[int]] = defaultdict(list)
+    # Every tick reads every member: the clock is read once per zone (the day and whether the morning has come
+    # depend on the zone alone), and who never opted in (prefs.opted_in is the row's flag) costs no prefs.
+    clock: dict[str, tuple[dt.date, bool]] = {}
     for row in rows:
-        prefs = ld.prefs_of(row)
+        if not row.opted_in:
+            continue
+        prefs = loading.prefs_of(row)
         if not (prefs.opted_in and prefs.reachable and prefs.delivery != "off"):
             continue
-        today = local_date(prefs.tz, now)
+        seen = clock.get(prefs.tz)
+        if seen is None:
+            seen = clock[prefs.tz] = (local_date(prefs.tz, now), morning_has_come(prefs, now, morning))
+        today, has_come = seen
         if row.last_planned_on is not None and row.last_planned_on >= today:
             continue
-        if not morning_has_come(prefs, now, morning):
+        if not has_come:
             continue
         mark[today].append(row.id)
         at = next_send_time(prefs, now, morning)
@@ -406,18 +424,26 @@ def _ask_to_continue(
 
 
 def plan_share_nudges(
-    session: Session, workspace: Workspace, now: dt.datetime, settings: Settings, embedder: Embedder
+    session: Session,
+    workspace: Workspace,
+    now: dt.datetime,
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    indexes: MemberIndexes | None = None,
 ) -> list[Nudge]:
-    """One tick: plan today's share nudges for every member whose local morning has come."""
+    """One tick: plan today's share nudges for every member whose local morning has come (`indexes`: as for
+    `plan_help_nudges`)."""
     ws = workspace.id
-    _lapse_unanswered(session, ws, ld.caps_from_settings(settings), now)
-    rows = ld.member_rows(session, ws)
+    _lapse_unanswered(session, ws, loading.caps_from_settings(settings), now)
+    rows = loading.member_rows(session, ws)
     due, mark = _due(rows, now, settings.passiton_morning_hour)
     out: list[Nudge] = []
     if due:
-        out = _plan_for(session, workspace, rows, due, now, settings, embedder)
+        indexes = indexes if indexes is not None else MemberIndexes()
+        out = _plan_for(session, workspace, rows, due, now, settings, embedder, indexes)
     for day, ids in mark.items():
-        for part in ld.chunks(ids):
+        for part in loading.chunks(ids):
             session.execute(
                 update(Member).where(Member.id.in_(part)).values(last_planned_on=day),
                 execution_options=_BY_ID,
@@ -427,12 +453,12 @@ def plan_share_nudges(
 
 def _plan_for(
     session: Session, workspace: Workspace, rows: list[Any], due: list[Any], now: dt.datetime, settings: Settings,
-    embedder: Embedder,
+    embedder: Embedder, indexes: MemberIndexes,
 ) -> list[Nudge]:  # fmt: skip
     """Today's share nudges for the members in `due`: load -> rank -> decide -> write."""
     ws = workspace.id
-    caps = ld.caps_from_settings(settings)
-    due_prefs = {r.id: ld.prefs_of(r) for r in due}
+    caps = loading.caps_from_settings(settings)
+    due_prefs = {r.id: loading.prefs_of(r) for r in due}
     _ask_to_continue(session, workspace, due, due_prefs, caps, settings, now)
     # Only this run's givers can be nudged: when none of them may be (most are in back-off after a few
     # unanswered weeks), the matching below would be thrown away.
@@ -442,9 +468,9 @@ def _plan_for(
     articles = _load_articles(session, ws, due_ids, now)
     if articles is None:
         return []
-    state = ld.load_state(session, ws, rows, now, caps)
+    state = loading.load_state(session, ws, rows, now, caps)
     small = settings.passiton_small_channel_members
-    labels, matches = _rank_targets(session, ws, articles, embedder, now, small)
+    labels, matches = _rank_targets(session, ws, articles, embedder, now, small, indexes)
     proposals = _decide_shares(session, ws, articles, matches, state, due_ids, settings, now)
     out = write_nudges(session, workspace, _share_specs(articles, proposals, rows, labels), now)
     log.info(
@@ -491,12 +517,14 @@ def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.d
             .order_by(Item.id)
         )
     )
-    channel_rows = ld.channels(session, ws, {i.channel_id for i in items if i.channel_id is not None})
+    channel_rows = loading.channels(session, ws, {i.channel_id for i in items if i.channel_id is not None})
     # A channel that is private now keeps its items private, whatever the item row says.
     items = [
         i for i in items if i.channel_id not in channel_rows or not channel_rows[i.channel_id].is_private
     ]
-    in_channel = ld.channel_members(session, ws, {i.channel_id for i in items if i.channel_id is not None})
+    in_channel = loading.channel_members(
+        session, ws, {i.channel_id for i in items if i.channel_id is not None}
+    )
 
     def members_of(item: Item) -> set[int]:
         return set(in_channel.get(item.channel_id, ())) if item.channel_id is not None else set()
@@ -505,22 +533,28 @@ def _load_articles(session: Session, ws: int, due_ids: frozenset[int], now: dt.d
     items = [i for i in items if saw[i.id] & due_ids]
     if not items:
         return None
-    reached = ld.reached(session, ws, [i.id for i in items])
-    engaged = ld.engaged(session, ws, [i.id for i in items])
-    already = ld.nudged_pairs(session, ws, [i.id for i in items])
-    texts = [ld.item_text(i) for i in items]
+    reached = loading.reached(session, ws, [i.id for i in items])
+    engaged = loading.engaged(session, ws, [i.id for i in items])
+    already = loading.nudged_pairs(session, ws, [i.id for i in items])
+    texts = [loading.item_text(i) for i in items]
     return _Articles(items, texts, channel_rows, in_channel, saw, reached, already, engaged)
 
 
 def _rank_targets(
-    session: Session, ws: int, articles: _Articles, embedder: Embedder, now: dt.datetime, small: int
+    session: Session,
+    ws: int,
+    articles: _Articles,
+    embedder: Embedder,
+    now: dt.datetime,
+    small: int,
+    indexes: MemberIndexes,
 ) -> tuple[dict[str, tuple[int, str]], dict[int, list[Candidate]]]:
     """The topic labels, and per article the members whose interests match it (targets), best first;
     nobody who has seen it (an act, or membership of a channel of at most `small` members) or was already
     nudged about it."""
     items = articles.items
     emb = with_store_cache(embedder, session, ws)
-    index = member_index(session, ws, "interest", emb, now)
+    index = indexes.member_index(session, ws, "interest", emb, now)
     nudged: dict[int, set[int]] = defaultdict(set)
     for item_id, target_id in articles.already:
         nudged[item_id].add(target_id)
@@ -536,7 +570,7 @@ def _rank_targets(
         index, [str(i.id) for i in items], articles.texts, emb.embed(articles.texts),
         authors=[str(i.author_id) if i.author_id else None for i in items], k=SHARE_TARGETS_PER_ITEM, exclude=exclude,
     )  # fmt: skip
-    labels = ld.topic_labels(session, ws)
+    labels = loading.topic_labels(session, ws)
     # A few topics label thousands of matches: look each one up once.
     label_of = {t: _label(labels, t)[1] for t in {m.topic for r in ranked for m in r.matches}}
     matches = {
@@ -555,7 +589,9 @@ def _decide_shares(
     """The policy's picks: which giver passes which article to which target, and when."""
     targets = {c.member_id for cands in matches.values() for c in cands}
     # Only this run's givers can pass an item on: their ties are the only ones plan_shares can use.
-    ties = ld.ties_for(session, ws, targets, now, ld.public_channel_names(session, ws), others=due_ids)
+    ties = loading.ties_for(
+        session, ws, targets, now, loading.public_channel_names(session, ws), others=due_ids
+    )
     muted = set().union(*state.muted_topics.values()) if state.muted_topics else set()
     named = _namer(muted)
     channel_rows, in_channel = articles.channels, articles.in_channel
@@ -601,7 +637,7 @@ def _share_specs(
             channel_name=channel_rows[item.channel_id].name if item.channel_id in channel_rows else None,
             text=item.text,
             topic_label=label,
-            target_name=ld.display_name(row_of[p.target_id]),
+            target_name=loading.display_name(row_of[p.target_id]),
         )
         specs.append(
             NudgeSpec(

@@ -141,13 +141,14 @@ def _run(
     from bot.replay.profiles import load_profiles
     from bot.replay.report import write_outputs
     from bot.replay.results import collect
-    from bot.replay.runner import Replayer, ReplayOptions, temporary_database
+    from bot.replay.runner import Replayer, ReplayOptions, span_days, temporary_database
     from bot.replay.summary import print_summary
 
     began = time.monotonic()
+    # Only on an interactive terminal: piped or redirected, stderr gets no bar, no cursor moves, nothing.
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        console=err, transient=True, disable=not err.is_terminal,
     )  # fmt: skip
     with progress:
         with open_export(export_path, strict=True) as reader:
@@ -165,11 +166,14 @@ def _run(
         options = ReplayOptions(start=start, end=end, infer_interests=infer, slack_url=slack_url)
         with temporary_database() as db:
             replayer = Replayer(export, db, settings, emb, profiles=loaded, options=options)
-            total = len(replayer.selected())
+            selected = replayer.selected()
             replayer.stats.outside_range = 0  # counted again by run()
-            task = progress.add_task("replaying", total=total)
+            days = progress.add_task("replaying: days", total=span_days(selected))
+            task = progress.add_task("replaying: messages", total=len(selected))
             with collecting_less():
-                run = replayer.run(lambda n: progress.advance(task, n))
+                run = replayer.run(
+                    lambda n: progress.advance(task, n), lambda d: progress.update(days, completed=d)
+                )
             options_shown: dict[str, Any] = {
                 "export": str(export_path), "profiles": str(profiles_path) if profiles_path else "none",
                 "infer interests": infer, "from": str(start or "start"), "to": str(end or "end"),

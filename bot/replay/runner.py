@@ -7,7 +7,10 @@ membership and the export's reactions to ties, then the in-channel expertise ans
 (`bot.answers.service.answer_in_channel`). The jobs tick
 (`plan_share_nudges`) runs on a simulated clock at each member time zone's morning, and the outbox is drained by
 the live `Drainer` at each message's due time with a sender that records instead of sending. Every call
-gets `now` = the simulated instant; members keep their own time zones from users.json.
+gets `now` = the simulated instant; members keep their own time zones from users.json. The clock is
+event-driven: a morning whose tick would only mark members planned for the day (nothing to lapse, nobody to
+ask, no article in the window for anyone due and ready; `bot.nudges.share_tick`) is skipped and its marks
+are written later, so a replay costs what happens in the export, not how many days it spans.
 
 What differs from live, and why:
 - DMs and group DMs are not read: a bot is never in people's private conversations.
@@ -26,6 +29,7 @@ import datetime as dt
 import logging
 import tempfile
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -55,7 +59,9 @@ from bot.matching.embedders import CachedEmbedder
 from bot.nudges.expiry import cancel_reason
 from bot.nudges.links import domain_of
 from bot.nudges.loading import item_text
+from bot.nudges.member_index import MemberIndexes
 from bot.nudges.planner import plan_share_nudges
+from bot.nudges.share_tick import ShareOutlook, has_work, mark_planned, read_outlook
 from bot.policy.time import at_local
 from bot.replay.infer import Inferred, infer_topics, vocabulary
 from bot.replay.model import Export, ExportChannel, ExportMessage, ExportUser, Problem
@@ -83,6 +89,9 @@ class ReplayOptions:
     start: dt.date | None = None  # first UTC day replayed (inclusive)
     end: dt.date | None = None  # last UTC day replayed (inclusive)
     infer_interests: bool = False
+    # Run the jobs tick at every time zone's morning, including those that would only mark members planned
+    # (the clock skips them otherwise): slower over long exports, the same decisions; for checking that.
+    every_tick: bool = False
     # The workspace's address, for links to earlier messages in answers (an export does not carry it).
     slack_url: str = "https://your-workspace.slack.com"
 
@@ -126,7 +135,8 @@ class ReplayStats:
     deletions: int = 0
     joins: int = 0
     leaves: int = 0
-    ticks: int = 0
+    ticks: int = 0  # jobs ticks run
+    ticks_skipped: int = 0  # jobs ticks that would only have marked members planned for the day
     first: dt.datetime | None = None
     last: dt.datetime | None = None
     items: dict[str, int] = field(default_factory=dict)
@@ -278,6 +288,8 @@ class Replayer:
         self.db = db
         self.settings = settings
         self.embedder = embedder
+        # The replay's own member index cache, as a live process has the runtime's.
+        self.member_indexes = MemberIndexes()
         self.profiles = profiles
         self.options = options or ReplayOptions()
         self.llm = llm
@@ -304,7 +316,11 @@ class Replayer:
         self.channels: dict[str, Channel] = {}
         self.inferred: dict[str, Inferred] = {}
         self.next_due: dt.datetime | None = None
-        self.ticks: list[dt.datetime] = []
+        self.ticks: deque[dt.datetime] = deque()
+        # Ticks skipped since their marks were last written, and what the store said about the ticks to come
+        # (None once anything was written since).
+        self._skipped: list[dt.datetime] = []
+        self._outlook: ShareOutlook | None = None
         self.known: set[str] = set()
         self.members: dict[str, Member] = {}
         self._floor: dt.datetime | None = None
@@ -417,6 +433,7 @@ class Replayer:
         self.session.commit()
         self.sender.now = now
         self.drainer.drain(now)
+        self._outlook = None  # sent nudges start their wait for an answer
         # The drain writes nudge and outbox rows only; what else the session holds is still current. Only
         # those are expired, found through the set the session events fill (the identity map holds far more).
         for obj in list(self._drained_kinds):
@@ -440,8 +457,33 @@ class Replayer:
             day += dt.timedelta(days=1)
         return sorted(out)
 
+    def _share_work(self, workspace: Workspace, tick: dt.datetime) -> bool:
+        """Whether the jobs tick at `tick` would write anything but members' marks (see share_tick)."""
+        if self.options.every_tick:
+            return True
+        outlook = self._outlook
+        if outlook is None or (outlook.valid_until is not None and tick >= outlook.valid_until):
+            outlook = self._outlook = read_outlook(self.session, workspace.id, self.settings, tick)
+        return has_work(outlook, tick, self.settings, self._skipped)
+
+    def _mark_skipped(self, workspace: Workspace) -> None:
+        """Write the marks of the ticks skipped so far, before anything that could read them or change who
+        they apply to (a message, a tick that runs)."""
+        if self._skipped:
+            mark_planned(self.session, workspace.id, self._skipped, self.settings.passiton_morning_hour)
+            self._skipped = []
+            self._outlook = None
+
     def _advance(self, workspace: Workspace, until: dt.datetime) -> None:
-        """Run the deliveries and jobs ticks due up to `until`, in time order."""
+        """Run the deliveries and jobs ticks due up to `until`, in time order. Event-driven: a tick that would
+        only mark members planned for the day is skipped (its marks are written later, together), so the
+        cost follows what happens rather than how many days the export spans."""
+        try:
+            self._advance_to(workspace, until)
+        finally:
+            self._mark_skipped(workspace)
+
+    def _advance_to(self, workspace: Workspace, until: dt.datetime) -> None:
         while True:
             tick = self.ticks[0] if self.ticks else None
             if tick is not None and tick > until:
@@ -459,14 +501,33 @@ class Replayer:
                     self._refresh_due()
                 continue
             assert tick is not None
-            self.ticks.pop(0)
-            self._deliver(tick)
+            self.ticks.popleft()
+            # The tick drains first; with nothing due, that drain has nothing to do (and a skipped tick skips it).
+            delivered = self.next_due is not None and self.next_due <= tick
+            if delivered:
+                self._deliver(tick)
+            if not self._share_work(workspace, tick):
+                self._skipped.append(tick)
+                self.stats.ticks_skipped += 1
+                continue
+            self._mark_skipped(workspace)
+            if not delivered:
+                self._deliver(tick)
             self._guarded(
                 "share planning",
                 "",
-                partial(plan_share_nudges, self.session, workspace, tick, self.settings, self.embedder),
+                partial(
+                    plan_share_nudges,
+                    self.session,
+                    workspace,
+                    tick,
+                    self.settings,
+                    self.embedder,
+                    indexes=self.member_indexes,
+                ),
             )
             self.stats.ticks += 1
+            self._outlook = None
             self._refresh_due()
 
     # -- messages -----------------------------------------------------------------------------------
@@ -554,6 +615,7 @@ class Replayer:
         process_message(
             s, workspace, channel, incoming, now=now, settings=self.settings, embedder=lambda: self.embedder,
             run=run, after_store=after_store, author_known=incoming.message.user in self.known,
+            indexes=self.member_indexes,
         )  # fmt: skip
         if incoming.action == "new" and incoming.message.user:
             self._answer(workspace, m, incoming.message.text, now)
@@ -592,7 +654,7 @@ class Replayer:
         )
         reply = self._guarded("expertise answer", m.file, lambda: answer_in_channel(
             self.session, workspace, question, now, self.settings, self.embedder, self.llm,
-            permalink_for=self._permalink))  # fmt: skip
+            permalink_for=self._permalink, indexes=self.member_indexes))  # fmt: skip
         self._refresh_due()
         if reply is None:
             return
@@ -619,7 +681,11 @@ class Replayer:
             out.append(m)
         return out
 
-    def run(self, on_message: Callable[[int], None] | None = None) -> ReplayRun:
+    def run(
+        self, on_message: Callable[[int], None] | None = None, on_day: Callable[[int], None] | None = None
+    ) -> ReplayRun:
+        """Replay the selected messages. `on_message(n)`: n more messages replayed; `on_day(d)`: the first d
+        days of the span (see `span_days`) are done, quiet ones included (for a progress display)."""
         messages = self.selected()
         first = messages[0].posted_at if messages else dt.datetime.now(dt.UTC)
         self.stats.first = first
@@ -627,18 +693,21 @@ class Replayer:
         # Ticks fall on whole hours of export time, starting before the first message.
         start = first.replace(minute=0, second=0, microsecond=0)
         workspace = self._setup(start)
-        self.ticks = self._ticks(start, self.stats.last + RUN_ON)
+        self.ticks = deque(self._ticks(start, self.stats.last + RUN_ON))
         done = 0
-        for _day, batch in _by_day(messages):
+        for day, batch in _by_day(messages):
             self._prime(batch)
             for m in batch:
                 now = m.posted_at
                 self._advance(workspace, now)
                 self._handle(workspace, m, now)
+                self._outlook = None  # the message may have changed what the next tick has to do
                 done += 1
                 if on_message is not None and done % 64 == 0:
                     on_message(64)
             self.session.commit()
+            if on_day is not None:
+                on_day((day - first.date()).days + 1)
         if on_message is not None and done % 64:
             on_message(done % 64)
         assert self.stats.last is not None
@@ -653,6 +722,13 @@ class Replayer:
             sent=self.sender.sent, problems=self.problems, inferred=self.inferred,
             stated=frozenset(self.profiles.by_user) if self.profiles else frozenset(),
         )  # fmt: skip
+
+
+def span_days(messages: Sequence[ExportMessage]) -> int:
+    """How many UTC calendar days the messages span, from the first one's day to the last one's."""
+    if not messages:
+        return 0
+    return (messages[-1].posted_at.date() - messages[0].posted_at.date()).days + 1
 
 
 def _by_day(messages: Sequence[ExportMessage]) -> Iterator[tuple[dt.date, list[ExportMessage]]]:

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import SettingsError
 from bot.context import AppContext
 from bot.metrics import ERRORS
-from bot.slack.listeners import register_all
+from bot.slack.listeners import register_listeners
 from bot.slack.registry import BOT_SCOPES
 from bot.slack.tokens import oauth_enabled
 
@@ -129,7 +129,7 @@ def create_app(
         ERRORS.labels("listener").inc()
         log.error("listener failed", exc_info=error, extra={"request_type": body.get("type")})
 
-    register_all(app, ctx, installation_store=store)
+    register_listeners(app, ctx, installation_store=store)
     return app
 
 

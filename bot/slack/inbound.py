@@ -28,7 +28,7 @@ from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.metrics import ERRORS, EVENTS_DEDUPED
-from bot.slack.listeners import team_id_of
+from bot.slack.payloads import team_id_of
 from bot.slack.tokens import bot_token_for
 from bot.store.models import utcnow
 from bot.store.outage import retry_transient

@@ -12,7 +12,7 @@ COMMAND = "/passiton"
 BOT_EVENTS: tuple[str, ...] = (
     "message.channels",
     "message.groups",
-    # Only so that a member's message to passiton itself is read as a command (bot/slack/listeners/dm.py).
+    # Only so that a member's message to passiton itself is read as a command (bot/slack/direct_messages.py).
     # No message.mpim: the only group DMs passiton is in are the pass-it-on conversations it opens
     # between a giver and a recipient, and what they say there is theirs.
     "message.im",

@@ -169,7 +169,9 @@ def run_scenario(cluster: Cluster) -> Outcome:
     # Every DM takes a little while, so the kill below lands while sends are in flight; a claim left
     # behind by the dead process is retaken after the (shortened) lease and checked against history.
     emu.post("fail", {"method": "chat.postMessage", "error": None, "delay": 0.1, "times": -1})
-    env = {"PASSITON_OUTBOX_LEASE_SECONDS": "5"}
+    # Help waits PASSITON_HELP_GRACE_MINUTES for the channel to answer first; this test is about sending
+    # across replicas, so the helpers are asked at once.
+    env = {"PASSITON_OUTBOX_LEASE_SECONDS": "5", "PASSITON_HELP_GRACE_MINUTES": "0"}
     serves = cluster.start_serve(3, **env)
     jobs = cluster.start_jobs(2, **env)
     cluster.wait_healthy(serves)

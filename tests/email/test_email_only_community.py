@@ -18,7 +18,6 @@ from bot.email.members_import import import_members, read_members_csv
 from bot.email.smtp import SmtpSender
 from bot.matching.embedders import CachedEmbedder, HashingEmbedder
 from bot.nudges.planner import plan_share_nudges
-from bot.nudges.ranking import clear_index_cache
 from bot.store.db import Database
 from bot.store.models import Item, Member, Nudge, Workspace
 from bot.store.queries.workspaces import ensure_workspace
@@ -33,7 +32,6 @@ Bob,bob@example.org,postgres;databases,,UTC
 
 
 def test_a_mailed_link_reaches_the_right_person_through_a_members_digest(db: Database, relay: Relay) -> None:
-    clear_index_cache()
     settings = make_settings(smtp_url=f"smtp://127.0.0.1:{relay.port}")
     rows, errors = read_members_csv(CSV)
     assert errors == []

@@ -75,7 +75,7 @@ def test_events_acked_before_a_sigkill_take_effect_once_after_the_restart(
         }
         args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
         # The one event worker waits on Slack; the other events queue behind it, acked.
-        emu.fail_next("conversations.info", None, delay=8.0, times=-1)
+        emu.fail_next("conversations.info", None, delay=25.0, times=-1)  # killed long before it answers
         first = Proc(args, env, tmp_path, "serve-1")
         second: Proc | None = None
         try:

@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from bot.matching.embedders import CachedEmbedder, Matrix
 from bot.nudges.expiry import cancel_reason
 from bot.nudges.feedback import FeedbackError, apply_feedback
+from bot.nudges.member_index import MemberIndexes
 from bot.nudges.planner import plan_help_nudges, plan_share_nudges
-from bot.nudges.ranking import clear_index_cache
 from bot.store.db import Database
 from bot.store.models import ChannelMember, EmbeddingCache, Feedback, Member, Nudge
 from bot.store.queries.members import member_topics
@@ -138,7 +138,6 @@ def test_replanning_reads_vectors_from_the_store_not_the_model(db: Database) -> 
         ws = w.ws
         plan_share_nudges(s, ws, DAY, settings(), embedder())
         assert s.scalars(select(EmbeddingCache.id)).first() is not None
-    clear_index_cache()
     counting = Counting()
     with db.session() as s:
         from bot.store.queries.workspaces import get_workspace
@@ -146,7 +145,10 @@ def test_replanning_reads_vectors_from_the_store_not_the_model(db: Database) -> 
         ws2 = get_workspace(s, "T0NUDGE1")
         assert ws2 is not None
         s.execute(update(Member).values(last_planned_on=None))
-        plan_share_nudges(s, ws2, DAY + dt.timedelta(hours=1), settings(), CachedEmbedder(counting))
+        # A fresh member index cache, as in a new process: every vector must come from the store.
+        plan_share_nudges(
+            s, ws2, DAY + dt.timedelta(hours=1), settings(), CachedEmbedder(counting), indexes=MemberIndexes()
+        )
     assert counting.texts == 0, "every vector came from the store"
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.nudges import planner
 from bot.nudges.expiry import cancel_reason
 from bot.nudges.loading import caps_from_settings, not_held_back, prefs_of
+from bot.nudges.member_index import MemberIndexes
 from bot.nudges.planner import cancel_answered_help, plan_help_nudges
 from bot.policy.caps import backoff_state
 from bot.policy.time import WAKING, may_reach_at
@@ -254,19 +255,22 @@ def _plan_both_ways(
     monkeypatch.setattr(planner, "FEW_READY", FEW_READY)
     asks = planner.anyone_to_ask(s, w.ws, q, at, settings(), embedder())
     built = 0
-    real = planner.member_index
+    counting = MemberIndexes()
+    real = counting.member_index
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         nonlocal built
         built += 1
         return real(*args, **kwargs)
 
+    monkeypatch.setattr(counting, "member_index", counted)
     out: list[list[int]] = []
     for few in (FEW_READY, -1):
         monkeypatch.setattr(planner, "FEW_READY", few)
-        monkeypatch.setattr(planner, "member_index", counted if few >= 0 else real)
+        indexes = counting if few >= 0 else MemberIndexes()
         savepoint = s.begin_nested()
-        out.append(sorted(n.recipient_id for n in plan_help_nudges(s, w.ws, q, at, settings(), embedder())))
+        planned = plan_help_nudges(s, w.ws, q, at, settings(), embedder(), indexes=indexes)
+        out.append(sorted(n.recipient_id for n in planned))
         savepoint.rollback()
     assert asks or out[1] == [], "anyone_to_ask said no to a question the full matching plans"
     assert asks == bool(out[0]), "here the only reason to plan nothing is that nobody could be asked"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.nudges import loading as ld
+from bot.nudges import loading
 from bot.policy.model import NOT_COUNTED, CapConfig
 from bot.store.db import Database
 from bot.store.models import Nudge
@@ -23,12 +23,12 @@ def test_ties_to_some_others_are_the_full_ties_filtered(db: Database) -> None:
             channel_id = w.ch[where].id if where else None
             record_interaction(s, w.ws.id, ids[a], ids[b], channel_id, how, DAY - dt.timedelta(days=day))
         s.flush()
-        names = ld.public_channel_names(s, w.ws.id)
+        names = loading.public_channel_names(s, w.ws.id)
         targets = {ids["cy"], ids["dana"], ids["ann"]}
-        full = ld.ties_for(s, w.ws.id, targets, DAY, names)
+        full = loading.ties_for(s, w.ws.id, targets, DAY, names)
         assert full  # the world has ties to find
         for others in ({ids["bob"], ids["cy"]}, {ids["ann"]}, set(), set(ids.values())):
-            kept = ld.ties_for(s, w.ws.id, targets, DAY, names, others=others)
+            kept = loading.ties_for(s, w.ws.id, targets, DAY, names, others=others)
             expected = {t: [tie for tie in ties if tie.other_id in others] for t, ties in full.items()}
             assert kept == {t: ties for t, ties in expected.items() if ties}
 
@@ -49,10 +49,10 @@ def test_history_holds_exactly_the_nudges_the_policy_counts(db: Database) -> Non
                 )
             )  # fmt: skip
         s.flush()
-        rows = ld.member_rows(s, w.ws.id)
+        rows = loading.member_rows(s, w.ws.id)
         caps = CapConfig()
         for ids in (None, {w.m["cy"].id}):
-            state = ld.load_state(s, w.ws.id, rows, DAY + dt.timedelta(days=1), caps, ids)
+            state = loading.load_state(s, w.ws.id, rows, DAY + dt.timedelta(days=1), caps, ids)
             read = sorted(p.status for p in state.past(w.m["cy"].id))
             assert read == sorted(t for t in statuses if t not in NOT_COUNTED)
             assert all(p.counts for p in state.past(w.m["cy"].id))

@@ -16,8 +16,8 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.matching.rank import MemberIndex, MemberProfile, TextMemo, build_member_index, rank_items
-from bot.nudges import ranking
-from bot.nudges.ranking import ACTIVITY_WINDOW, clear_index_cache, member_index, profiles
+from bot.nudges import member_index
+from bot.nudges.member_index import ACTIVITY_WINDOW, MemberIndexes, profiles
 from bot.store.db import Database
 from bot.store.models import Item, ThreadReply, Workspace
 from tests.nudges.world import DAY, World, channel, embedder, item, member, small_team
@@ -58,13 +58,13 @@ def assert_same_index(a: MemberIndex, b: MemberIndex) -> None:
     assert a.max_topic_words == b.max_topic_words
 
 
-def _check(s: object, ws: Workspace, now: dt.datetime) -> MemberIndex:
+def _check(indexes: MemberIndexes, s: object, ws: Workspace, now: dt.datetime) -> MemberIndex:
     emb = embedder()
-    kept = member_index(s, ws.id, "expertise", emb, now)  # type: ignore[arg-type]
+    kept = indexes.member_index(s, ws.id, "expertise", emb, now)  # type: ignore[arg-type]
     cold = build_member_index(
         profiles(s, ws.id, "expertise", now),  # type: ignore[arg-type]
         emb,
-        now=ranking.reference_time(now),
+        now=member_index.reference_time(now),
     )
     assert_same_index(kept, cold)
     texts = [t for _, t in QUESTIONS] + ["postgres vacuum", "kubernetes eviction"]
@@ -99,54 +99,54 @@ def _reply(s: object, w: World, q: Item, who: str, at: dt.datetime) -> ThreadRep
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The `after_id` of every read of replies by the kept index (0: the whole window)."""
     reads: list[int] = []
-    real = ranking.help_replies
+    real = member_index.help_replies
 
     def counting(s: Session, workspace_id: int, since: dt.datetime, after_id: int = 0) -> Any:
         reads.append(after_id)
         return real(s, workspace_id, since, after_id)
 
-    monkeypatch.setattr(ranking, "help_replies", counting)
+    monkeypatch.setattr(member_index, "help_replies", counting)
     return reads
 
 
 def test_kept_index_equals_a_cold_build_after_every_change(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clear_index_cache()
+    indexes = MemberIndexes()
     reads = _count_reads(monkeypatch)
     with db.session() as s:
         w, qs = _world(s)
         now = NOON
-        _check(s, w.ws, now)
+        _check(indexes, s, w.ws, now)
         # Someone without stated expertise helps: a new member enters the index, others move along.
         _reply(s, w, qs[0], "gus", now - dt.timedelta(days=20))
-        _check(s, w.ws, now)
+        _check(indexes, s, w.ws, now)
         for q, who in ((qs[1], "dana"), (qs[0], "cy"), (qs[4], "cy"), (qs[5], "dana"), (qs[2], "ann")):
             _reply(s, w, q, who, now - dt.timedelta(days=10))
-            _check(s, w.ws, now)
+            _check(indexes, s, w.ws, now)
         # Each new reply was read on its own, after the first reading of the window.
         # (The window was empty at first: the second read starts after id 0 too.)
         assert len(reads) == 7 and all(after > 0 for after in reads[2:]) and reads == sorted(reads)
         # Replies that are not help: to one's own question, and by someone who is not opted in.
         _reply(s, w, qs[3], "dana", now - dt.timedelta(days=5))
         _reply(s, w, qs[3], "fred", now - dt.timedelta(days=5))
-        _check(s, w.ws, now)
+        _check(indexes, s, w.ws, now)
         # A reply deleted, then a question deleted (its replies go with it).
         s.execute(delete(ThreadReply).where(ThreadReply.item_id == qs[2].id))
-        _check(s, w.ws, now)
+        _check(indexes, s, w.ws, now)
         assert reads[-1] == 0  # read again from scratch
         s.execute(delete(Item).where(Item.id == qs[4].id))
-        _check(s, w.ws, now)
+        _check(indexes, s, w.ws, now)
         # A deletion and a new reply between two plannings: the counts tell.
         s.execute(delete(ThreadReply).where(ThreadReply.item_id == qs[5].id))
         _reply(s, w, qs[1], "ann", now - dt.timedelta(days=3))
-        _check(s, w.ws, now)
+        _check(indexes, s, w.ws, now)
 
 
 def test_the_window_slides_within_a_day_and_across_days(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clear_index_cache()
+    indexes = MemberIndexes()
     reads = _count_reads(monkeypatch)
     with db.session() as s:
         w, qs = _world(s)
@@ -156,19 +156,19 @@ def test_the_window_slides_within_a_day_and_across_days(
         _reply(s, w, qs[4], "gus", NOON - dt.timedelta(days=1))
         # The first reply is just inside the window, then just outside (same day), then a day later.
         first = old + ACTIVITY_WINDOW - dt.timedelta(hours=1)
-        before = _check(s, w.ws, first)
-        after = _check(s, w.ws, first + dt.timedelta(hours=2))
+        before = _check(indexes, s, w.ws, first)
+        after = _check(indexes, s, w.ws, first + dt.timedelta(hours=2))
         assert before.member_ids != after.member_ids or not np.array_equal(
             before.log_activity, after.log_activity
         )
-        _check(s, w.ws, first + dt.timedelta(hours=2, minutes=30))
+        _check(indexes, s, w.ws, first + dt.timedelta(hours=2, minutes=30))
         assert reads == [0]  # within the day the window slid without reading anything again
-        _check(s, w.ws, first + dt.timedelta(days=1))
+        _check(indexes, s, w.ws, first + dt.timedelta(days=1))
         assert reads == [0, 0]  # a new day reads the window afresh
 
 
 def test_replies_written_by_another_session_are_seen(db: Database) -> None:
-    clear_index_cache()
+    indexes = MemberIndexes()
     with db.session() as s:
         w, qs = _world(s)
         ws_id, q_ids, member_ids = w.ws.id, [q.id for q in qs], {k: m.id for k, m in w.m.items()}
@@ -176,7 +176,7 @@ def test_replies_written_by_another_session_are_seen(db: Database) -> None:
     with db.session() as s:
         ws = s.get(Workspace, ws_id)
         assert ws is not None
-        _check(s, ws, NOON)
+        _check(indexes, s, ws, NOON)
     with db.session() as other:  # another process, say
         other.add(ThreadReply(workspace_id=ws_id, item_id=q_ids[1], member_id=member_ids["gus"],
                               replied_at=NOON - dt.timedelta(days=1)))  # fmt: skip
@@ -184,7 +184,7 @@ def test_replies_written_by_another_session_are_seen(db: Database) -> None:
     with db.session() as s:
         ws = s.get(Workspace, ws_id)
         assert ws is not None
-        index = _check(s, ws, NOON)
+        index = _check(indexes, s, ws, NOON)
         assert str(member_ids["gus"]) in index.member_ids
 
 
@@ -208,15 +208,15 @@ def test_a_shared_memo_builds_the_same_index_as_a_fresh_one() -> None:
 def test_a_rolled_back_reply_whose_id_comes_back_is_not_kept(db: Database) -> None:
     """The planner may read a reply its own transaction then rolls back; SQLite can hand the same id to
     the next reply. Count and highest id agree then, the id sums do not."""
-    clear_index_cache()
+    indexes = MemberIndexes()
     with db.session() as s:
         w, qs = _world(s)
         _reply(s, w, qs[0], "cy", NOON - dt.timedelta(days=3))
-        _check(s, w.ws, NOON)
+        _check(indexes, s, w.ws, NOON)
         savepoint = s.begin_nested()
         gone = _reply(s, w, qs[1], "gus", NOON - dt.timedelta(days=2))
         reused = gone.id
-        _check(s, w.ws, NOON)
+        _check(indexes, s, w.ws, NOON)
         savepoint.rollback()
         s.add(
             ThreadReply(
@@ -225,5 +225,5 @@ def test_a_rolled_back_reply_whose_id_comes_back_is_not_kept(db: Database) -> No
             )
         )  # fmt: skip
         s.flush()
-        index = _check(s, w.ws, NOON)
+        index = _check(indexes, s, w.ws, NOON)
         assert str(w.m["gus"].id) not in index.member_ids

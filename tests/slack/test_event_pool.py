@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.listeners import events as event_listeners
+from bot.slack.listeners.events import message as event_listeners
 from tests.slack.harness import Slack
 
 

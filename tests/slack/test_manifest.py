@@ -12,7 +12,7 @@ from slack_bolt import App
 
 from bot.config import load_settings
 from bot.context import AppContext
-from bot.slack.listeners import register_all
+from bot.slack.listeners import register_listeners
 from bot.slack.registry import BOT_EVENTS, BOT_SCOPES, COMMAND, EVENT_SCOPES, MESSAGE_SHORTCUTS, METHOD_SCOPES
 from bot.store.db import Database
 
@@ -39,7 +39,7 @@ def registered() -> dict[str, set[str]]:
     for kind in seen:
         setattr(app, kind, recorder(kind))
     settings = load_settings(database_url="sqlite:///:memory:")
-    register_all(app, AppContext(db=Database("sqlite:///:memory:"), settings=settings))
+    register_listeners(app, AppContext(db=Database("sqlite:///:memory:"), settings=settings))
     return seen
 
 

@@ -11,7 +11,7 @@ from bot.messages.mrkdwn import escape
 from bot.slack.commands_parse import format_clock
 from bot.slack.member_settings import MemberState
 
-# action ids (registered in listeners/home.py)
+# action ids (registered in listeners/actions/__init__.py)
 EDIT_INTERESTS = "home_edit_interests"
 EDIT_EXPERTISE = "home_edit_expertise"
 EDIT_MUTED = "home_edit_muted"

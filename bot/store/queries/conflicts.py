@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.util import identity_key
 
-from bot.store import core
+from bot.store import fastpath
 from bot.store.models import Base, UTCDateTime
 
 M = TypeVar("M", bound=Base)
@@ -78,7 +78,7 @@ def insert_row_ignoring_conflict(
     for key, value in row.items():
         if isinstance(value, dt.datetime) and isinstance(table.c[key].type, UTCDateTime):
             row[key] = value.astimezone(dt.UTC)
-    row_id = core.execute(session, insert_ignoring_conflict(session, table, index_elements), row).scalar()
+    row_id = fastpath.execute(session, insert_ignoring_conflict(session, table, index_elements), row).scalar()
     if row_id is None:
         return None
     if session.identity_map.get(identity_key(model, row_id)) is not None:

@@ -20,7 +20,7 @@ from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.policy.relationships import TALK_KINDS, bumped, pair
-from bot.store import core
+from bot.store import fastpath
 from bot.store.models import Base
 from bot.store.queries.conflicts import insert_ignoring_conflict
 
@@ -89,14 +89,14 @@ def assume_new_ties(session: Session) -> None:
 
 def _read(session: Session, key: _Key) -> _Row | None:
     a, b, channel_id = key
-    found = core.execute(session, _READ[channel_id is None], {"a": a, "b": b, "ch": channel_id}).first()
+    found = fastpath.execute(session, _READ[channel_id is None], {"a": a, "b": b, "ch": channel_id}).first()
     return (int(found[0]), float(found[1]), found[2]) if found is not None else None
 
 
 def _read_many(session: Session, channel_id: int, keys: list[_Key]) -> dict[_Key, _Row]:
     """The stored rows of these ties (all in `channel_id`), in one statement."""
     wanted = set(keys)
-    found = core.execute(
+    found = fastpath.execute(
         session,
         select(_T.c.id, _T.c.member_a_id, _T.c.member_b_id, _T.c.weight, _T.c.updated_at).where(
             _T.c.channel_id == channel_id,
@@ -138,7 +138,9 @@ def record_interaction(
             values = {"workspace_id": workspace_id, "member_a_id": a, "member_b_id": b,
                       "channel_id": channel_id, "weight": weight, "updated_at": at,
                       "talked_at": at if talk else None}  # fmt: skip
-            row_id = core.execute(session, insert_ignoring_conflict(session, _T, _UNIQUE), values).scalar()
+            row_id = fastpath.execute(
+                session, insert_ignoring_conflict(session, _T, _UNIQUE), values
+            ).scalar()
             if row_id is not None:
                 rows[key] = (int(row_id), weight, at)
                 return
@@ -148,7 +150,7 @@ def record_interaction(
         params = {"row_id": row_id, "a": a, "b": b, "ch": channel_id, "seen_weight": weight,
                   "seen_at": since, "new_weight": new_weight, "new_at": new_at}  # fmt: skip
         write = _WRITE if attempt < _ATTEMPTS - 1 else _FORCE
-        result = core.execute(session, write[(channel_id is None, talk)], params)
+        result = fastpath.execute(session, write[(channel_id is None, talk)], params)
         if result.rowcount == 1:
             rows[key] = (row_id, new_weight, new_at)
             return
@@ -187,7 +189,7 @@ def record_interactions(
         talked = at if kind in TALK_KINDS else None
         values = [{"workspace_id": workspace_id, "member_a_id": a, "member_b_id": b, "channel_id": channel_id,
                    "weight": weight, "updated_at": at, "talked_at": talked} for a, b, _ in new]  # fmt: skip
-        returned = core.execute(
+        returned = fastpath.execute(
             session,
             insert_ignoring_conflict(session, _T, _UNIQUE).returning(_T.c.member_a_id, _T.c.member_b_id),
             values,

@@ -1,8 +1,10 @@
-"""Glue between the store and the matching core's ranker: member profiles, a reusable member index.
+"""The per-workspace member index the matching ranker (bot/matching/rank.py) ranks: member profiles read
+from the store, and `MemberIndexes`, the cache that keeps the index between plannings.
 
 Building the index embeds every member's topics (from the vector cache after the first time) and sets up
 the flat arrays the vectorised ranker uses; a planner tick reuses it while the inputs are unchanged, keyed
-by a cheap fingerprint of the rows it was built from.
+by a cheap fingerprint of the rows it was built from. The cache is one object owned by whoever runs the
+planner (the runtime's `AppContext`, a replay), not module state: two of them never share an index.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import datetime as dt
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, true
@@ -25,16 +27,14 @@ from bot.nudges.loading import (
     help_times,
     helped_texts,
     most_recent_help,
-    plain_rows,
     topics_by_member,
 )
+from bot.store.fastpath import plain_rows
 from bot.store.models import Member, MemberTopic, ThreadReply, Workspace
 from bot.store.queries.embeddings import StoreEmbeddingCache
 
 ACTIVITY_WINDOW = dt.timedelta(days=90)
 _CACHE_SIZE = 8
-_cache: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
-_lock = threading.Lock()
 
 
 def with_store_cache(embedder: Embedder, session: Session, workspace_id: int) -> CachedEmbedder:
@@ -81,7 +81,33 @@ def _fingerprint_statement(with_replies: bool) -> Select[Any]:
 _FINGERPRINT = {True: _fingerprint_statement(True), False: _fingerprint_statement(False)}
 
 
-def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.datetime) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a workspace's index for `field` is built from, cheaply read: it changes when the index would."""
+
+    workspace_id: int
+    created: Any  # the workspace's creation time: tells apart two databases that reuse the same ids
+    field: str
+    topics: tuple[Any, ...]  # count, highest id, latest creation of the member topics
+    members: tuple[Any, ...]  # count and id sum of the eligible members
+    replies: tuple[Any, ...]  # count, highest id, member and item id sums of the window's replies (help only)
+    day: dt.date  # the activity window slides daily; within a day the index stays valid
+
+
+@dataclass(frozen=True)
+class IndexKey:
+    """One cached index: its fingerprint and the embedder that built it."""
+
+    fingerprint: Fingerprint
+    embedder: str
+
+    @property
+    def without_replies(self) -> IndexKey:
+        """The key of what only changes with the members and their topics (not with replies)."""
+        return replace(self, fingerprint=replace(self.fingerprint, replies=()))
+
+
+def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.datetime) -> Fingerprint:
     """What the index is built from, read in one round trip (planning a question asks for it every time)."""
     expertise = field == "expertise"
     params: dict[str, Any] = {"workspace_id": workspace_id}
@@ -90,7 +116,7 @@ def _fingerprint(session: Session, workspace_id: int, field: str, since: dt.date
     [values] = [tuple(row) for row in plain_rows(session, _FINGERPRINT[expertise], params)]
     reply_part = values[6:10] if expertise else ()
     # The activity window slides daily; within a day the index stays valid.
-    return (workspace_id, values[0], field, values[1:4], values[4:6], reply_part, since.date())
+    return Fingerprint(workspace_id, values[0], field, values[1:4], values[4:6], reply_part, since.date())
 
 
 @dataclass(frozen=True)
@@ -167,7 +193,7 @@ class _HelpLog:
                     self.by_member[member_id] = kept
         return changed
 
-    def refresh(self, changed: set[int]) -> None:
+    def refresh(self, changed: set[int], versions: Iterator[int]) -> None:
         if not changed:
             return
         for member_id in changed:
@@ -179,20 +205,10 @@ class _HelpLog:
             else:
                 self.helped.pop(member_id, None)
                 self.times.pop(member_id, None)
-        self.version = next(_versions)
+        self.version = next(versions)
 
 
-_versions = itertools.count(1)
-_parts: OrderedDict[tuple[Any, ...], _Parts] = OrderedDict()
-_logs: OrderedDict[tuple[Any, ...], _HelpLog] = OrderedDict()
-# Per (base fingerprint, embedder): the index last built, lent to the next build (topics, muted arrays).
-_last: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
-# Per workspace and embedder: helped questions' vectors and calibration (a pure function of the text).
-_memos: OrderedDict[tuple[Any, ...], TextMemo] = OrderedDict()
-_log_lock = threading.Lock()
-
-
-def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
     cache[key] = value
     cache.move_to_end(key)
     while len(cache) > _CACHE_SIZE:
@@ -295,120 +311,136 @@ def profiles_of(
     return _assemble(parts, *_helped(session, workspace_id, field, now, ids))
 
 
-_small: OrderedDict[tuple[Any, ...], MemberIndex] = OrderedDict()
+class MemberIndexes:
+    """The member indexes of the workspaces one process plans for, and what rebuilds them cheaply: kept in
+    small LRU maps (`_CACHE_SIZE` each), safe to share between threads.
 
+    Everything kept is a pure function of store rows named by a key (an `IndexKey`, or a workspace and
+    database), so a hit always equals a rebuild from scratch."""
 
-def small_index(members: list[MemberProfile], embedder: Embedder) -> MemberIndex:
-    """The index of a few profiles, remembered by their contents (the same few people stay ready for a
-    while, and their profiles change only when they help again)."""
-    key = (embedder.name, *members)
-    with _lock:
-        index = _small.get(key)
-    if index is None:
-        index = build_member_index(members, embedder)
-        with _lock:
-            _remember(_small, key, index)
-    return index
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log_lock = threading.Lock()
+        self._versions = itertools.count(1)
+        self._cache: OrderedDict[IndexKey, _Built] = OrderedDict()
+        # Per key without the replies: the members and topics, and the index last built, lent to the next
+        # build (topics, muted arrays).
+        self._parts: OrderedDict[IndexKey, _Parts] = OrderedDict()
+        self._last: OrderedDict[IndexKey, _Built] = OrderedDict()
+        # Per workspace and database: the help log of the activity window.
+        self._logs: OrderedDict[tuple[int, Any], _HelpLog] = OrderedDict()
+        # Per workspace, database and embedder: helped questions' vectors and calibration (a pure function
+        # of the text).
+        self._memos: OrderedDict[tuple[Any, ...], TextMemo] = OrderedDict()
+        self._small: OrderedDict[tuple[Any, ...], MemberIndex] = OrderedDict()
 
+    def small_index(self, members: list[MemberProfile], embedder: Embedder) -> MemberIndex:
+        """The index of a few profiles, remembered by their contents (the same few people stay ready for a
+        while, and their profiles change only when they help again)."""
+        key = (embedder.name, *members)
+        with self._lock:
+            index = self._small.get(key)
+        if index is None:
+            index = build_member_index(members, embedder)
+            with self._lock:
+                _remember(self._small, key, index)
+        return index
 
-def _help_log(
-    session: Session, workspace_id: int, fingerprint: tuple[Any, ...], since: dt.datetime
-) -> tuple[dict[int, list[str]], dict[int, tuple[float, ...]], int]:
-    """The helped texts and reply times per member and their version, reading only the replies not read
-    before."""
-    count, max_id, member_sum, item_sum = (int(v or 0) for v in fingerprint[5])
-    key = (workspace_id, fingerprint[1])  # the workspace's creation time tells databases apart
-    with _log_lock:
-        log = _logs.get(key)
-        fresh = log is None or log.day != since.date() or since < log.since
-        if log is not None and not fresh:
-            changed = log.slide(since) if since > log.since else set()
-            if max_id > log.max_id:
-                changed |= log.add(help_replies(session, workspace_id, since, log.max_id))
-            agree = (len(log.replies), log.max_id, log.member_sum, log.item_sum)
-            if agree == (count, max_id, member_sum, item_sum):
-                log.refresh(changed)
-            else:
-                fresh = True
-        if fresh:
-            log = _HelpLog(day=since.date(), since=since)
-            log.refresh(log.add(help_replies(session, workspace_id, since)))
-            log.version = log.version or next(_versions)
-        assert log is not None
-        _remember(_logs, key, log)
-        return dict(log.helped), dict(log.times), log.version
+    def _help_log(
+        self, session: Session, workspace_id: int, fingerprint: Fingerprint, since: dt.datetime
+    ) -> tuple[dict[int, list[str]], dict[int, tuple[float, ...]], int]:
+        """The helped texts and reply times per member and their version, reading only the replies not read
+        before."""
+        count, max_id, member_sum, item_sum = (int(v or 0) for v in fingerprint.replies)
+        key = (workspace_id, fingerprint.created)  # the creation time tells databases apart
+        with self._log_lock:
+            log = self._logs.get(key)
+            fresh = log is None or log.day != since.date() or since < log.since
+            if log is not None and not fresh:
+                changed = log.slide(since) if since > log.since else set()
+                if max_id > log.max_id:
+                    changed |= log.add(help_replies(session, workspace_id, since, log.max_id))
+                agree = (len(log.replies), log.max_id, log.member_sum, log.item_sum)
+                if agree == (count, max_id, member_sum, item_sum):
+                    log.refresh(changed, self._versions)
+                else:
+                    fresh = True
+            if fresh:
+                log = _HelpLog(day=since.date(), since=since)
+                log.refresh(log.add(help_replies(session, workspace_id, since)), self._versions)
+                log.version = log.version or next(self._versions)
+            assert log is not None
+            _remember(self._logs, key, log)
+            return dict(log.helped), dict(log.times), log.version
 
+    def member_index(
+        self, session: Session, workspace_id: int, field: str, embedder: Embedder, now: dt.datetime
+    ) -> MemberIndex:
+        """The ranker's member index for `field`, reused while the members' topics and replies are unchanged.
 
-def member_index(
-    session: Session, workspace_id: int, field: str, embedder: Embedder, now: dt.datetime
-) -> MemberIndex:
-    """The ranker's member index for `field`, reused while the members' topics and replies are unchanged.
+        A thread reply changes the fingerprint (the helped questions are evidence of expertise) but not the
+        members or their topics: those are kept under the fingerprint without the replies, only the replies
+        stored since the last planning are read, and only the helped part of the index is assembled again
+        (from remembered vectors). The result always equals `build_member_index(profiles(...))`.
+        """
+        since = now - ACTIVITY_WINDOW
+        fingerprint = _fingerprint(session, workspace_id, field, since)
+        key = IndexKey(fingerprint, embedder.name)
+        base = key.without_replies
+        with self._lock:
+            built = self._cache.get(key)
+            if built is not None:
+                self._cache.move_to_end(key)
+                return built.index
+            parts = self._parts.get(base)
+            last = self._last.get(base)
+        if parts is None:
+            parts = _load_parts(session, workspace_id, field)
+        helped: dict[int, list[str]] = {}
+        times: dict[int, tuple[float, ...]] = {}
+        version = 0
+        if field == "expertise":
+            helped, times, version = self._help_log(session, workspace_id, fingerprint, since)
+        if last is not None and last.helped == version:
+            index = last.index  # the same inputs: e.g. the new reply was not observed help
+        else:
+            # One memo per workspace (and database): every vector it holds came through this workspace's
+            # store-backed embedder, so the store keeps them for the next process as before.
+            memo_key = (workspace_id, fingerprint.created, embedder.name)
+            with self._lock:
+                memo = self._memos.get(memo_key)
+                if memo is None:
+                    memo = TextMemo(embedder.name)
+                _remember(self._memos, memo_key, memo)
+            assembled: Assembled = {}
+            members = _assemble(parts, helped, times, last.profiles if last is not None else None, assembled)
+            index = build_member_index(
+                members,
+                embedder,
+                memo=memo,
+                previous=last.index if last is not None else None,
+                now=reference_time(now),
+            )
+            self._trim(memo_key, memo, index)
+            last = _Built(index, version, assembled)
+        with self._lock:
+            _remember(self._parts, base, parts)
+            _remember(self._last, base, last)
+            _remember(self._cache, key, last)
+        return index
 
-    A thread reply changes the fingerprint (the helped questions are evidence of expertise) but not the
-    members or their topics: those are kept under the fingerprint without the replies, only the replies
-    stored since the last planning are read, and only the helped part of the index is assembled again
-    (from remembered vectors). The result always equals `build_member_index(profiles(...))`.
-    """
-    since = now - ACTIVITY_WINDOW
-    fingerprint = _fingerprint(session, workspace_id, field, since)
-    key = (*fingerprint, embedder.name)
-    base = (*fingerprint[:5], fingerprint[6], embedder.name)
-    with _lock:
-        built = _cache.get(key)
-        if built is not None:
-            _cache.move_to_end(key)
-            return built.index
-        parts = _parts.get(base)
-        last = _last.get(base)
-    if parts is None:
-        parts = _load_parts(session, workspace_id, field)
-    helped: dict[int, list[str]] = {}
-    times: dict[int, tuple[float, ...]] = {}
-    version = 0
-    if field == "expertise":
-        helped, times, version = _help_log(session, workspace_id, fingerprint, since)
-    if last is not None and last.helped == version:
-        index = last.index  # the same inputs: e.g. the new reply was not observed help
-    else:
-        # One memo per workspace (and database): every vector it holds came through this workspace's
-        # store-backed embedder, so the store keeps them for the next process as before.
-        memo_key = (workspace_id, fingerprint[1], embedder.name)
-        with _lock:
-            memo = _memos.get(memo_key)
-            if memo is None:
-                memo = TextMemo(embedder.name)
-            _remember(_memos, memo_key, memo)
-        assembled: Assembled = {}
-        members = _assemble(parts, helped, times, last.profiles if last is not None else None, assembled)
-        index = build_member_index(
-            members,
-            embedder,
-            memo=memo,
-            previous=last.index if last is not None else None,
-            now=reference_time(now),
-        )
-        _trim(memo_key, memo, index)
-        last = _Built(index, version, assembled)
-    with _lock:
-        _remember(_parts, base, parts)
-        _remember(_last, base, last)
-        _remember(_cache, key, last)
-    return index
+    def _trim(self, key: tuple[Any, ...], memo: TextMemo, index: MemberIndex) -> None:
+        """Keep the memo from growing without bound: when most of it is no longer used, keep what is."""
+        if len(memo) > 4 * max(len(index.helped.texts), 1024):
+            with self._lock:
+                self._memos[key] = memo.compacted(index.helped.texts)
 
-
-def _trim(key: tuple[Any, ...], memo: TextMemo, index: MemberIndex) -> None:
-    """Keep the memo from growing without bound: when most of it is no longer used, keep what is."""
-    if len(memo) > 4 * max(len(index.helped.texts), 1024):
-        with _lock:
-            _memos[key] = memo.compacted(index.helped.texts)
-
-
-def clear_index_cache() -> None:
-    with _lock:
-        _cache.clear()
-        _small.clear()
-        _parts.clear()
-        _last.clear()
-        _memos.clear()
-    with _log_lock:
-        _logs.clear()
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._small.clear()
+            self._parts.clear()
+            self._last.clear()
+            self._memos.clear()
+        with self._log_lock:
+            self._logs.clear()

@@ -5,6 +5,8 @@ there is never stored as an item nor shown to anyone else."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,7 +18,10 @@ from bot.messages import Block
 from bot.messages.replies import error, forget_confirm_blocks, pause_choice_blocks, reply
 from bot.metrics import COMMANDS
 from bot.slack import commands_parse as cp
+from bot.slack.answers import ask_command, who_knows_blocks
 from bot.slack.blocks.help import HELP_TEXT, help_blocks
+from bot.slack.home import publish_home
+from bot.slack.member_commands import SETTINGS_COMMANDS, apply_settings, send_export
 from bot.store.queries.workspaces import claim_event, ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -75,32 +80,75 @@ def answer_dm(
 def _run(
     ctx: AppContext, client: WebClient, team_id: str, user_id: str, parsed: cp.Command
 ) -> tuple[str, list[Block]] | None:
-    from bot.slack.listeners.answers import ask_command, who_knows_blocks
-    from bot.slack.listeners.commands import SETTINGS_COMMANDS, apply_settings, send_export
-    from bot.slack.listeners.home import publish_home
+    """The answer to post (text, blocks), or None when the command answers by itself (the export)."""
+    handler = HANDLERS.get(type(parsed))
+    if handler is None:
+        raise TypeError(f"unhandled command {parsed!r}")
+    return handler(DirectCommand(ctx, client, team_id, user_id), parsed)
 
-    if isinstance(parsed, cp.Help):
-        return HELP_TEXT, help_blocks()
-    if isinstance(parsed, SETTINGS_COMMANDS):
-        slack_sync.ensure_profile(ctx.db, client, team_id, user_id)  # the event was acked long ago
-        text, refused = apply_settings(ctx, team_id, user_id, parsed)
-        if not refused and not isinstance(parsed, cp.ListTopics):
-            publish_home(ctx, client, team_id, user_id)
-        return text, error(text) if refused else reply(text)
-    if isinstance(parsed, cp.AskPause):
-        return "Pause for how long?", pause_choice_blocks()
-    if isinstance(parsed, cp.WhoKnows):
-        return f"Who knows about {parsed.topic}", who_knows_blocks(
-            ctx, client, team_id, user_id, parsed.topic
-        )
-    if isinstance(parsed, cp.Ask):
-        return "Got it: your ask is on its way.", ask_command(ctx, team_id, user_id, parsed.text)
-    if isinstance(parsed, cp.Export):
-        send_export(ctx, client, team_id, user_id)
-        return None
-    if isinstance(parsed, cp.ForgetMe):
-        return "Delete everything passiton holds about you?", forget_confirm_blocks()
-    raise TypeError(f"unhandled command {parsed!r}")
+
+@dataclass(frozen=True)
+class DirectCommand:
+    """One command written to the bot, as its handler needs it."""
+
+    passiton: AppContext
+    client: WebClient
+    team_id: str
+    user_id: str
+
+
+Shown = tuple[str, list[Block]] | None
+
+
+def _help(call: DirectCommand, parsed: cp.Help) -> Shown:
+    return HELP_TEXT, help_blocks()
+
+
+def _settings(call: DirectCommand, parsed: cp.Command) -> Shown:
+    ctx, client, team_id, user_id = call.passiton, call.client, call.team_id, call.user_id
+    slack_sync.ensure_profile(ctx.db, client, team_id, user_id)  # the event was acked long ago
+    text, refused = apply_settings(ctx, team_id, user_id, parsed)
+    if not refused and not isinstance(parsed, cp.ListTopics):
+        publish_home(ctx, client, team_id, user_id)
+    return text, error(text) if refused else reply(text)
+
+
+def _ask_pause(call: DirectCommand, parsed: cp.AskPause) -> Shown:
+    return "Pause for how long?", pause_choice_blocks()
+
+
+def _who_knows(call: DirectCommand, parsed: cp.WhoKnows) -> Shown:
+    return f"Who knows about {parsed.topic}", who_knows_blocks(
+        call.passiton, call.client, call.team_id, call.user_id, parsed.topic
+    )
+
+
+def _ask(call: DirectCommand, parsed: cp.Ask) -> Shown:
+    return "Got it: your ask is on its way.", ask_command(
+        call.passiton, call.team_id, call.user_id, parsed.text
+    )
+
+
+def _export(call: DirectCommand, parsed: cp.Export) -> Shown:
+    send_export(call.passiton, call.client, call.team_id, call.user_id)
+    return None
+
+
+def _forget_me(call: DirectCommand, parsed: cp.ForgetMe) -> Shown:
+    return "Delete everything passiton holds about you?", forget_confirm_blocks()
+
+
+# Parsed command type -> its handler. `answers off|on` is a channel's setting, said in that channel: it
+# has no handler here, so such a DM gets no answer (`_run` raises; the event pool logs it).
+HANDLERS: dict[type[Any], Callable[[DirectCommand, Any], Shown]] = {
+    cp.Help: _help,
+    **dict.fromkeys(SETTINGS_COMMANDS, _settings),
+    cp.AskPause: _ask_pause,
+    cp.WhoKnows: _who_knows,
+    cp.Ask: _ask,
+    cp.Export: _export,
+    cp.ForgetMe: _forget_me,
+}
 
 
 def _post(client: WebClient, channel: str, text: str, blocks: list[Block]) -> None:

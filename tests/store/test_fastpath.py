@@ -1,4 +1,4 @@
-"""core.update_row: the row is written, the object holds the value, and a rollback forgets it as for a flush."""
+"""fastpath.update_row: the row is written, the object holds the value, and a rollback forgets it as for a flush."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.store import core
+from bot.store import fastpath
 from bot.store.db import Database
 from bot.store.models import Item
 from bot.store.queries.workspaces import ensure_workspace
@@ -27,7 +27,7 @@ def test_the_row_and_the_object_hold_the_value_without_a_flush(db: Database) -> 
     item_id = _question(db)
     with db.session() as s:
         item = s.get_one(Item, item_id)
-        core.update_row(s, item, answered_at=AT)
+        fastpath.update_row(s, item, answered_at=AT)
         assert item.answered_at == AT and not s.dirty
         stored = s.connection().execute(select(Item.answered_at).where(Item.id == item_id)).scalar()
         assert stored is not None
@@ -40,7 +40,7 @@ def test_a_savepoint_rolled_back_expires_the_object(db: Database) -> None:
     with db.session() as s:
         item = s.get_one(Item, item_id)
         nested = s.begin_nested()
-        core.update_row(s, item, answered_at=AT, closed_at=AT)
+        fastpath.update_row(s, item, answered_at=AT, closed_at=AT)
         nested.rollback()
         assert item.answered_at is None and item.closed_at is None  # reloaded: the row never changed
 
@@ -49,6 +49,6 @@ def test_a_rolled_back_transaction_expires_the_object(db: Database) -> None:
     item_id = _question(db)
     with db.session() as s:
         item = s.get_one(Item, item_id)
-        core.update_row(s, item, answered_at=AT)
+        fastpath.update_row(s, item, answered_at=AT)
         s.rollback()
         assert item.answered_at is None

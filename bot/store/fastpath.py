@@ -1,4 +1,7 @@
-"""Core statements run on a session's connection rather than through `session.execute`.
+"""The store's fast path: Core statements run on a session's connection rather than through
+`session.execute`, plain-row reads, and the one write that reaches into the ORM's internals.
+
+Everything that trades the ORM's convenience for speed lives here, so domain code reads as domain code.
 
 For a statement on a table (not on mapped classes) the ORM's execution path adds nothing but cost: it
 resolves the bind, runs its execution events and wraps the result, about two thirds of the time of a small
@@ -14,6 +17,15 @@ from typing import Any
 from sqlalchemy import CursorResult, Executable, bindparam, inspect, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+
+
+def plain_rows(session: Session, statement: Executable, params: dict[str, Any]) -> list[Any]:
+    """Plain rows of a Core select, run on the session's connection without the ORM's per-row machinery.
+
+    Pending ORM changes are flushed first, as the session's autoflush would have done (and not inside
+    `no_autoflush`). The rows come as one list: fetching them all at once costs less per row than iterating
+    the cursor, which fetches one row per step."""
+    return list(execute(session, statement, params).all())
 
 
 def execute(session: Session, statement: Executable, params: Any = None) -> CursorResult[*tuple[Any, ...]]:

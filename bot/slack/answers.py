@@ -4,7 +4,8 @@
   (never the channel root) when the message is a who-knows question or a question to the bot. One reply per
   message even when Slack delivers it as both `message` and `app_mention`, or retries it.
 - `who_knows_blocks` and `ask_command`: the `/passiton who knows` and `/passiton ask` answers.
-- `register_answer_listeners`: the ask buttons ("Got it, thanks", "Send a thank-you") and the thank-you modal.
+- `thanks_modal`, `ask_id_of`, `load_own_ask`: what the ask buttons and the thank-you modal
+  (bot/slack/listeners/actions/ask_buttons.py, views/ask_thanks.py) need.
 - `offer_draft`: puts an LLM draft note into an open pass-it-on modal, when an LLM is configured.
 """
 
@@ -16,23 +17,18 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 
 from bot.answers.compose import Block, Reply
 from bot.answers.service import (
-    ASK_CLOSE,
-    ASK_THANKS,
     AskError,
     ChannelQuestion,
     answer_in_channel,
     ask_status,
     ask_status_blocks,
-    close_ask,
     open_ask,
     own_ask,
-    send_thanks,
     who_knows,
 )
 from bot.context import AppContext
@@ -41,8 +37,7 @@ from bot.delivery.senders import SendResult
 from bot.ingest.messages import action_for
 from bot.llm.client import llm_from_settings
 from bot.llm.tasks import ItemBrief, LLMTasks
-from bot.messages.replies import ANSWER_REMOVE, remove_button
-from bot.slack.listeners import team_id_of, user_id_of
+from bot.messages.replies import remove_button
 from bot.store.models import Item, Member, OutboxMessage, Workspace, utcnow
 from bot.store.queries.members import ensure_member
 from bot.store.queries.workspaces import claim_event, ensure_workspace
@@ -127,7 +122,7 @@ def _answer_message(
             return None
         reply = answer_in_channel(
             session, workspace, question, utcnow(), ctx.settings, _embedder(ctx), llm_tasks(ctx),
-            permalink_for=permalink_lookup(client),
+            permalink_for=permalink_lookup(client), indexes=ctx.member_indexes,
         )  # fmt: skip
         if reply is None:
             return None
@@ -247,7 +242,16 @@ def ask_command(ctx: AppContext, team_id: str, user_id: str, text: str) -> list[
     with ctx.db.session() as session:
         workspace = ensure_workspace(session, team_id)
         member = ensure_member(session, workspace, user_id)
-        item = open_ask(session, workspace, member, text, utcnow(), ctx.settings, _embedder(ctx))
+        item = open_ask(
+            session,
+            workspace,
+            member,
+            text,
+            utcnow(),
+            ctx.settings,
+            _embedder(ctx),
+            indexes=ctx.member_indexes,
+        )
         status = ask_status(session, workspace, item, member)
     intro: Block = {
         "type": "section",
@@ -263,7 +267,7 @@ def ask_command(ctx: AppContext, team_id: str, user_id: str, text: str) -> list[
 # -- buttons and the thank-you modal -------------------------------------------------------------------
 
 
-def _ask_id(body: dict[str, Any]) -> int | None:
+def ask_id_of(body: dict[str, Any]) -> int | None:
     actions = body.get("actions") or [{}]
     try:
         return int(actions[0].get("value") or body.get("view", {}).get("private_metadata") or "")
@@ -305,74 +309,14 @@ def thanks_modal(item_id: int, helpers: int) -> dict[str, Any]:
     }
 
 
-def _load(session: Any, team_id: str, user_id: str, item_id: int | None) -> tuple[Workspace, Member, Item]:
+def load_own_ask(
+    session: Any, team_id: str, user_id: str, item_id: int | None
+) -> tuple[Workspace, Member, Item]:
     workspace = ensure_workspace(session, team_id)
     member = ensure_member(session, workspace, user_id)
     if item_id is None:
         raise AskError("I can't find that ask any more.")
     return workspace, member, own_ask(session, workspace, member, item_id)
-
-
-def register_answer_listeners(app: App, ctx: AppContext) -> None:
-    @app.action(ANSWER_REMOVE)
-    def on_remove(ack: Ack, body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> None:
-        """The asker takes the bot's reply away (asked by mistake, or it isn't wanted); nobody else can."""
-        ack()
-        asker = str((body.get("actions") or [{}])[0].get("value") or "")
-        if user_id_of(body) != asker:
-            respond(response_type="ephemeral", replace_original=False,
-                    text="Only the person who asked can remove this reply.")  # fmt: skip
-            return
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-        if channel and ts:
-            client.chat_delete(channel=str(channel), ts=str(ts))
-
-    @app.action(ASK_CLOSE)
-    def on_close(ack: Ack, body: dict[str, Any], context: Any, respond: Any) -> None:
-        ack()
-        try:
-            with ctx.db.session() as session:
-                workspace, member, item = _load(
-                    session, team_id_of(body, context), user_id_of(body), _ask_id(body)
-                )
-                close_ask(session, workspace, item, member, utcnow())
-                blocks = ask_status_blocks(ask_status(session, workspace, item, member))
-        except AskError as exc:
-            respond(response_type="ephemeral", replace_original=False, text=str(exc))
-            return
-        respond(replace_original=True, text="Ask closed. Nobody else will be asked.", blocks=blocks)
-
-    @app.action(ASK_THANKS)
-    def on_thanks(ack: Ack, body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> None:
-        ack()
-        try:
-            with ctx.db.session() as session:
-                workspace, member, item = _load(
-                    session, team_id_of(body, context), user_id_of(body), _ask_id(body)
-                )
-                helpers = ask_status(session, workspace, item, member).engaged
-                item_id = item.id
-        except AskError as exc:
-            respond(response_type="ephemeral", replace_original=False, text=str(exc))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=thanks_modal(item_id, helpers))
-
-    @app.view(ASK_THANKS_MODAL)
-    def on_thanks_sent(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
-        values = view.get("state", {}).get("values", {})
-        note = str((values.get("thanks") or {}).get("thanks", {}).get("value") or "")
-        try:
-            with ctx.db.session() as session:
-                workspace, member, item = _load(
-                    session, team_id_of(body, context), user_id_of(body), _ask_id({"view": view})
-                )
-                send_thanks(session, workspace, item, member, note, utcnow())
-        except AskError as exc:
-            ack(response_action="errors", errors={"thanks": str(exc)})
-            return
-        ack()
 
 
 # -- the pass-it-on draft -------------------------------------------------------------------------------
