@@ -95,7 +95,7 @@ def test_events_acked_before_a_sigkill_take_effect_once_after_the_restart(
             envelopes.append(joined)
             for envelope in envelopes:
                 assert _send(base, envelope, emu.signing_secret) == 200
-            wait_until(lambda: bool(emu.calls("conversations.info")), 10, "the worker to reach Slack", first)
+            wait_until(lambda: emu.arrivals("conversations.info") > 0, 30, "the worker to reach Slack", first)
             first.kill9()
             assert _count(db, select(func.count()).select_from(Item)) == 0, "the pool ran before the kill"
 

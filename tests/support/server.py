@@ -170,6 +170,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 token = args.get("token") or None
             recorded_args = {k: v for k, v in args.items() if k != "token"}
             args = recorded_args
+            emu.note_arrival(method)
             emu.wait_if_held(method)
             fault = emu.faults.take(method, args)
             if fault is not None and fault.delay:

@@ -15,6 +15,7 @@ Standalone (another process drives it through /_emulator/...):
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import secrets
 import signal
@@ -61,6 +62,8 @@ class SlackEmulator:
         self._calls_cv = threading.Condition()
         self._default_team: str | None = None
         self._holds: list[tuple[str, threading.Event]] = []
+        self._arrivals: collections.Counter[str] = collections.Counter()  # calls received, answered or not
+        self._arrivals_lock = threading.Lock()
         self.socket_mode = SocketModeHub(self.workspace.app_id, lambda: self.root_url)
         if default_team:
             self.add_team(id=team_id, name=team_name, domain=team_domain)
@@ -420,6 +423,16 @@ class SlackEmulator:
         finally:
             gate.set()
             self._holds.remove(entry)
+
+    def note_arrival(self, method: str) -> None:
+        with self._arrivals_lock:
+            self._arrivals[method] += 1
+
+    def arrivals(self, method: str) -> int:
+        """Calls of `method` received so far, including ones still held or delayed: `calls()` records a
+        call only once it is answered, too late for a test that must act while the app waits on Slack."""
+        with self._arrivals_lock:
+            return self._arrivals[method]
 
     def wait_if_held(self, method: str, limit: float = 30.0) -> None:
         for held, gate in list(self._holds):
