@@ -110,12 +110,14 @@ def test_event_driven_ticks_decide_what_ticking_every_morning_decides(tmp_path: 
     every_lines = (tmp_path / "every.jsonl").read_text()
     assert (tmp_path / "driven.jsonl").read_text() == every_lines
     assert driven_rows == every_rows
-    # Not vacuous: nudges were planned and sent, and most ticks were skipped (the quiet months among them).
+    # Not vacuous: nudges were planned and sent, and a large share of ticks was skipped (the quiet months
+    # among them). Since any thread answer ends a back-off (issue 15), more members stay ready and more
+    # ticks have work: 293 of 603 skipped on this export, where it was over half before.
     kinds = [json.loads(line).get("type") for line in every_lines.splitlines()]
     assert kinds.count("nudge") >= 5
     assert every_stats.ticks_skipped == 0
     assert driven_stats.ticks + driven_stats.ticks_skipped == every_stats.ticks
-    assert driven_stats.ticks_skipped > every_stats.ticks // 2
+    assert driven_stats.ticks_skipped > every_stats.ticks // 3
 
 
 def test_span_days_counts_calendar_days(tmp_path: Path) -> None:
